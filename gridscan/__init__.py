@@ -1,0 +1,18 @@
+"""gridscan: compiled DBSCAN with range-dependent eps, and grid-based DBSCAN for radar data.
+
+Public API
+----------
+GridDBSCAN  exact DBSCAN (scikit-learn's labels for a scalar eps) with per-feature,
+            per-point and range-dependent eps, window features and the adaptive
+            GBDSCAN minimum
+RangeEps    declarative eps model: radii that follow a range feature
+BallTree    ball tree with per-point eps for radius searches
+"""
+
+from gridscan._ball_tree import BallTree
+from gridscan._dbscan import GridDBSCAN
+from gridscan._range_eps import RangeEps
+
+__version__ = "0.1.0"
+
+__all__ = ["BallTree", "GridDBSCAN", "RangeEps", "__version__"]

@@ -1,0 +1,305 @@
+# Array-based ball tree with per-point eps bounds.
+#
+# Data layout (after scikit-learn's BinaryTree): the tree is complete and
+# stored in flat arrays; the children of node i are 2i+1 and 2i+2, and nodes
+# i >= n_nodes // 2 are leaves.  Node i owns the positions
+# [node_start[i], node_end[i]) of ``points`` (the data permuted into tree order;
+# ``order[pos]`` is the original row), a centroid (mean of its points, double)
+# and a radius (largest metric distance from the centroid to one of them).
+# ``node_max_reach[i]`` is the largest reach among its points (see
+# _kernels.pxd): a point y in the node can hold the query x in its own
+# neighbourhood only if dist(x, centroid) - radius <= node_max_reach[i], which
+# makes REVERSE and UNION searches prune exactly.
+#
+# Every array is a plain numpy array, so the tree pickles as its arrays.
+
+import numpy as np
+
+from cython.parallel cimport prange
+from libc.math cimport fmax
+
+from cython cimport floating
+
+from gridscan._index cimport RangeList, SpatialIndex, range_push
+from gridscan._kernels cimport FORWARD, REVERSE, Direction, point_distance
+from gridscan._typedefs cimport intp_t
+
+# Relative tolerance of the pruning tests: a node is skipped or taken whole
+# only when the bound clears the eps by more than the floating point error of
+# computing it, so the exact per-pair kernel always has the last word.
+DEF SLACK = 1e-9
+
+
+cdef class BallTree(SpatialIndex):
+    """Ball tree for radius searches with a per-point, per-feature eps.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Points to index (float32 stays float32; distances are computed in double).
+    leaf_size : int, default=40
+        Largest number of points in a leaf is about ``leaf_size``.
+    metric : {"euclidean", "manhattan", "chebyshev", "minkowski"}, default="euclidean"
+        Compiled metric (aliases "l2", "l1", "cityblock", "infinity" accepted).
+    p : float, default=None
+        Power of the Minkowski metric (>= 1); None means 2.
+    sample_eps : array-like of shape (n_samples,) or (n_samples, n_features), default=None
+        Each indexed point's own eps, needed for ``neighbors="union"`` searches.
+    window_features : sequence of int, default=None
+        Features compared on their own (``|dx_t| <= eps_t``) instead of inside the norm.
+
+    Attributes
+    ----------
+    data : ndarray of shape (n_samples, n_features)
+        The indexed points, in the order given.
+    n_nodes : int
+        Number of nodes of the complete binary tree.
+
+    See Also
+    --------
+    gridscan.GridDBSCAN : DBSCAN built on this index.
+
+    Notes
+    -----
+    ``query_radius`` with ``neighbors="query"`` returns the indexed points q with
+    ``||(q - x) / eps|| <= 1``; every node stores the largest eps of the points
+    below it, so ``neighbors="union"`` (q also counts when x lies in q's own
+    neighbourhood) prunes as tightly. All searches run without the GIL.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gridscan import BallTree
+    >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0]])
+    >>> tree = BallTree(X, leaf_size=1)
+    >>> tree.query_radius([[0.0, 0.0]], eps=1.0)[0]
+    array([0, 1])
+    >>> tree.query_radius([[0.0, 0.0]], eps=[3.0, 0.5], count_only=True)
+    array([3])
+    """
+
+    cdef readonly intp_t leaf_size
+    cdef readonly intp_t n_nodes
+    cdef readonly object data
+    cdef intp_t[::1] node_start
+    cdef intp_t[::1] node_end
+    cdef double[::1] node_radius
+    cdef double[::1] node_max_reach
+    cdef double[:, ::1] node_centroid
+
+    def __init__(self, X, leaf_size=40, metric="euclidean", p=None, *,
+                 sample_eps=None, window_features=None):
+        from gridscan._validation import check_points, resolve_metric, window_mask
+        X = check_points(X)
+        if isinstance(leaf_size, bool) or not isinstance(leaf_size, (int, np.integer)) \
+                or leaf_size < 1:
+            raise ValueError(f"leaf_size must be an integer >= 1; got {leaf_size!r}")
+        metric, p = resolve_metric(metric, p)
+        n, d = X.shape
+        self.leaf_size = leaf_size
+        n_levels = int(np.log2(max(1.0, (n - 1) / leaf_size))) + 1
+        self.n_nodes = 2 ** n_levels - 1
+        self.data = X.view()
+        self.data.flags.writeable = False
+        self.node_start = np.zeros(self.n_nodes, dtype=np.intp)
+        self.node_end = np.zeros(self.n_nodes, dtype=np.intp)
+        self.node_radius = np.zeros(self.n_nodes)
+        self.node_max_reach = np.zeros(self.n_nodes)
+        self.node_centroid = np.zeros((self.n_nodes, d))
+        order = np.arange(n, dtype=np.intp)
+        _partition(X, order, self.node_start, self.node_end)
+        points = X[order]
+        self._setup(points, order, metric, p, window_mask(window_features, d))
+        _node_bounds(self, points)
+        self._set_own_eps(sample_eps)
+
+    cdef int candidates(self, const double* x, double reach, double inner,
+                        Direction mode, RangeList* out) noexcept nogil:
+        return self._visit(0, x, reach, inner, mode, out)
+
+    cdef int _visit(self, intp_t node, const double* x, double reach, double inner,
+                    Direction mode, RangeList* out) noexcept nogil:
+        cdef intp_t start = self.node_start[node], end = self.node_end[node]
+        cdef double dist, radius, bound, tol
+        if start == end:
+            return 0
+        if mode == FORWARD:
+            bound = reach
+        elif mode == REVERSE:
+            bound = self.node_max_reach[node]
+        else:
+            bound = fmax(reach, self.node_max_reach[node])
+        if bound <= 0:
+            return 0
+        dist = point_distance(x, &self.node_centroid[node, 0], &self.norm)
+        radius = self.node_radius[node]
+        tol = SLACK * (dist + radius + bound)
+        if dist - radius > bound + tol:
+            return 0
+        if dist + radius + tol < inner:
+            return range_push(out, start, end, True)
+        if 2 * node + 1 >= self.n_nodes:
+            return range_push(out, start, end, False)
+        if self._visit(2 * node + 1, x, reach, inner, mode, out) < 0:
+            return -1
+        return self._visit(2 * node + 2, x, reach, inner, mode, out)
+
+    def set_reach(self, reach):
+        """Largest reach below every node, from the reach of each position ((n,) or (1,))."""
+        cdef const double[::1] r = np.ascontiguousarray(reach, dtype=np.float64)
+        cdef intp_t node, pos
+        cdef double largest
+        cdef bint shared = r.shape[0] == 1
+        with nogil:
+            for node in range(self.n_nodes - 1, -1, -1):
+                if 2 * node + 1 < self.n_nodes:
+                    largest = fmax(self.node_max_reach[2 * node + 1],
+                                   self.node_max_reach[2 * node + 2])
+                elif shared:
+                    largest = r[0] if self.node_end[node] > self.node_start[node] else 0.0
+                else:
+                    largest = 0.0
+                    for pos in range(self.node_start[node], self.node_end[node]):
+                        largest = fmax(largest, r[pos])
+                self.node_max_reach[node] = largest
+
+    def __reduce__(self):
+        state = {name: np.asarray(getattr(self, name)) for name in _STATE_ARRAYS}
+        state.update(data=np.asarray(self.data), points=self.points, order=self.order,
+                     metric=self.metric, p=self.p, window=self.window,
+                     leaf_size=self.leaf_size,
+                     own_eps=None if self.own_eps is None else self.own_eps.values)
+        return _rebuild_ball_tree, (state,)
+
+    def _restore(self, state):
+        self.leaf_size = state["leaf_size"]
+        self.data = state["data"]
+        self.data.flags.writeable = False
+        self.node_start = state["node_start"]
+        self.node_end = state["node_end"]
+        self.node_radius = state["node_radius"]
+        self.node_max_reach = state["node_max_reach"]
+        self.node_centroid = state["node_centroid"]
+        self.n_nodes = self.node_start.shape[0]
+        self._setup(state["points"], state["order"], state["metric"], state["p"],
+                    state["window"])
+        if state["own_eps"] is not None:
+            self.own_eps = self.eps_rows(state["own_eps"])
+
+    def get_arrays(self):
+        """(data, order, node_start, node_end, node_radius, node_centroid) as numpy arrays."""
+        return (np.asarray(self.data), np.asarray(self.order), np.asarray(self.node_start),
+                np.asarray(self.node_end), np.asarray(self.node_radius),
+                np.asarray(self.node_centroid))
+
+
+_STATE_ARRAYS = ("node_start", "node_end", "node_radius", "node_max_reach", "node_centroid")
+
+
+def _rebuild_ball_tree(state):
+    tree = BallTree.__new__(BallTree)
+    tree._restore(state)
+    return tree
+
+
+def _partition(const floating[:, ::1] X, intp_t[::1] order,
+               intp_t[::1] node_start, intp_t[::1] node_end):
+    """Split order (IN/OUT) recursively at the median of the widest feature."""
+    with nogil:
+        _split(X, &order[0], 0, X.shape[0], 0, node_start, node_end)
+
+
+cdef void _split(const floating[:, ::1] X, intp_t* order, intp_t start, intp_t end,
+                 intp_t node, intp_t[::1] node_start, intp_t[::1] node_end) noexcept nogil:
+    cdef intp_t n_nodes = node_start.shape[0]
+    cdef intp_t mid = start + (end - start) // 2
+    node_start[node] = start
+    node_end[node] = end
+    if 2 * node + 1 >= n_nodes:
+        return
+    if end - start > 1:
+        _select(X, _widest_feature(X, order, start, end), order, start, end, mid)
+    _split(X, order, start, mid, 2 * node + 1, node_start, node_end)
+    _split(X, order, mid, end, 2 * node + 2, node_start, node_end)
+
+
+cdef intp_t _widest_feature(const floating[:, ::1] X, const intp_t* order,
+                            intp_t start, intp_t end) noexcept nogil:
+    cdef intp_t k, i, best = 0
+    cdef double lo, hi, v, spread = -1.0
+    for k in range(X.shape[1]):
+        lo = X[order[start], k]
+        hi = lo
+        for i in range(start + 1, end):
+            v = X[order[i], k]
+            if v < lo:
+                lo = v
+            elif v > hi:
+                hi = v
+        if hi - lo > spread:
+            spread = hi - lo
+            best = k
+    return best
+
+
+cdef void _select(const floating[:, ::1] X, intp_t k, intp_t* order,
+                  intp_t lo, intp_t hi, intp_t nth) noexcept nogil:
+    """Quickselect: order[lo:hi] rearranged so that order[nth] has the nth smallest X[., k]."""
+    cdef intp_t i, j, tmp
+    cdef double a, b, c, pivot
+    hi -= 1
+    while lo < hi:
+        a = X[order[lo], k]
+        b = X[order[(lo + hi) // 2], k]
+        c = X[order[hi], k]
+        pivot = fmax(fmin3(a, b), fmin3(fmax(a, b), c))  # median of three
+        i = lo
+        j = hi
+        while i <= j:
+            while X[order[i], k] < pivot:
+                i += 1
+            while X[order[j], k] > pivot:
+                j -= 1
+            if i <= j:
+                tmp = order[i]
+                order[i] = order[j]
+                order[j] = tmp
+                i += 1
+                j -= 1
+        if nth <= j:
+            hi = j
+        elif nth >= i:
+            lo = i
+        else:
+            return
+
+
+cdef inline double fmin3(double a, double b) noexcept nogil:
+    return a if a < b else b
+
+
+def _node_bounds(BallTree tree, const floating[:, ::1] points):
+    """Centroid and radius of every node (OUT: tree.node_centroid, tree.node_radius)."""
+    cdef intp_t node, pos, k, d = points.shape[1]
+    cdef intp_t n_nodes = tree.n_nodes
+    cdef double radius, count
+    cdef double[:, ::1] buffer = np.empty((n_nodes, d))
+    with nogil:
+        for node in prange(n_nodes, schedule="dynamic"):
+            if tree.node_end[node] == tree.node_start[node]:
+                continue
+            count = tree.node_end[node] - tree.node_start[node]
+            for k in range(d):
+                tree.node_centroid[node, k] = 0.0
+            for pos in range(tree.node_start[node], tree.node_end[node]):
+                for k in range(d):
+                    tree.node_centroid[node, k] += points[pos, k]
+            for k in range(d):
+                tree.node_centroid[node, k] /= count
+            radius = 0.0
+            for pos in range(tree.node_start[node], tree.node_end[node]):
+                for k in range(d):
+                    buffer[node, k] = points[pos, k]
+                radius = fmax(radius, point_distance(&tree.node_centroid[node, 0],
+                                                     &buffer[node, 0], &tree.norm))
+            tree.node_radius[node] = radius

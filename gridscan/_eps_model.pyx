@@ -1,0 +1,89 @@
+# Native evaluation of eps models, and lattice cell counts for the adaptive minimum.
+#
+# RangeEps:  eps[p, k] = clip(base[k] * (X[p, r] + offset) ** power[k], lo[k], hi[k])
+# with base, power, lo and hi of length n_cols (1: one radius for all features,
+# else one per feature); the table out has shape (n, n_cols).
+#
+# Lattice counts: P(p) = number of integer points z with 0 <= z_k < shape[k]
+# inside p's neighbourhood (the kernel of _kernels.pxd, window features
+# included), found by scanning the integer box around X[p].
+
+import numpy as np
+
+from cython.parallel cimport prange, threadid
+from libc.math cimport ceil, floor, fmax, fmin, isfinite, pow
+
+from cython cimport floating
+
+from gridscan._index cimport EpsRows, SpatialIndex
+from gridscan._kernels cimport EpsTable, Norm, within
+from gridscan._typedefs cimport intp_t
+
+
+def evaluate_range_eps(const floating[:, ::1] X, intp_t range_feature,
+                       const double[::1] base, const double[::1] power, double offset,
+                       const double[::1] lo, const double[::1] hi, double[:, ::1] out):
+    """Fill out (OUT, (n, n_cols)); return the first row with an eps that is not
+    finite and > 0 (its column in the second value), or (-1, -1)."""
+    cdef intp_t n = X.shape[0], n_cols = out.shape[1], i, k
+    cdef intp_t bad_row = -1, bad_col = -1
+    cdef double r, v
+    with nogil:
+        for i in range(n):
+            r = X[i, range_feature] + offset
+            for k in range(n_cols):
+                v = fmin(fmax(base[k] * pow(r, power[k]), lo[k]), hi[k])
+                out[i, k] = v
+                if bad_row == -1 and not (isfinite(v) and v > 0):
+                    bad_row = i
+                    bad_col = k
+    return bad_row, bad_col
+
+
+def lattice_counts(SpatialIndex index, const floating[:, ::1] X, EpsRows eps,
+                   const intp_t[::1] shape, double[::1] out, int n_threads):
+    """out[i] (OUT) = number of lattice points of the box [0, shape) in N(X[i]).
+
+    X and eps are in the same row order; the index only supplies the norm.
+    """
+    cdef intp_t n = X.shape[0], d = X.shape[1], i, k, t
+    cdef intp_t n_slots = max(n_threads, 1)
+    cdef const EpsTable* e = &eps.table
+    cdef double[:, ::1] centre = np.empty((n_slots, d))
+    cdef double[:, ::1] z = np.empty((n_slots, d))
+    cdef intp_t[:, ::1] lo = np.empty((n_slots, d), dtype=np.intp)
+    cdef intp_t[:, ::1] hi = np.empty((n_slots, d), dtype=np.intp)
+    with nogil:
+        for i in prange(n, schedule="dynamic", chunksize=64, num_threads=n_threads):
+            t = threadid()
+            for k in range(d):
+                centre[t, k] = X[i, k]
+            out[i] = _count_box(&centre[t, 0], e.values + i * e.row_stride, e.n_cols,
+                                &index.norm, &shape[0], &z[t, 0], &lo[t, 0], &hi[t, 0])
+
+
+cdef double _count_box(const double* x, const double* e, intp_t n_cols, const Norm* norm,
+                       const intp_t* shape, double* z, intp_t* lo, intp_t* hi) noexcept nogil:
+    """Count the lattice points in N(x): an odometer over the clipped integer box."""
+    cdef intp_t k, d = norm.n_features
+    cdef double count = 0.0, ek
+    for k in range(d):
+        # Every neighbour satisfies |z_k - x_k| <= e_k, feature by feature.
+        ek = e[0 if n_cols == 1 else k]
+        lo[k] = <intp_t> fmax(ceil(x[k] - ek), 0.0)
+        hi[k] = <intp_t> fmin(floor(x[k] + ek), <double> (shape[k] - 1))
+        if lo[k] > hi[k]:
+            return 0.0
+        z[k] = lo[k]
+    while True:
+        if within(x, <const double*> z, e, n_cols, norm):
+            count += 1.0
+        k = 0
+        while k < d:
+            if z[k] < hi[k]:
+                z[k] += 1.0
+                break
+            z[k] = lo[k]
+            k += 1
+        if k == d:
+            return count

@@ -1,0 +1,45 @@
+from gridscan._kernels cimport Direction, EpsTable, Norm
+from gridscan._typedefs cimport intp_t
+
+
+cdef struct RangeList:
+    # Candidate position ranges [start, end) produced by an index for one query;
+    # full[i] marks a range whose every point lies inside the query's inner ball.
+    intp_t* start
+    intp_t* end
+    bint* full
+    intp_t size
+    intp_t capacity
+
+
+cdef int range_push(RangeList* out, intp_t start, intp_t end, bint full) noexcept nogil
+cdef int range_init(RangeList* out) noexcept nogil
+cdef void range_free(RangeList* out) noexcept nogil
+
+
+cdef class EpsRows:
+    cdef readonly object values     # (n_rows, n_cols) float64: eps per row
+    cdef readonly object reach      # (n_rows,) bound on the distance to any neighbour
+    cdef readonly object inner      # (n_rows,) radius of the largest ball inside
+    cdef EpsTable table
+
+
+cdef class SpatialIndex:
+    cdef readonly object points     # (n, d) float32/float64 coordinates in index order
+    cdef readonly object order      # (n,) intp: order[pos] is the row of X stored at pos
+    cdef readonly object metric     # metric name
+    cdef readonly object window     # (d,) uint8 window-feature mask
+    cdef readonly double p          # Minkowski power
+    cdef readonly EpsRows own_eps   # eps of the indexed points by position, or None
+    cdef Norm norm
+    cdef intp_t n_points
+
+    cdef int candidates(self, const double* x, double reach, double inner,
+                        Direction mode, RangeList* out) noexcept nogil
+
+
+cdef class Workspace:
+    cdef RangeList* ranges      # one candidate list per thread
+    cdef double* coords         # n_threads x n_features query coordinates
+    cdef intp_t n_threads
+    cdef intp_t n_features

@@ -1,0 +1,139 @@
+# Per-pair neighbourhood kernels, shared by every index and by the DBSCAN core.
+#
+# A neighbourhood is described by two C structs chosen once per call, never per
+# pair:
+#
+#   Norm      the metric (an enum plus the Minkowski power), the number of
+#             features d, and an optional per-feature flag marking *window*
+#             features (outside the norm, each bounded on its own).
+#   EpsTable  the eps of every centre point as rows of a row-major double
+#             table: row_stride 0 when all points share one row (scalar or
+#             per-feature eps), n_cols 1 when a row is isotropic (one radius
+#             for every feature), else d.  reach[r] bounds ||q - p|| (metric
+#             over all features) for any q in the neighbourhood of a point
+#             with row r; inner[r] is the radius of the largest ball inside it.
+#
+# q lies in the neighbourhood of centre c with eps row e when
+#
+#   isotropic row:  sum_k |q_k - c_k|^2 <= e^2   (euclidean; other metrics alike)
+#   per-feature:    sum_k (|q_k - c_k| / e_k)^2 <= 1
+#
+# and |q_t - c_t| <= e_t for every window feature t.  The isotropic form
+# compares reduced distances exactly as scikit-learn's trees do (squared
+# distance against eps squared), so a scalar eps reproduces its ties.
+# Coordinates are read as float or double and always compared in double.
+
+from libc.math cimport fabs, pow, sqrt, fmax
+
+from cython cimport floating
+
+from gridscan._typedefs cimport intp_t, uint8_t
+
+ctypedef enum Metric:
+    EUCLIDEAN = 0
+    MANHATTAN = 1
+    CHEBYSHEV = 2
+    MINKOWSKI = 3
+
+ctypedef enum Direction:
+    FORWARD = 0     # y in the neighbourhood of the query point x (x's eps)
+    REVERSE = 1     # x in the neighbourhood of y (y's own eps)
+    UNION = 2       # either
+
+cdef struct Norm:
+    Metric metric
+    double p                  # Minkowski power (MINKOWSKI only)
+    intp_t n_features
+    const uint8_t* window     # NULL, or 1 for each window feature
+
+cdef struct EpsTable:
+    const double* values      # eps rows
+    intp_t row_stride         # 0: every point uses row 0
+    intp_t n_cols             # 1 (isotropic) or n_features
+    const double* reach       # per row: bound on the metric distance to any neighbour
+    const double* inner       # per row: radius of the largest ball inside the neighbourhood
+    intp_t bound_stride       # 0 or 1, like row_stride for reach and inner
+
+
+cdef inline double reduce_radius(double r, const Norm* norm) noexcept nogil:
+    """The reduced form of a radius: what the accumulated sum is compared with."""
+    if norm.metric == EUCLIDEAN:
+        return r * r
+    if norm.metric == MINKOWSKI:
+        return pow(r, norm.p)
+    return r
+
+
+cdef inline double accumulate(double acc, double dx, const Norm* norm) noexcept nogil:
+    """Add one non-negative coordinate difference to a reduced distance."""
+    if norm.metric == EUCLIDEAN:
+        return acc + dx * dx
+    if norm.metric == MANHATTAN:
+        return acc + dx
+    if norm.metric == CHEBYSHEV:
+        return fmax(acc, dx)
+    return acc + pow(dx, norm.p)
+
+
+cdef inline double unreduce(double acc, const Norm* norm) noexcept nogil:
+    """Distance from a reduced distance."""
+    if norm.metric == EUCLIDEAN:
+        return sqrt(acc)
+    if norm.metric == MINKOWSKI:
+        return pow(acc, 1.0 / norm.p)
+    return acc
+
+
+cdef inline bint within(const floating* c, const floating* q, const double* e,
+                        intp_t n_cols, const Norm* norm) noexcept nogil:
+    """True when q lies in the neighbourhood of centre c with eps row e."""
+    cdef intp_t k
+    cdef double dx, ek = e[0], acc = 0.0
+    cdef double limit = reduce_radius(ek, norm) if n_cols == 1 else 1.0
+    for k in range(norm.n_features):
+        dx = fabs(<double> q[k] - <double> c[k])
+        if n_cols != 1:
+            ek = e[k]
+        if norm.window != NULL and norm.window[k]:
+            if dx > ek:
+                return False
+            continue
+        if n_cols != 1:
+            dx = dx / ek
+        acc = accumulate(acc, dx, norm)
+        # Partial sums only grow, so an early exit never changes the answer.
+        if acc > limit:
+            return False
+    return True
+
+
+cdef inline double scaled_distance(const floating* c, const floating* q, const double* e,
+                                   intp_t n_cols, const Norm* norm) noexcept nogil:
+    """delta_c(q) = ||(q - c) / e|| over the non-window features."""
+    cdef intp_t k
+    cdef double dx, acc = 0.0
+    for k in range(norm.n_features):
+        if norm.window != NULL and norm.window[k]:
+            continue
+        dx = fabs(<double> q[k] - <double> c[k]) / e[0 if n_cols == 1 else k]
+        acc = accumulate(acc, dx, norm)
+    return unreduce(acc, norm)
+
+
+cdef inline double point_distance(const double* a, const double* b,
+                                  const Norm* norm) noexcept nogil:
+    """Plain metric distance over all features (window features included)."""
+    cdef intp_t k
+    cdef double acc = 0.0
+    for k in range(norm.n_features):
+        acc = accumulate(acc, fabs(a[k] - b[k]), norm)
+    return unreduce(acc, norm)
+
+
+cdef inline bint related(const floating* x, const double* ex, intp_t ex_cols,
+                         const floating* y, const double* ey, intp_t ey_cols,
+                         Direction mode, const Norm* norm) noexcept nogil:
+    """Whether y is a neighbour of the query x under ``mode`` (ex or ey unused: any)."""
+    if mode != REVERSE and within(x, y, ex, ex_cols, norm):
+        return True
+    return mode != FORWARD and within(y, x, ey, ey_cols, norm)

@@ -1,0 +1,134 @@
+"""Input checks shared by the estimators and the indexes.
+
+Every error names the parameter, says what was expected and shows what was
+received.
+"""
+
+import numbers
+import os
+
+import numpy as np
+from sklearn.utils import check_array
+
+from gridscan._openmp import openmp_max_threads
+
+METRIC_ALIASES = {
+    "euclidean": "euclidean",
+    "l2": "euclidean",
+    "manhattan": "manhattan",
+    "l1": "manhattan",
+    "cityblock": "manhattan",
+    "chebyshev": "chebyshev",
+    "infinity": "chebyshev",
+    "minkowski": "minkowski",
+}
+
+
+def resolve_metric(metric, p):
+    """Canonical (metric, p): minkowski with p 1, 2 or inf becomes its named metric."""
+    if not isinstance(metric, str) or metric not in METRIC_ALIASES:
+        raise ValueError(
+            f"metric must be one of {sorted(METRIC_ALIASES)}; got {metric!r}"
+        )
+    name = METRIC_ALIASES[metric]
+    if name != "minkowski":
+        return name, 2.0
+    if p is None:
+        p = 2.0
+    if not isinstance(p, numbers.Real) or not (p >= 1):
+        raise ValueError(f"p must be a real number >= 1 for metric='minkowski'; got {p!r}")
+    p = float(p)
+    if p == 1:
+        return "manhattan", 2.0
+    if p == 2:
+        return "euclidean", 2.0
+    if np.isinf(p):
+        return "chebyshev", 2.0
+    return "minkowski", p
+
+
+def check_points(X, name="X", n_features=None):
+    """2-D float32/float64 C-contiguous finite array with at least one row."""
+    X = check_array(
+        X, dtype=[np.float64, np.float32], order="C", ensure_all_finite=True, input_name=name
+    )
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name} has {X.shape[1]} features; expected {n_features}")
+    return X
+
+
+def eps_rows(eps, *, n_rows, n_features, name, forms=("scalar", "features", "rows_features")):
+    """Canonical eps table of shape (1 or n_rows, 1 or n_features), float64.
+
+    ``forms`` lists the accepted shapes: "scalar" (a float), "features" (one
+    radius per feature, (n_features,)), "rows" (one radius per row, (n_rows,))
+    and "rows_features" ((n_rows, n_features) or (n_rows, 1)).  Rows whose
+    entries are all equal collapse to one isotropic column, so that a constant
+    radius is always compared in scikit-learn's exact form.
+    """
+    arr = np.asarray(eps)
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"{name} must be a number or an array of numbers; got {eps!r}")
+    arr = arr.astype(np.float64)
+    if arr.ndim == 0 and "scalar" in forms:
+        table = arr.reshape(1, 1)
+    elif arr.ndim == 1 and "rows" in forms and arr.shape[0] == n_rows:
+        table = arr.reshape(-1, 1)
+    elif arr.ndim == 1 and "features" in forms and arr.shape[0] == n_features:
+        table = arr.reshape(1, -1)
+    elif (arr.ndim == 2 and "rows_features" in forms and arr.shape[0] == n_rows
+          and arr.shape[1] in (1, n_features)):
+        table = arr
+    else:
+        expected = {"scalar": "a float", "features": f"({n_features},)", "rows": f"({n_rows},)",
+                    "rows_features": f"({n_rows}, {n_features})"}
+        shape = "a scalar" if arr.ndim == 0 else f"shape {arr.shape}"
+        raise ValueError(
+            f"{name} has {shape}; expected " + " or ".join(expected[f] for f in forms))
+    bad = ~(np.isfinite(table) & (table > 0))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        where = "" if table.size == 1 else f" (first at row {row}, column {col})"
+        raise ValueError(
+            f"{name} must be finite and > 0; got {table[row, col]!r}{where}"
+        )
+    if table.shape[1] > 1 and np.all(table == table[:, :1]):
+        table = table[:, :1]
+    return np.ascontiguousarray(table)
+
+
+def window_mask(window_features, n_features, feature_names=None):
+    """(n_features,) uint8 mask of window features, from indices or column names."""
+    mask = np.zeros(n_features, dtype=np.uint8)
+    if window_features is None:
+        return mask
+    features = [window_features] if isinstance(window_features, (str, numbers.Integral)) \
+        else list(window_features)
+    for feature in features:
+        if isinstance(feature, str):
+            if feature_names is None or feature not in list(feature_names):
+                raise ValueError(
+                    f"window_features names column {feature!r}, which is not among the "
+                    f"feature names {None if feature_names is None else list(feature_names)}"
+                )
+            k = list(feature_names).index(feature)
+        elif isinstance(feature, numbers.Integral) and -n_features <= feature < n_features:
+            k = int(feature) % n_features
+        else:
+            raise ValueError(
+                f"window_features must hold feature indices in [0, {n_features}) or column "
+                f"names; got {feature!r}"
+            )
+        mask[k] = 1
+    return mask
+
+
+def effective_n_threads(n_jobs):
+    """Threads to use: None means OpenMP's default (OMP_NUM_THREADS or all cores)."""
+    if n_jobs is None:
+        return max(1, openmp_max_threads())
+    if not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be None or a non-zero integer; got {n_jobs!r}")
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
+    return int(n_jobs)
