@@ -3,8 +3,9 @@ from gridscan._typedefs cimport intp_t
 
 
 cdef struct RangeList:
-    # Candidate position ranges [start, end) produced by an index for one query;
-    # full[i] marks a range whose every point lies inside the query's inner ball.
+    # Candidate position ranges [start, end) produced by an index for one query.
+    # full[i] marks a range whose every point is a neighbour of the query under
+    # the search's Direction, so that no per-pair test is needed.
     intp_t* start
     intp_t* end
     bint* full

@@ -7,7 +7,8 @@
 # positions.  For a query point an index answers with candidate ranges
 # [start, end) of positions (``candidates``); the exact test of each candidate
 # is the kernel of _kernels.pxd, applied by the caller.  A range flagged *full*
-# lies entirely inside the query's inner ball and needs no test.
+# holds only neighbours of the query under the search's Direction (for example
+# it lies inside the query's inner ball) and needs no test.
 #
 # Eps tables (EpsRows) hold one row per point (in index order) or one row
 # shared by all points; see _kernels.pxd for their meaning.
