@@ -66,7 +66,7 @@ def fit_core(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef bint can_stop_early = bool(np.all(weights >= 0))
     # Whole ranges are counted from prefix sums only where that is exact.
     cdef bint whole_ranges = bool(np.all(weights == np.round(weights))) \
-        and weight_prefix[-1] < 2.0 ** 52
+        and weight_prefix[n] < 2.0 ** 52
     is_core = np.zeros(n, dtype=np.uint8)
     labels = np.full(n, -1, dtype=np.intp)
     # With one eps row for every point the relation is symmetric: FORWARD is enough.

@@ -298,8 +298,8 @@ cdef class SpatialIndex:
             return counts
         indptr = np.zeros(m + 1, dtype=np.intp)
         np.cumsum(counts, out=indptr[1:])
-        positions = np.empty(indptr[-1], dtype=np.intp)
-        distances = np.empty(indptr[-1])
+        positions = np.empty(indptr[m], dtype=np.intp)
+        distances = np.empty(indptr[m])
         radius_scan(self, points, Q, query_eps, self.own_eps, mode, counts, indptr,
                     positions, distances, n_threads)
         indices = np.asarray(self.order)[positions]
