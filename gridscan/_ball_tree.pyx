@@ -20,7 +20,7 @@ from libc.math cimport fmax
 
 from cython cimport floating
 
-from gridscan._index cimport RangeList, SpatialIndex, range_push
+from gridscan._index cimport Query, RangeList, SpatialIndex, range_push
 from gridscan._kernels cimport FORWARD, REVERSE, Direction, point_distance
 from gridscan._typedefs cimport intp_t
 
@@ -113,9 +113,8 @@ cdef class BallTree(SpatialIndex):
         _node_bounds(self, points)
         self._set_own_eps(sample_eps)
 
-    cdef int candidates(self, const double* x, double reach, double inner,
-                        Direction mode, RangeList* out) noexcept nogil:
-        return self._visit(0, x, reach, inner, mode, out)
+    cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
+        return self._visit(0, q.x, q.reach, q.inner, mode, out)
 
     cdef int _visit(self, intp_t node, const double* x, double reach, double inner,
                     Direction mode, RangeList* out) noexcept nogil:

@@ -29,7 +29,7 @@ from cython.parallel cimport prange, threadid
 
 from cython cimport floating
 
-from gridscan._index cimport EpsRows, RangeList, SpatialIndex, Workspace
+from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, Workspace, load_query
 from gridscan._kernels cimport (
     FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, related, within,
 )
@@ -111,12 +111,6 @@ def predict_core(SpatialIndex index, EpsRows eps, const intp_t[::1] labels,
     return out
 
 
-cdef inline void _load(double* x, const floating* row, intp_t d) noexcept nogil:
-    cdef intp_t k
-    for k in range(d):
-        x[k] = row[k]
-
-
 def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
            const double[::1] weights, const double[::1] weight_prefix,
            const double[::1] min_weight, bint can_stop_early, bint whole_ranges, int mode,
@@ -130,6 +124,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef const Norm* norm = &index.norm
     cdef const double* ei
     cdef double need, total
+    cdef Query* query
     cdef RangeList* ranges
     cdef int failed[1]
     failed[0] = 0
@@ -141,10 +136,11 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                     PyErr_CheckSignals()
             ranges = &work.ranges[t]
             ranges.size = 0
-            _load(&work.coords[t * d], &points[i, 0], d)
-            if index.candidates(&work.coords[t * d], e.reach[i * e.bound_stride],
-                                e.inner[i * e.bound_stride] if whole_ranges else 0.0,
-                                <Direction> mode, ranges) < 0:
+            query = &work.queries[t]
+            load_query(query, &points[i, 0], d, e, i, <Direction> mode)
+            if not whole_ranges:
+                query.inner = 0.0
+            if index.candidates(query, <Direction> mode, ranges) < 0:
                 failed[0] = 1
                 continue
             ei = e.values + i * e.row_stride
@@ -175,6 +171,7 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef const EpsTable* e = &eps.table
     cdef const Norm* norm = &index.norm
     cdef const double* ei
+    cdef Query* query
     cdef RangeList* ranges
     cdef int failed[1]
     failed[0] = 0
@@ -188,9 +185,9 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                     PyErr_CheckSignals()
             ranges = &work.ranges[t]
             ranges.size = 0
-            _load(&work.coords[t * d], &points[i, 0], d)
-            if index.candidates(&work.coords[t * d], e.reach[i * e.bound_stride],
-                                e.inner[i * e.bound_stride], FORWARD, ranges) < 0:
+            query = &work.queries[t]
+            load_query(query, &points[i, 0], d, e, i, FORWARD)
+            if index.candidates(query, FORWARD, ranges) < 0:
                 failed[0] = 1
                 continue
             ei = e.values + i * e.row_stride
@@ -238,6 +235,7 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
     cdef const EpsTable* pe = &point_eps.table
     cdef const Norm* norm = &index.norm
     cdef const double* ei
+    cdef Query* query
     cdef RangeList* ranges
     cdef int failed[1]
     failed[0] = 0
@@ -251,14 +249,12 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
                     PyErr_CheckSignals()
             ranges = &work.ranges[t]
             ranges.size = 0
-            _load(&work.coords[t * d], &queries[i, 0], d)
-            if index.candidates(&work.coords[t * d],
-                                qe.reach[i * qe.bound_stride] if mode != REVERSE else 0.0,
-                                qe.inner[i * qe.bound_stride] if mode != REVERSE else 0.0,
-                                <Direction> mode, ranges) < 0:
+            query = &work.queries[t]
+            load_query(query, &queries[i, 0], d, qe, i, <Direction> mode)
+            if index.candidates(query, <Direction> mode, ranges) < 0:
                 failed[0] = 1
                 continue
-            ei = qe.values + (i * qe.row_stride if mode != REVERSE else 0)
+            ei = query.eps
             best = -1
             for r in range(ranges.size):
                 for j in range(ranges.start[r], ranges.end[r]):

@@ -1,6 +1,17 @@
 from gridscan._kernels cimport Direction, EpsTable, Norm
 from gridscan._typedefs cimport intp_t
 
+from cython cimport floating
+
+
+cdef struct Query:
+    # One neighbourhood search, as an index sees it.
+    const double* x           # coordinates of the query point
+    const double* eps         # its eps row (NULL for REVERSE searches)
+    intp_t eps_cols           # 1 (isotropic) or n_features
+    double reach              # bound on its distance to any neighbour (0 for REVERSE)
+    double inner              # radius of a ball inside its neighbourhood (0: none)
+
 
 cdef struct RangeList:
     # Candidate position ranges [start, end) produced by an index for one query.
@@ -13,6 +24,8 @@ cdef struct RangeList:
     intp_t capacity
 
 
+cdef void load_query(Query* query, const floating* row, intp_t d, const EpsTable* eps,
+                     intp_t i, Direction mode) noexcept nogil
 cdef int range_push(RangeList* out, intp_t start, intp_t end, bint full) noexcept nogil
 cdef int range_init(RangeList* out) noexcept nogil
 cdef void range_free(RangeList* out) noexcept nogil
@@ -35,12 +48,12 @@ cdef class SpatialIndex:
     cdef Norm norm
     cdef intp_t n_points
 
-    cdef int candidates(self, const double* x, double reach, double inner,
-                        Direction mode, RangeList* out) noexcept nogil
+    cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil
 
 
 cdef class Workspace:
     cdef RangeList* ranges      # one candidate list per thread
+    cdef Query* queries         # one query per thread, x pointing into coords
     cdef double* coords         # n_threads x n_features query coordinates
     cdef intp_t n_threads
     cdef intp_t n_features

@@ -88,14 +88,16 @@ cdef class Workspace:
         self.n_threads = n_threads
         self.ranges = <RangeList*> malloc(n_threads * sizeof(RangeList))
         self.coords = <double*> malloc(n_threads * max(n_features, 1) * sizeof(double))
+        self.queries = <Query*> malloc(n_threads * sizeof(Query))
         self.n_features = n_features
-        if self.ranges == NULL or self.coords == NULL:
+        if self.ranges == NULL or self.coords == NULL or self.queries == NULL:
             raise MemoryError("gridscan: could not allocate search workspace")
         for t in range(n_threads):
             self.ranges[t].start = NULL
             self.ranges[t].end = NULL
             self.ranges[t].full = NULL
         for t in range(n_threads):
+            self.queries[t].x = &self.coords[t * max(n_features, 1)]
             if range_init(&self.ranges[t]) < 0:
                 raise MemoryError("gridscan: could not allocate search workspace")
 
@@ -106,6 +108,30 @@ cdef class Workspace:
                 range_free(&self.ranges[t])
             free(self.ranges)
         free(self.coords)
+        free(self.queries)
+
+
+cdef void load_query(Query* query, const floating* row, intp_t d, const EpsTable* eps,
+                     intp_t i, Direction mode) noexcept nogil:
+    """Fill query (OUT; its x buffer is preallocated) for row i of a query set with eps table eps.
+
+    REVERSE searches use the indexed points' eps only, so the query's own eps
+    and bounds are left empty.
+    """
+    cdef intp_t k
+    cdef double* x = <double*> query.x
+    for k in range(d):
+        x[k] = row[k]
+    if mode == REVERSE:
+        query.eps = NULL
+        query.eps_cols = 0
+        query.reach = 0.0
+        query.inner = 0.0
+    else:
+        query.eps = eps.values + i * eps.row_stride
+        query.eps_cols = eps.n_cols
+        query.reach = eps.reach[i * eps.bound_stride]
+        query.inner = eps.inner[i * eps.bound_stride]
 
 
 cdef class EpsRows:
@@ -216,9 +242,8 @@ cdef class SpatialIndex:
         self.norm.n_features = points.shape[1]
         self.norm.window = &mask[0] if self.window.any() else NULL
 
-    cdef int candidates(self, const double* x, double reach, double inner,
-                        Direction mode, RangeList* out) noexcept nogil:
-        """Append the position ranges that may hold neighbours of x; -1 on no memory."""
+    cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
+        """Append the position ranges that may hold neighbours of q; -1 on no memory."""
         return range_push(out, 0, self.n_points, False)
 
     def set_reach(self, reach):
@@ -351,7 +376,7 @@ def radius_scan(SpatialIndex index, const floating[:, ::1] points,
     cdef const Norm* norm = &index.norm
     cdef const double* e_q
     cdef const double* e_p
-    cdef double* x
+    cdef Query* query
     cdef RangeList* ranges
     if mode != FORWARD and pe == NULL:
         raise ValueError("a REVERSE or UNION search needs the eps of the index points")
@@ -362,15 +387,12 @@ def radius_scan(SpatialIndex index, const floating[:, ::1] points,
             if t == 0 and i % CHECK_SIGNALS_EVERY == 0:
                 with gil:
                     PyErr_CheckSignals()
-            x = &work.coords[t * d]
             ranges = &work.ranges[t]
             ranges.size = 0
-            for k in range(d):
-                x[k] = queries[i, k]
             e_q = qe.values + i * qe.row_stride
-            if index.candidates(x, qe.reach[i * qe.bound_stride],
-                                qe.inner[i * qe.bound_stride] if mode != REVERSE else 0.0,
-                                <Direction> mode, ranges) < 0:
+            query = &work.queries[t]
+            load_query(query, &queries[i, 0], d, qe, i, <Direction> mode)
+            if index.candidates(query, <Direction> mode, ranges) < 0:
                 failed[0] = 1
                 continue
             found = 0
