@@ -38,7 +38,8 @@ cdef class BallTree(SpatialIndex):
     X : array-like of shape (n_samples, n_features)
         Points to index (float32 stays float32; distances are computed in double).
     leaf_size : int, default=40
-        Largest number of points in a leaf is about ``leaf_size``.
+        Leaves hold between ``leaf_size`` and ``2 * leaf_size`` points (fewer when
+        the whole data set is smaller).
     metric : {"euclidean", "manhattan", "chebyshev", "minkowski"}, default="euclidean"
         Compiled metric (aliases "l2", "l1", "cityblock", "infinity" accepted).
     p : float, default=None
@@ -163,7 +164,10 @@ cdef class BallTree(SpatialIndex):
                 self.node_max_reach[node] = largest
 
     def __reduce__(self):
-        state = {name: np.asarray(getattr(self, name)) for name in _STATE_ARRAYS}
+        state = dict(node_start=np.asarray(self.node_start), node_end=np.asarray(self.node_end),
+                     node_radius=np.asarray(self.node_radius),
+                     node_max_reach=np.asarray(self.node_max_reach),
+                     node_centroid=np.asarray(self.node_centroid))
         state.update(data=np.asarray(self.data), points=self.points, order=self.order,
                      metric=self.metric, p=self.p, window=self.window,
                      leaf_size=self.leaf_size,
@@ -190,9 +194,6 @@ cdef class BallTree(SpatialIndex):
         return (np.asarray(self.data), np.asarray(self.order), np.asarray(self.node_start),
                 np.asarray(self.node_end), np.asarray(self.node_radius),
                 np.asarray(self.node_centroid))
-
-
-_STATE_ARRAYS = ("node_start", "node_end", "node_radius", "node_max_reach", "node_centroid")
 
 
 def _rebuild_ball_tree(state):

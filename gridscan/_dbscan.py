@@ -323,10 +323,12 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
 
     def _lattice_shape(self, X):
         d = X.shape[1]
-        if not np.array_equal(X, np.round(X)) or X.min() < 0:
+        off_lattice = ((X != np.round(X)) | (X < 0)).any(axis=1)
+        if off_lattice.any():
+            row = int(np.flatnonzero(off_lattice)[0])
             raise ValueError(
                 "pts_ratio counts integer lattice cells, so X must hold non-negative integer "
-                f"cells; got values such as {X[np.flatnonzero((X != np.round(X)).any(1) | (X < 0).any(1))[0]]}")
+                f"cells; got X[{row}] = {X[row]}")
         if self.grid_shape is None:
             return (X.max(axis=0) + 1).astype(np.intp)
         shape = np.asarray(self.grid_shape)

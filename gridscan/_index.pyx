@@ -147,7 +147,7 @@ cdef class EpsRows:
     """
 
     def __init__(self, values, SpatialIndex index):
-        cdef double[:, ::1] v = np.ascontiguousarray(values, dtype=np.float64)
+        cdef const double[:, ::1] v = np.ascontiguousarray(values, dtype=np.float64)
         cdef intp_t n_rows = v.shape[0], n_cols = v.shape[1], r
         cdef double[::1] reach = np.empty(n_rows)
         cdef double[::1] inner = np.empty(n_rows)
@@ -366,10 +366,10 @@ def radius_scan(SpatialIndex index, const floating[:, ::1] points,
     """
     cdef Workspace work = Workspace(n_threads, points.shape[1])
     cdef intp_t m = queries.shape[0], d = points.shape[1]
-    cdef intp_t i, t, r, j, k, found
+    cdef intp_t i, t, r, j, found
     cdef bint fill = indptr.shape[0] > 0
     cdef int failed[1]
-    cdef bint hit, fwd, rev
+    cdef bint fwd, rev
     cdef double dist
     cdef const EpsTable* qe = &query_eps.table
     cdef const EpsTable* pe = &point_eps.table if point_eps is not None else NULL
