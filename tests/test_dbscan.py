@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 
 from gridscan import GridDBSCAN, RangeEps
 
-ALGORITHMS = ["auto", "ball_tree", "brute"]
+ALGORITHMS = ["auto", "ball_tree", "grid", "brute"]
 METRICS = [("euclidean", None), ("manhattan", None), ("chebyshev", None), ("minkowski", 3)]
 
 
