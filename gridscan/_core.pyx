@@ -145,7 +145,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef const EpsTable* e = &eps.table
     cdef const Norm* norm = &index.norm
     cdef const double* ei
-    cdef double need, total
+    cdef double need, total, full_weight
     cdef bint all_core
     cdef Query* query
     cdef RangeList* ranges
@@ -177,21 +177,29 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
             if index.candidates(query, <Direction> mode, ranges) < 0:
                 failed[0] = 1
                 continue
+            # The weight of the ranges that are whole neighbours of every block point.
+            full_weight = 0.0
+            if whole_ranges:
+                for r in range(ranges.size):
+                    if ranges.full[r]:
+                        full_weight = full_weight + weight_prefix[ranges.end[r]] \
+                            - weight_prefix[ranges.start[r]]
             for i in range(start, end):
-                ei = e.values + i * e.row_stride
                 need = min_weight[i * min_stride]
-                total = 0.0
+                if can_stop_early and full_weight >= need:
+                    is_core[i] = 1
+                    continue
+                ei = e.values + i * e.row_stride
+                total = full_weight
                 for r in range(ranges.size):
                     if ranges.full[r] and whole_ranges:
-                        total = total + weight_prefix[ranges.end[r]] \
-                            - weight_prefix[ranges.start[r]]
-                    else:
-                        for j in range(ranges.start[r], ranges.end[r]):
-                            if ranges.full[r] or related(
-                                    &points[i, 0], ei, e.n_cols, &points[j, 0],
-                                    e.values + j * e.row_stride, e.n_cols,
-                                    <Direction> mode, norm):
-                                total = total + weights[j]
+                        continue
+                    for j in range(ranges.start[r], ranges.end[r]):
+                        if ranges.full[r] or related(
+                                &points[i, 0], ei, e.n_cols, &points[j, 0],
+                                e.values + j * e.row_stride, e.n_cols,
+                                <Direction> mode, norm):
+                            total = total + weights[j]
                     if can_stop_early and total >= need:
                         break
                 is_core[i] = total >= need

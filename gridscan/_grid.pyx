@@ -22,7 +22,6 @@
 
 import numpy as np
 
-from cython.parallel cimport prange
 from libc.math cimport floor, fmax, fmin
 
 from cython cimport floating
@@ -211,15 +210,15 @@ cdef class CellGrid(SpatialIndex):
         return 0
 
     cdef intp_t _first_cell_at_or_after(self, int64_t key, intp_t lo, intp_t hi) noexcept nogil:
-        """First cell in [lo, hi) whose key is >= key (hi if none)."""
-        cdef intp_t mid
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.cell_key[mid] < key:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+        """First cell in [lo, hi) whose key is >= key (hi if none); branch-free steps."""
+        cdef intp_t n = hi - lo, half
+        if n == 0:
+            return lo
+        while n > 1:
+            half = n // 2
+            lo = lo + half if self.cell_key[lo + half - 1] < key else lo
+            n -= half
+        return lo + (self.cell_key[lo] < key)
 
     cdef int _test_cell(self, const Query* q, Direction mode, intp_t u,
                         RangeList* out) noexcept nogil:
@@ -267,7 +266,7 @@ def _cell_keys(const floating[:, ::1] X, const double[::1] origin, const double[
     cdef double c
     cdef int64_t key
     with nogil:
-        for i in prange(n, schedule="static"):
+        for i in range(n):
             key = 0
             for k in range(d):
                 c = floor((X[i, k] - origin[k]) * inv_size[k])
@@ -308,7 +307,7 @@ def _cell_boxes(const floating[:, ::1] points, const intp_t[::1] cell_start,
     """Bounding box (OUT: lo, hi) of the points of every cell."""
     cdef intp_t u, i, k, d = points.shape[1]
     with nogil:
-        for u in prange(cell_start.shape[0] - 1, schedule="static"):
+        for u in range(cell_start.shape[0] - 1):
             for k in range(d):
                 lo[u, k] = points[cell_start[u], k]
                 hi[u, k] = points[cell_start[u], k]

@@ -132,7 +132,12 @@ cdef inline bint within_offsets(const double* dx, const double* e, intp_t n_cols
     differences between two boxes of points decides all their pairs at once.
     """
     cdef intp_t k
-    cdef double acc = 0.0, limit = limit_of(e, n_cols, norm)
+    cdef double acc = 0.0, limit
+    if norm.plain_euclidean and n_cols == 1:
+        for k in range(norm.n_features):
+            acc = acc + dx[k] * dx[k]
+        return acc <= e[0] * e[0]
+    limit = limit_of(e, n_cols, norm)
     for k in range(norm.n_features):
         if not admit(&acc, dx[k], k, e, n_cols, limit, norm):
             return False
