@@ -258,10 +258,13 @@ def fit_predict_partitioned(X, estimator, *, sample_weight=None, n_blocks=None,
     Work is about that of a single run plus the halos: each block also counts
     the neighbours of the points within two halo widths of it.  Blocks are
     best when much wider than the largest eps along the split features.
+    X is read three times (statistics, halo bounds, blocks): persist it first
+    when it is costly to compute.
 
     Examples
     --------
     >>> import numpy as np
+    >>> import dask
     >>> import dask.array as da
     >>> import gridscan.dask
     >>> from gridscan import GridDBSCAN

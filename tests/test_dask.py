@@ -145,6 +145,18 @@ def test_adaptive_minimum_on_a_lattice(client):
     assert expected.max() >= 1
     labels = partitioned(cells, estimator, n_blocks=4, split_features=0)
     np.testing.assert_array_equal(labels, expected)
+    assert estimator.grid_shape is None  # the lattice bounds were found on a copy
+
+
+@pytest.mark.parametrize("n_blocks, split_features", [(1, None), (40, 0), (30, [1, 0])])
+def test_one_block_and_blocks_thinner_than_halos(n_blocks, split_features):
+    # With 40 slabs a halo spans several blocks; the local scheduler runs the same graph.
+    X = cloud(seed=6, n_noise=1000)
+    estimator = GridDBSCAN(eps=RANGE_EPS, min_samples=5)
+    with dask.config.set(scheduler="sync"):
+        labels = partitioned(X, estimator, chunks=1000, n_blocks=n_blocks,
+                             split_features=split_features)
+    np.testing.assert_array_equal(labels, estimator.fit(X).labels_)
 
 
 def test_halo_holds_every_neighbour():
