@@ -54,7 +54,7 @@ from sklearn.utils.validation import check_array
 from gridscan._core import SEARCH_MODES, _connect, _count, predict_core
 from gridscan._dbscan import GridDBSCAN
 from gridscan._range_eps import RangeEps
-from gridscan._validation import effective_n_threads
+from gridscan._validation import effective_n_threads, resolve_metric, window_mask
 
 __all__ = ["cluster_groups", "fit_predict_partitioned"]
 
@@ -277,9 +277,9 @@ def fit_predict_partitioned(X, estimator, *, sample_weight=None, n_blocks=None,
     >>> bool(np.array_equal(labels, model.fit(X).labels_))
     True
     """
-    estimator = _check_estimator(estimator)
     X = _check_dask_points(X)
     n_features = X.shape[1]
+    estimator = _check_estimator(estimator, n_features)
     weights = _check_weights(sample_weight, X)
     if n_blocks is not None and (not isinstance(n_blocks, numbers.Integral)
                                  or isinstance(n_blocks, bool) or n_blocks < 1):
@@ -322,12 +322,20 @@ def fit_predict_partitioned(X, estimator, *, sample_weight=None, n_blocks=None,
     return labels
 
 
-def _check_estimator(estimator):
+def _check_estimator(estimator, n_features):
+    """A validated copy; what the workers would reject for any data is rejected here."""
     if not isinstance(estimator, GridDBSCAN):
         raise ValueError(
             f"estimator must be a gridscan.GridDBSCAN; got {type(estimator).__name__}")
     estimator = clone(estimator)
     estimator._validate_params()
+    resolve_metric(estimator.metric, estimator.p)
+    window_mask(estimator.window_features, n_features)
+    if isinstance(estimator.eps, RangeEps):
+        estimator.eps._resolve_range_feature(n_features)
+        estimator.eps._vectors(n_features)
+    else:
+        estimator._eps_table(np.zeros((1, n_features)), None)
     return estimator
 
 

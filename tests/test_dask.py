@@ -65,7 +65,7 @@ def partitioned(X, estimator, chunks=700, **kwargs):
 
 def block_spans(X, estimator, labels, n_blocks, split_features=None):
     """Most blocks a cluster's points are own in, under the plan the function makes."""
-    estimator = gdask._check_estimator(estimator)
+    estimator = gdask._check_estimator(estimator, X.shape[1])
     split = gdask._check_split_features(split_features, X.shape[1])
     plan, _ = gdask._partition_plan(da.from_array(X, chunks=700), estimator, n_blocks, split,
                                     False)
@@ -162,7 +162,7 @@ def test_one_block_and_blocks_thinner_than_halos(n_blocks, split_features):
 def test_halo_holds_every_neighbour():
     # Every neighbour of a block's own point lies in the block's R1, under the union rule.
     X = cloud(seed=5, n_noise=800)
-    estimator = gdask._check_estimator(GridDBSCAN(eps=RANGE_EPS))
+    estimator = gdask._check_estimator(GridDBSCAN(eps=RANGE_EPS), 2)
     with dask.config.set(scheduler="sync"):
         plan, _ = gdask._partition_plan(da.from_array(X, chunks=500), estimator, 9,
                                         np.array([0, 1]), False)
@@ -296,6 +296,11 @@ def test_partitioned_progress_local_and_distributed(client, capsys):
 @pytest.mark.parametrize("kwargs, match", [
     ({"estimator": DBSCAN()}, "estimator must be a gridscan.GridDBSCAN"),
     ({"estimator": GridDBSCAN(min_samples=0)}, "min_samples"),
+    ({"estimator": GridDBSCAN(window_features="time")}, "window_features names column"),
+    ({"estimator": GridDBSCAN(eps=RangeEps(base=1.0, range_feature="range", power=1.0))},
+     "range_feature names column"),
+    ({"estimator": GridDBSCAN(eps=[0.1, 0.2, 0.3])}, r"eps has shape \(3,\)"),
+    ({"estimator": GridDBSCAN(metric="minkowski", p=0.5)}, "'p' parameter"),
     ({"X": np.zeros(5)}, "Expected 2D array"),
     ({"X": da.zeros((5, 0))}, "at least one feature"),
     ({"n_blocks": 0}, "n_blocks must be"),
