@@ -49,6 +49,9 @@ from gridscan._union_find cimport uf_find, uf_union
 # Points between two checks for Ctrl-C by the calling thread.
 DEF CHECK_SIGNALS_EVERY = 512
 
+# Search directions by name, for Python callers of the private passes (_count, _border).
+SEARCH_MODES = {"forward": FORWARD, "reverse": REVERSE, "union": UNION}
+
 
 def fit_core(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
              weights, const double[::1] min_weight, bint union_rule, int n_threads):
