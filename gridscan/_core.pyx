@@ -49,18 +49,13 @@ from gridscan._union_find cimport uf_find, uf_union
 # Points between two checks for Ctrl-C by the calling thread.
 DEF CHECK_SIGNALS_EVERY = 512
 
-# Search directions by name, for Python callers of the private passes (_count, _border).
-SEARCH_MODES = {"forward": FORWARD, "reverse": REVERSE, "union": UNION}
-
-
-def fit_core(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
-             weights, const double[::1] min_weight, bint union_rule, int n_threads):
-    """Core flags and labels of the points of ``index`` (both by position).
+def find_core_points(SpatialIndex index, EpsRows eps, weights, const double[::1] min_weight,
+                     bint union_rule, int n_threads):
+    """Pass 1: core flags of the points of ``index``, by position.
 
     Parameters
     ----------
-    index : SpatialIndex                  # IN: candidate ranges
-    points : (n, d) array                 # IN: index.points
+    index : SpatialIndex                  # IN: points and candidate ranges
     eps : EpsRows                         # IN: eps by position, or shared
     weights : (n,) float64 or None        # IN: sample weights by position
     min_weight : (n,) or (1,) float64     # IN: weight a core point's N(i) must reach
@@ -70,32 +65,60 @@ def fit_core(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     Returns
     -------
     is_core : (n,) uint8
-    labels : (n,) intp
     """
-    cdef intp_t n = points.shape[0]
+    cdef intp_t n = index.points.shape[0]
     weights = np.ones(n) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
     weight_prefix = np.zeros(n + 1)
     np.cumsum(weights, out=weight_prefix[1:])
     cdef bint can_stop_early = bool(np.all(weights >= 0))
     # Whole ranges are counted from prefix sums only where that is exact.
     cdef bint whole_ranges = bool(np.all(weights == np.round(weights))) \
-        and weight_prefix[n] < 2.0 ** 52
+        and np.abs(weights).sum() < 2.0 ** 52
     is_core = np.zeros(n, dtype=np.uint8)
-    labels = np.full(n, -1, dtype=np.intp)
     # With one eps row for every point the relation is symmetric: FORWARD is enough.
-    cdef Direction count_mode = UNION if union_rule and not eps.shared else FORWARD
-    cdef Direction border_mode = FORWARD if eps.shared else (UNION if union_rule else REVERSE)
-    if count_mode == UNION:
+    if not union_rule or eps.shared or can_stop_early:
+        _count(index, index.points, eps, weights, weight_prefix, min_weight, can_stop_early,
+               whole_ranges, FORWARD, is_core, n_threads)
+    if union_rule and not eps.shared:
+        # Without negative weights the union count only grows the forward count:
+        # just the points still short of their minimum need the wider search.
         index.set_point_eps(eps)
-    _count(index, points, eps, weights, weight_prefix, min_weight, can_stop_early,
-           whole_ranges, count_mode, is_core, n_threads)
-    parent = np.arange(n, dtype=np.intp)
-    _connect(index, points, eps, is_core, parent, n_threads)
+        _count(index, index.points, eps, weights, weight_prefix, min_weight, can_stop_early,
+               whole_ranges, UNION, is_core, n_threads)
+    return is_core
+
+
+def connect_core_points(SpatialIndex index, EpsRows eps, const uint8_t[::1] is_core,
+                        int n_threads):
+    """Pass 2: union-find parents joining every pair of neighbouring core points.
+
+    Every set's root is its smallest position.
+    """
+    parent = np.arange(index.points.shape[0], dtype=np.intp)
+    _connect(index, index.points, eps, is_core, parent, n_threads)
+    return parent
+
+
+def fit_core(SpatialIndex index, EpsRows eps, weights, const double[::1] min_weight,
+             bint union_rule, int n_threads):
+    """Core flags and labels of the points of ``index`` (both by position).
+
+    The arguments are those of find_core_points.
+
+    Returns
+    -------
+    is_core : (n,) uint8
+    labels : (n,) intp
+    """
+    is_core = find_core_points(index, eps, weights, min_weight, union_rule, n_threads)
+    parent = connect_core_points(index, eps, is_core, n_threads)
+    labels = np.full(is_core.shape[0], -1, dtype=np.intp)
     _number_clusters(np.asarray(index.order), is_core, parent, labels)
+    cdef Direction border_mode = FORWARD if eps.shared else (UNION if union_rule else REVERSE)
     if border_mode != FORWARD:
         index.set_point_eps(eps, is_core)
-    _border(index, points, points, index.blocks, eps, eps, is_core, labels, border_mode,
-            is_core, labels, n_threads)
+    _border(index, index.points, index.points, index.blocks, eps, eps, is_core, labels,
+            border_mode, is_core, labels, n_threads)
     return is_core, labels
 
 
@@ -139,11 +162,14 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
            const double[::1] weights, const double[::1] weight_prefix,
            const double[::1] min_weight, bint can_stop_early, bint whole_ranges, int mode,
            uint8_t[::1] is_core, int n_threads):
-    """Pass 1: is_core[i] (OUT) = weight of N(i) >= min_weight[i]."""
+    """Pass 1: is_core[i] (IN/OUT) = weight of N(i) >= min_weight[i].
+
+    Points already flagged core are left as they are.
+    """
     cdef Workspace work = Workspace(n_threads, points.shape[1])
     cdef const intp_t[::1] blocks = index.blocks
     cdef intp_t n_blocks = blocks.shape[0] - 1
-    cdef intp_t b, i, j, r, t, start, end
+    cdef intp_t b, i, j, r, t, start, end, taken
     cdef intp_t min_stride = 0 if min_weight.shape[0] == 1 else 1
     cdef const EpsTable* e = &eps.table
     cdef const Norm* norm = &index.norm
@@ -163,8 +189,12 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
             start = blocks[b]
             end = blocks[b + 1]
             query = &work.queries[t]
-            load_block_query(query, points, start, end, NULL, 0, e, <Direction> mode)
-            if can_stop_early and whole_ranges and is_clique(query, norm):
+            taken = load_block_query(query, points, start, end, &is_core[0], 0, e,
+                                     <Direction> mode)
+            if taken == 0:
+                continue
+            if (taken == end - start and can_stop_early and whole_ranges
+                    and is_clique(query, norm)):
                 total = weight_prefix[end] - weight_prefix[start]
                 all_core = True
                 for i in range(start, end):
@@ -188,6 +218,8 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                         full_weight = full_weight + weight_prefix[ranges.end[r]] \
                             - weight_prefix[ranges.start[r]]
             for i in range(start, end):
+                if is_core[i]:
+                    continue
                 need = min_weight[i * min_stride]
                 if can_stop_early and full_weight >= need:
                     is_core[i] = 1

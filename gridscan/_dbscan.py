@@ -1,6 +1,7 @@
 """GridDBSCAN: exact DBSCAN with compiled per-point, per-feature eps."""
 
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
@@ -20,6 +21,15 @@ from gridscan._validation import (
     resolve_metric,
     window_mask,
 )
+
+
+class _CoreInputs(NamedTuple):
+    index: object          # SpatialIndex over the points
+    eps: object            # EpsRows by position (or shared)
+    weights: object        # (n,) sample weights by position, or None
+    min_weight: object     # (n,) or (1,) minimum weight of a core point's neighbourhood
+    union_rule: bool       # the union rule is in force and differs from the query rule
+
 
 # Below this many points a scan of all pairs beats building a tree.
 BRUTE_MAX_POINTS = 64
@@ -209,22 +219,15 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
             The fitted estimator.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
-        n, d = X.shape
+        n = X.shape[0]
         n_threads = effective_n_threads(self.n_jobs)
         table, self._eps_source = self._eps_table(X, sample_eps)
-        index = self._build_index(X, table)
-        eps = index.eps_rows(table)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        min_weight = self._min_weight(index, X, eps, n_threads)
-        order = np.asarray(index.order)
-        eps_by_position = eps.take(order, index)
-        if min_weight.shape[0] > 1:
-            min_weight = min_weight[order]
-        weights = None if sample_weight is None else sample_weight[order]
-        union_rule = self.neighbors == "union" and not eps.shared
-        is_core, labels = fit_core(index, index.points, eps_by_position, weights, min_weight,
-                                   union_rule, n_threads)
+        job = self._prepare(X, table, sample_weight, n_threads)
+        is_core, labels = fit_core(job.index, job.eps, job.weights, job.min_weight,
+                                   job.union_rule, n_threads)
+        order = np.asarray(job.index.order)
         self.labels_ = np.empty(n, dtype=np.intp)
         self.labels_[order] = labels
         core_mask = np.empty(n, dtype=bool)
@@ -232,8 +235,8 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         self.core_sample_indices_ = np.flatnonzero(core_mask)
         self.components_ = X[self.core_sample_indices_].copy()
         self._core_labels = self.labels_[self.core_sample_indices_]
-        self._core_eps = table if eps.shared else table[self.core_sample_indices_]
-        self._union_rule = union_rule
+        self._core_eps = table if job.eps.shared else table[self.core_sample_indices_]
+        self._union_rule = job.union_rule
         self._predict_index = None
         return self
 
@@ -307,6 +310,25 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
             core_eps = index.eps_rows(self._core_eps).take(order, index)
             self._predict_index = (index, core_eps, self._core_labels[order])
         return self._predict_index
+
+    def _prepare(self, X, eps_table, sample_weight, n_threads):
+        """The index over X and the inputs of the core passes, by position.
+
+        X, eps_table and sample_weight are in row order; the result holds the
+        index, the eps rows, the weights and the minimum weights permuted into
+        the index's order, and whether the union rule differs from the query rule.
+        """
+        index = self._build_index(X, eps_table)
+        order = np.asarray(index.order)
+        eps = index.eps_rows(eps_table)
+        min_weight = self._min_weight(index, X, eps, n_threads)
+        return _CoreInputs(
+            index=index,
+            eps=eps.take(order, index),
+            weights=None if sample_weight is None else sample_weight[order],
+            min_weight=min_weight[order] if min_weight.shape[0] > 1 else min_weight,
+            union_rule=self.neighbors == "union" and not eps.shared,
+        )
 
     def _build_index(self, X, eps_table):
         """The neighbour index chosen by ``algorithm`` for X with eps rows eps_table."""

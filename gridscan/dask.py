@@ -51,7 +51,7 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.base import clone
 from sklearn.utils.validation import check_array
 
-from gridscan._core import SEARCH_MODES, _connect, _count, predict_core
+from gridscan._core import connect_core_points, find_core_points, predict_core
 from gridscan._dbscan import GridDBSCAN
 from gridscan._range_eps import RangeEps
 from gridscan._validation import effective_n_threads, resolve_metric, window_mask
@@ -659,28 +659,14 @@ def _block_components(pieces, block, plan, estimator, collapse, union_rule, n_th
         return state, (empty, empty, empty)
     in_r1 = _in_boxes(points, plan.split, plan.r1_lo[block], plan.r1_hi[block])
 
-    index = estimator._build_index(points)
-    order = np.asarray(index.order)
-    eps = index.eps_rows(_eps_table(estimator, points, collapse))
-    min_weight = estimator._min_weight(index, points, eps, n_threads)
-    if min_weight.shape[0] > 1:
-        min_weight = min_weight[order]
-    eps = eps.take(order, index)
-    weights = np.ones(points.shape[0]) if weights is None else weights[order]
-    weight_prefix = np.zeros(points.shape[0] + 1)
-    np.cumsum(weights, out=weight_prefix[1:])
-    can_stop_early = bool(np.all(weights >= 0))
-    whole_ranges = bool(np.all(weights == np.round(weights))) and weight_prefix[-1] < 2.0 ** 52
-    is_core = np.zeros(points.shape[0], dtype=np.uint8)
-    mode = SEARCH_MODES["union" if union_rule else "forward"]
-    if union_rule:
-        index.set_reach(eps.reach)
-    _count(index, index.points, eps, weights, weight_prefix, np.ascontiguousarray(min_weight),
-           can_stop_early, whole_ranges, mode, is_core, n_threads)
+    job = estimator._prepare(points, _eps_table(estimator, points, collapse), weights,
+                             n_threads)
+    index, order = job.index, np.asarray(job.index.order)
+    is_core = find_core_points(index, job.eps, job.weights, job.min_weight, job.union_rule,
+                               n_threads)
     # Beyond R1 a neighbourhood may lie partly outside R2: those counts are not kept.
     is_core &= in_r1[order]
-    parent = np.arange(points.shape[0], dtype=np.intp)
-    _connect(index, index.points, eps, is_core, parent, n_threads)
+    parent = connect_core_points(index, job.eps, is_core, n_threads)
     root = _roots(parent)
 
     core_positions = np.flatnonzero(is_core)
@@ -752,9 +738,10 @@ def _block_labels(state, component_labels, estimator, collapse, union_rule, n_th
     if not queries.any() or state.core_points.shape[0] == 0:
         return state.own_rows, labels
     core_points = state.core_points.astype(np.float64)
-    index = estimator._build_index(core_points)
+    core_table = _eps_table(estimator, core_points, collapse)
+    index = estimator._build_index(core_points, core_table)
     order = np.asarray(index.order)
-    core_eps = index.eps_rows(_eps_table(estimator, core_points, collapse)).take(order, index)
+    core_eps = index.eps_rows(core_table).take(order, index)
     query_points = np.ascontiguousarray(state.own_points[queries], dtype=np.float64)
     query_eps = (index.eps_rows(_eps_table(estimator, query_points, collapse))
                  if union_rule else None)
