@@ -49,6 +49,7 @@ from gridscan._union_find cimport uf_find, uf_union
 # Points between two checks for Ctrl-C by the calling thread.
 DEF CHECK_SIGNALS_EVERY = 512
 
+
 def find_core_points(SpatialIndex index, EpsRows eps, weights, const double[::1] min_weight,
                      bint union_rule, int n_threads):
     """Pass 1: core flags of the points of ``index``, by position.
