@@ -1,0 +1,330 @@
+"""gridscan against its peers, side by side in one run, on the same data and threads.
+
+    python benchmarks/run.py                 # everything (about 10 minutes on 2 cores)
+    python benchmarks/run.py --quick         # smaller sizes, no 2,000,000-point runs
+    python benchmarks/run.py --only constant range memory scaling
+
+Sections
+--------
+constant   Blobs with noise in 2-D: 200,000 points (~30 neighbours) and
+           2,000,000 points (~60 neighbours).  gridscan (1 and N threads) vs
+           sklearn.cluster.DBSCAN (n_jobs=N) and the ``dbscan`` package
+           (Wang, Gu, Shun, SIGMOD 2020).  Labels are checked: equal to
+           scikit-learn's element for element, and the same clusters of core
+           points as the dbscan package (which numbers clusters its own way and
+           may give a border point either of its clusters).
+range      200,000 radar detections in (range km, azimuth deg) with an azimuth
+           eps that shrinks as 1/range (RangeEps).  gridscan's range-dependent
+           time vs its own constant-eps time on the same data, vs today's best
+           scikit-learn workaround (a radius graph at the largest eps, filtered
+           in numpy, metric="precomputed"), and vs scikit-learn with a Python
+           callable metric (timed on subsamples, extrapolated as n**2: the
+           callable is evaluated for every pair).  Labels checked equal.
+memory     Peak memory of a child process clustering 200,000 uniform 2-D points
+           with ~50, ~500 and ~2,000 neighbours, less the peak of a child that
+           only makes the data (so imports count as extra).
+scaling    gridscan's time from 20,000 to 2,000,000 points at a fixed density.
+
+Thread count N is --threads (default 2); OMP_NUM_THREADS is left alone.
+Times are the best of --repeat runs (default 3) after one warm-up.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def blobs(n, seed=0, noise=0.1):
+    """n points: Gaussian blobs (one per 10,000 points) over a box that grows with n, plus noise."""
+    rng = np.random.default_rng(seed)
+    side = 100.0 * np.sqrt(n / 200_000)
+    n_noise = int(noise * n)
+    centres = rng.uniform(0, side, (max(n // 10_000, 1), 2))
+    members = centres[rng.integers(0, len(centres), n - n_noise)]
+    X = np.vstack([members + rng.normal(0, 1.0, members.shape), rng.uniform(0, side, (n_noise, 2))])
+    return X[rng.permutation(n)]
+
+
+def radar_detections(n, seed=0):
+    """(range km, azimuth deg) of extended targets of 0.3 to 3 km plus uniform clutter."""
+    rng = np.random.default_rng(seed)
+    n_clutter = n // 5
+    n_targets = max((n - n_clutter) // 200, 1)
+    target_range = rng.uniform(5, 150, n_targets)
+    target_azimuth = rng.uniform(0, 360, n_targets)
+    size_km = rng.uniform(0.3, 3.0, n_targets)
+    which = rng.integers(0, n_targets, n - n_clutter)
+    r = target_range[which] + rng.normal(0, 1, len(which)) * size_km[which]
+    # a target's extent across the beam is a fixed arc length: fewer degrees far away
+    a = target_azimuth[which] + np.degrees(rng.normal(0, 1, len(which)) * size_km[which]
+                                           / target_range[which])
+    X = np.vstack([np.column_stack([r, a % 360]),
+                   np.column_stack([rng.uniform(2, 150, n_clutter), rng.uniform(0, 360, n_clutter)])])
+    X[:, 0] = np.clip(X[:, 0], 2, None)
+    return X[rng.permutation(n)]
+
+
+def uniform(n, seed=0):
+    return np.random.default_rng(seed).uniform(0, 1, (n, 2))
+
+
+def calibrate_eps(X, neighbours, sample=4000, seed=0):
+    """An eps giving about ``neighbours`` neighbours per point (mean over a sample)."""
+    from gridscan import BallTree
+    rng = np.random.default_rng(seed)
+    tree = BallTree(X)
+    Q = X[rng.choice(len(X), min(sample, len(X)), replace=False)]
+    eps = 0.05 * (np.ptp(X, axis=0).prod() * neighbours / (np.pi * len(X))) ** 0.5
+    for _ in range(8):
+        mean = tree.query_radius(Q, eps, count_only=True).mean()
+        eps *= (neighbours / mean) ** 0.5
+    return float(eps)
+
+
+# --- timing and checks -----------------------------------------------------------------------
+
+
+def best_time(function, repeat):
+    function()                                   # warm-up: page faults, thread pools
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def same_core_clusters(labels_a, core_a, labels_b, core_b):
+    """Whether two labellings have the same core points in the same clusters (any numbering)."""
+    if not np.array_equal(np.sort(core_a), np.sort(core_b)):
+        return False
+    a, b = labels_a[core_a], labels_b[core_b]
+    pairs = np.unique(np.column_stack([a, b]), axis=0)
+    return len(pairs) == len(np.unique(a)) == len(np.unique(b))
+
+
+def table(title, header, rows):
+    print(f"\n{title}")
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
+    for row in [header, ["-" * w for w in widths], *rows]:
+        print("  " + "  ".join(str(x).rjust(w) for x, w in zip(row, widths)))
+
+
+def ms(seconds):
+    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+# --- sections --------------------------------------------------------------------------------
+
+
+def constant_section(args):
+    import dbscan
+    from sklearn.cluster import DBSCAN
+
+    from gridscan import GridDBSCAN
+
+    sizes = [(200_000, 30)] + ([] if args.quick else [(2_000_000, 60)])
+    rows = []
+    for n, neighbours in sizes:
+        X = blobs(n)
+        eps, min_samples = calibrate_eps(X, neighbours), 10
+        t_1, ours = best_time(lambda: GridDBSCAN(eps, min_samples=min_samples, n_jobs=1).fit(X),
+                              args.repeat)
+        t_n, ours_n = best_time(
+            lambda: GridDBSCAN(eps, min_samples=min_samples, n_jobs=args.threads).fit(X),
+            args.repeat)
+        t_sk, theirs = best_time(
+            lambda: DBSCAN(eps=eps, min_samples=min_samples, n_jobs=args.threads).fit(X),
+            1 if n > 500_000 else args.repeat)
+        assert np.array_equal(ours.labels_, theirs.labels_), "labels differ from scikit-learn"
+        assert np.array_equal(ours_n.labels_, ours.labels_), "labels depend on threads"
+        t_db, (db_labels, db_core) = best_time(
+            lambda: dbscan.DBSCAN(X, eps=eps, min_samples=min_samples), args.repeat)
+        assert same_core_clusters(ours.labels_, ours.core_sample_indices_, db_labels,
+                                  np.flatnonzero(db_core)), "clusters differ from dbscan"
+        rows.append([f"{n:,}", f"{neighbours}", ms(t_1), ms(t_n), ms(t_sk), ms(t_db),
+                     f"{t_n / t_sk:.3f}", f"{t_n / t_db:.3f}"])
+    table(f"Constant eps, 2-D blobs with noise, min_samples=10 ({args.threads} threads; "
+          "labels equal to scikit-learn's)",
+          ["points", "neighbours", "gridscan 1 thr", f"gridscan {args.threads} thr",
+           "sklearn", "dbscan pkg", "vs sklearn", "vs dbscan"], rows)
+
+
+def range_model():
+    from gridscan import RangeEps
+    # 1 km in range; across the beam an arc of about 1 km: 57.3 / r degrees, 0.3 to 10 degrees
+    return RangeEps(base=[1.0, 57.3], range_feature=0, power=[0.0, -1.0],
+                    min_eps=[1.0, 0.3], max_eps=[1.0, 10.0])
+
+
+def sklearn_workaround(X, table_eps, min_samples):
+    """Today's best scikit-learn recipe for per-point eps (union rule).
+
+    Scale each feature by its largest eps so that one ball of radius 1 holds
+    every neighbourhood, take the radius graph, keep the pairs whose scaled
+    distance (the smaller of the two points' own) is <= 1, cluster the sparse
+    graph as precomputed distances with eps=1.
+    """
+    from scipy.sparse import csr_matrix
+    from sklearn.cluster import DBSCAN
+    from sklearn.neighbors import NearestNeighbors
+
+    scale = table_eps.max(axis=0)
+    S = X / scale
+    graph = NearestNeighbors(radius=1.0).fit(S).radius_neighbors_graph(S, mode="connectivity")
+    rows, cols = graph.nonzero()
+    diff = X[cols] - X[rows]
+    own = np.sqrt(((diff / table_eps[rows]) ** 2).sum(1))
+    other = np.sqrt(((diff / table_eps[cols]) ** 2).sum(1))
+    distance = np.minimum(own, other)
+    keep = distance <= 1.0
+    matrix = csr_matrix((distance[keep], (rows[keep], cols[keep])), shape=(len(X), len(X)))
+    return DBSCAN(eps=1.0, min_samples=min_samples, metric="precomputed").fit(matrix)
+
+
+def callable_dbscan(X, model, min_samples):
+    """scikit-learn with a Python callable: the union rule's scaled distance, eps=1."""
+    from sklearn.cluster import DBSCAN
+
+    def scaled(a, b):
+        ea, eb = model.evaluate(a[None])[0], model.evaluate(b[None])[0]
+        return min(np.sqrt((((b - a) / ea) ** 2).sum()), np.sqrt((((a - b) / eb) ** 2).sum()))
+
+    return DBSCAN(eps=1.0, min_samples=min_samples, metric=scaled, algorithm="brute").fit(X)
+
+
+def range_section(args):
+    from gridscan import GridDBSCAN
+
+    n = 50_000 if args.quick else 200_000
+    X = radar_detections(n)
+    model, min_samples = range_model(), 8
+    table_eps = model.evaluate(X)
+    constant = np.median(table_eps, axis=0)
+    t_const, _ = best_time(
+        lambda: GridDBSCAN(constant, min_samples=min_samples, n_jobs=args.threads).fit(X),
+        args.repeat)
+    t_range, ours = best_time(
+        lambda: GridDBSCAN(model, min_samples=min_samples, n_jobs=args.threads).fit(X),
+        args.repeat)
+    t_range_1, _ = best_time(
+        lambda: GridDBSCAN(model, min_samples=min_samples, n_jobs=1).fit(X), args.repeat)
+    t_work, theirs = best_time(lambda: sklearn_workaround(X, table_eps, min_samples), 1)
+    assert np.array_equal(ours.labels_, theirs.labels_), "labels differ from the workaround"
+
+    # The callable metric on two subsamples; every pair is one Python call, so time ~ n**2.
+    sizes = [600, 1200] if args.quick else [1000, 2000]
+    per_pair = []
+    for m in sizes:
+        sub = X[:m]
+        start = time.perf_counter()
+        slow = callable_dbscan(sub, model, min_samples)
+        per_pair.append((time.perf_counter() - start) / m ** 2)
+        fast = GridDBSCAN(model, min_samples=min_samples).fit(sub)
+        assert np.array_equal(fast.labels_, slow.labels_), "labels differ from the callable"
+    t_callable = per_pair[-1] * n ** 2
+    neighbours = ours.core_sample_indices_.size / n
+    table(f"Range-dependent eps: {n:,} radar detections, RangeEps azimuth ~ 1/range, "
+          f"min_samples={min_samples} ({args.threads} threads; {neighbours:.0%} core points)",
+          ["run", "time", "ratio"],
+          [["gridscan, constant eps (median radii)", ms(t_const), "1.00"],
+           ["gridscan, RangeEps", ms(t_range), f"{t_range / t_const:.2f} x constant"],
+           ["gridscan, RangeEps, 1 thread", ms(t_range_1), f"{t_range_1 / t_const:.2f} x constant"],
+           ["sklearn radius-graph workaround", ms(t_work), f"gridscan = {t_range / t_work:.3f} x"],
+           [f"sklearn Python callable (extrapolated from {sizes[-1]:,})", ms(t_callable),
+            f"gridscan = 1/{t_callable / t_range:,.0f}"]])
+
+
+CHILD_JOBS = ("data", "gridscan", "sklearn", "dbscan")
+
+
+def memory_child(job, n, eps):
+    """Run in a child process: make the data, cluster it with one library, report peak RSS."""
+    X = uniform(n)
+    if job == "gridscan":
+        from gridscan import GridDBSCAN
+        GridDBSCAN(eps, min_samples=10, n_jobs=2).fit(X)
+    elif job == "sklearn":
+        from sklearn.cluster import DBSCAN
+        DBSCAN(eps=eps, min_samples=10, n_jobs=2).fit(X)
+    elif job == "dbscan":
+        import dbscan
+        dbscan.DBSCAN(X, eps=eps, min_samples=10)
+    print(json.dumps({"peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+
+
+def run_child(job, n, eps):
+    out = subprocess.run([sys.executable, __file__, "--child", job, str(n), repr(eps)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["peak_kib"] / 1024
+
+
+def memory_section(args):
+    n = 50_000 if args.quick else 200_000
+    X = uniform(n)
+    base = run_child("data", n, 0.0)
+    rows = []
+    for neighbours in (50, 500, 2000):
+        eps = calibrate_eps(X, neighbours)
+        extra = {job: run_child(job, n, eps) - base for job in ("gridscan", "sklearn", "dbscan")}
+        rows.append([f"{neighbours}", f"{extra['gridscan']:.0f} MiB", f"{extra['sklearn']:.0f} MiB",
+                     f"{extra['dbscan']:.0f} MiB",
+                     f"{extra['gridscan'] / extra['sklearn']:.3f}"])
+    table(f"Extra peak memory, {n:,} uniform 2-D points (child RSS less {base:.0f} MiB "
+          "for the bare data; imports count as extra)",
+          ["neighbours", "gridscan", "sklearn", "dbscan pkg", "gridscan / sklearn"], rows)
+
+
+def scaling_section(args):
+    from gridscan import GridDBSCAN
+
+    sizes = [20_000, 200_000] + ([] if args.quick else [2_000_000])
+    eps = calibrate_eps(blobs(200_000), 30)   # the same density at every size
+    rows, first = [], None
+    for n in sizes:
+        X = blobs(n)
+        t, _ = best_time(lambda: GridDBSCAN(eps, min_samples=10, n_jobs=args.threads).fit(X),
+                         args.repeat)
+        per_point = t / n
+        first = first or per_point
+        rows.append([f"{n:,}", ms(t), f"{per_point * 1e9:.0f} ns", f"{per_point / first:.2f}"])
+    table(f"Scaling at fixed density (~30 neighbours, {args.threads} threads)",
+          ["points", "time", "per point", "per point vs smallest"], rows)
+
+
+SECTIONS = {"constant": constant_section, "range": range_section,
+            "memory": memory_section, "scaling": scaling_section}
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        memory_child(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), default=list(SECTIONS))
+    args = parser.parse_args()
+    import sklearn
+
+    import gridscan
+    print(f"gridscan {gridscan.__version__}, scikit-learn {sklearn.__version__}, "
+          f"numpy {np.__version__}, {os.cpu_count()} cores, {args.threads} threads")
+    for name in args.only:
+        SECTIONS[name](args)
+
+
+if __name__ == "__main__":
+    main()
