@@ -796,7 +796,7 @@ def make_superdarn_table(n_scans=720, *, n_beams=16, n_gates=75, scan_length="2m
     Examples
     --------
     >>> from gridscan.radar import make_superdarn_table, superdarn_cells
-    >>> table = make_superdarn_table(n_scans=30, random_state=0)
+    >>> table = make_superdarn_table(n_scans=30, random_state=1)
     >>> sorted(table["source"].unique())
     ['ground', 'ionospheric', 'noise']
     >>> cells, scan_start = superdarn_cells(table, scan_length="2min")
