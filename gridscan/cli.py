@@ -74,14 +74,6 @@ def fraction(text):
     return _number(text, low=0.0, high=1.0, what="a number in (0, 1]")
 
 
-def _list_of(kind):
-    def parse(text):
-        values = [kind(part.strip()) for part in text.split(",")]
-        return values[0] if len(values) == 1 else values
-    parse.__name__ = f"list of {kind.__name__}"
-    return parse
-
-
 def column_list(text):
     """Comma-separated column names."""
     names = [part.strip() for part in text.split(",")]
@@ -90,21 +82,20 @@ def column_list(text):
     return names
 
 
-def _float_list(text):
+def _float_list(text, *, positive=False):
+    what = "a number > 0 or comma-separated numbers > 0" if positive else \
+        "a number or comma-separated numbers"
     try:
-        return _list_of(float)(text)
+        values = [float(part) for part in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number or comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not all(math.isfinite(v) and (v > 0 or not positive) for v in values):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return values[0] if len(values) == 1 else values
 
 
 def _eps_list(text):
-    value = _float_list(text)
-    for item in value if isinstance(value, list) else [value]:
-        if not (math.isfinite(item) and item > 0):
-            raise argparse.ArgumentTypeError(
-                f"expected a number > 0 or comma-separated numbers > 0, got {text!r}")
-    return value
+    return _float_list(text, positive=True)
 
 
 # ---------------------------------------------------------------- tables
@@ -211,7 +202,7 @@ def _numeric_matrix(frame, columns, source):
     return X
 
 
-def _progress(items, total, description, enabled):
+def _progress(items, total, description, enabled, leave=True):
     """A tqdm bar on stderr when there is more than one item to go through."""
     if not enabled or total < 2:
         return items
@@ -220,7 +211,7 @@ def _progress(items, total, description, enabled):
     except ImportError:
         return items
     return tqdm(items, total=total, desc=description, unit=description.split()[-1],
-                file=sys.stderr, leave=False)
+                file=sys.stderr, leave=leave)
 
 
 def _outputs(inputs, output):
@@ -268,7 +259,9 @@ def _cluster_files(args, prepare):
         labels = np.full(len(frame), -1, dtype=np.int64)
         started = time.perf_counter()
         n_clusters = 0
-        for rows in _progress(groups, len(groups), "clustering groups", show):
+        # Under a bar of files, each bar of groups disappears when its file is done.
+        for rows in _progress(groups, len(groups), "clustering groups", show,
+                              leave=len(inputs) == 1):
             X, estimator = prepare(frame.iloc[rows], source)
             if X.shape[0] == 0:
                 continue
