@@ -48,3 +48,35 @@ def test_example_runs_small(tmp_path, script):
         picture = mpimg.imread(tmp_path / name)
         assert picture.shape[:2] == shape
         assert picture[..., :3].std() > 0.05  # more than a blank canvas
+
+
+def readme_blocks():
+    """The README's Python code blocks, in order."""
+    import re
+
+    return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+
+
+def test_readme_python_blocks_run(tmp_path):
+    """The README's code runs as written, one block after the other (one namespace)."""
+    blocks = readme_blocks()
+    assert len(blocks) >= 6
+    runnable = [block for block in blocks
+                # The Dask tour needs a Dask collection and cluster: tests/test_dask.py.
+                if "gridscan.dask" not in block
+                and (hasattr(gridscan, "GBDSCAN") or "GBDSCAN" not in block)]
+    script = tmp_path / "readme.py"
+    script.write_text("\n".join(runnable))
+    env = dict(os.environ, MPLBACKEND="Agg", PYART_QUIET="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "klot.png").stat().st_size > 10_000
+
+
+def test_readme_commands_are_the_documented_ones():
+    text = (ROOT / "README.md").read_text()
+    assert 'pip install -e ".[plot]"\ngridscan demo --output scan.png' in text
+    assert 'pip install -e ".[test]"\npython -m pytest' in text
+    assert "![" in text and "(docs/demo.png)" in text and (ROOT / "docs" / "demo.png").is_file()
