@@ -274,3 +274,29 @@ def test_gbdscan_errors(tmp_path, capsys, superdarn, args, message):
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.count("\n") == 1
     assert message.format(dir=tmp_path) in err
+
+
+def test_imports_stay_light(tmp_path):
+    """Importing gridscan (or gridscan.radar) pulls in no plotting, radar or table library,
+    and the demo needs only matplotlib on top of the core dependencies. (scikit-learn
+    itself imports pandas when it is installed, so that is the baseline.)"""
+    code = (
+        "import sys\n"
+        "import sklearn.base, sklearn.cluster, sklearn.utils.validation\n"
+        "baseline = set(sys.modules)\n"
+        "heavy = {'matplotlib', 'pyart', 'xradar', 'xarray', 'pandas', 'tqdm', 'pyarrow'}\n"
+        "def new_heavy():\n"
+        "    return heavy & (set(sys.modules) - baseline)\n"
+        "import gridscan, gridscan.radar\n"
+        "assert not new_heavy(), new_heavy()\n"
+        "from gridscan.cli import main\n"
+        "main(['demo', '--output', 'scan.png', '--dpi', '30'])\n"
+        "assert new_heavy() == {'matplotlib'}, new_heavy()\n"
+    )
+    env = dict(os.environ, MPLBACKEND="Agg")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(gridscan.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "scan.png").is_file()
