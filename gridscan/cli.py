@@ -16,7 +16,7 @@ import textwrap
 import time
 from pathlib import Path
 
-TABLE_FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".npz": "NPZ"}
+TABLE_SUFFIXES = (".csv", ".npz", ".parquet", ".pq")
 
 
 class CommandError(Exception):
@@ -102,9 +102,9 @@ def _eps_list(text):
 
 def _table_format(path, role):
     suffix = Path(path).suffix.lower()
-    if suffix not in TABLE_FORMATS:
+    if suffix not in TABLE_SUFFIXES:
         raise CommandError(f"{role} {str(path)!r} has extension {suffix or '(none)'!r}; "
-                           f"expected one of {', '.join(sorted(TABLE_FORMATS))}")
+                           f"expected one of {', '.join(TABLE_SUFFIXES)}")
     return suffix
 
 
@@ -118,22 +118,18 @@ def _import_pandas():
 
 def read_table(path):
     """A file as (DataFrame, NPZ arrays or None); a 2-D NPZ array X gives columns X[0], X[1]..."""
+    import numpy as np
+
     pd = _import_pandas()
     path = Path(path)
     suffix = _table_format(path, "input")
-    if not path.is_file():
-        raise CommandError(f"no such file: {str(path)!r}")
     try:
         if suffix == ".csv":
             return pd.read_csv(path), None
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path), None
-        import numpy as np
-
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-    except CommandError:
-        raise
     except Exception as exc:  # the readers raise many types; all mean "cannot read"
         raise CommandError(f"cannot read {str(path)!r}: {_one_line(exc)}") from None
     columns = {}
@@ -196,9 +192,9 @@ def _numeric_matrix(frame, columns, source):
     X = frame[columns].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(X)
     if bad.any():
-        row, col = (int(i) for i in np.argwhere(bad)[0])
+        row, col = np.argwhere(bad)[0]
         raise CommandError(f"{source}: column {columns[col]!r} has a missing or non-finite "
-                           f"value in row {row}")
+                           f"value in row {frame.index[row]}")
     return X
 
 
