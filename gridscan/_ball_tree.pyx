@@ -16,12 +16,14 @@
 import numpy as np
 
 from cython.parallel cimport prange
-from libc.math cimport fmax
+from libc.math cimport fabs, fmax
 
 from cython cimport floating
 
-from gridscan._index cimport Query, RangeList, SpatialIndex, range_push
-from gridscan._kernels cimport FORWARD, REVERSE, Direction, point_distance
+from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, range_push
+from gridscan._kernels cimport (
+    FORWARD, REVERSE, Direction, Norm, accumulate, point_distance, unreduce,
+)
 from gridscan._typedefs cimport intp_t
 
 # Relative tolerance of the pruning tests: a node is skipped or taken whole
@@ -38,7 +40,8 @@ cdef class BallTree(SpatialIndex):
     X : array-like of shape (n_samples, n_features)
         Points to index (float32 stays float32; distances are computed in double).
     leaf_size : int, default=40
-        Largest number of points in a leaf is about ``leaf_size``.
+        Leaves hold between ``leaf_size`` and ``2 * leaf_size`` points (fewer when
+        the whole data set is smaller).
     metric : {"euclidean", "manhattan", "chebyshev", "minkowski"}, default="euclidean"
         Compiled metric (aliases "l2", "l1", "cityblock", "infinity" accepted).
     p : float, default=None
@@ -114,48 +117,48 @@ cdef class BallTree(SpatialIndex):
         self._set_own_eps(sample_eps)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
-        return self._visit(0, q.x, q.reach, q.inner, mode, out)
+        return self._visit(0, q, mode, out)
 
-    cdef int _visit(self, intp_t node, const double* x, double reach, double inner,
-                    Direction mode, RangeList* out) noexcept nogil:
+    cdef int _visit(self, intp_t node, const Query* q, Direction mode,
+                    RangeList* out) noexcept nogil:
         cdef intp_t start = self.node_start[node], end = self.node_end[node]
-        cdef double dist, radius, bound, tol
+        cdef double near, far, radius, bound, tol
         if start == end:
             return 0
         if mode == FORWARD:
-            bound = reach
+            bound = q.reach
         elif mode == REVERSE:
             bound = self.node_max_reach[node]
         else:
-            bound = fmax(reach, self.node_max_reach[node])
+            bound = fmax(q.reach, self.node_max_reach[node])
         if bound <= 0:
             return 0
-        dist = point_distance(x, &self.node_centroid[node, 0], &self.norm)
+        box_distances(&self.node_centroid[node, 0], q.lo, q.hi, &self.norm, &near, &far)
         radius = self.node_radius[node]
-        tol = SLACK * (dist + radius + bound)
-        if dist - radius > bound + tol:
+        tol = SLACK * (far + radius + bound)
+        if near - radius > bound + tol:
             return 0
-        if dist + radius + tol < inner:
-            return range_push(out, start, end, True)
+        if far + radius + tol < q.inner:
+            return range_push(out, start, end, True, -1)
         if 2 * node + 1 >= self.n_nodes:
-            return range_push(out, start, end, False)
-        if self._visit(2 * node + 1, x, reach, inner, mode, out) < 0:
+            return range_push(out, start, end, False, -1)
+        if self._visit(2 * node + 1, q, mode, out) < 0:
             return -1
-        return self._visit(2 * node + 2, x, reach, inner, mode, out)
+        return self._visit(2 * node + 2, q, mode, out)
 
-    def set_reach(self, reach):
-        """Largest reach below every node, from the reach of each position ((n,) or (1,))."""
+    def set_point_eps(self, EpsRows eps, mask=None):
+        """Record the largest reach below every node, for REVERSE and UNION searches."""
+        reach = np.broadcast_to(eps.reach, (self.n_points,))
+        if mask is not None:
+            reach = reach * mask
         cdef const double[::1] r = np.ascontiguousarray(reach, dtype=np.float64)
         cdef intp_t node, pos
         cdef double largest
-        cdef bint shared = r.shape[0] == 1
         with nogil:
             for node in range(self.n_nodes - 1, -1, -1):
                 if 2 * node + 1 < self.n_nodes:
                     largest = fmax(self.node_max_reach[2 * node + 1],
                                    self.node_max_reach[2 * node + 2])
-                elif shared:
-                    largest = r[0] if self.node_end[node] > self.node_start[node] else 0.0
                 else:
                     largest = 0.0
                     for pos in range(self.node_start[node], self.node_end[node]):
@@ -163,7 +166,10 @@ cdef class BallTree(SpatialIndex):
                 self.node_max_reach[node] = largest
 
     def __reduce__(self):
-        state = {name: np.asarray(getattr(self, name)) for name in _STATE_ARRAYS}
+        state = dict(node_start=np.asarray(self.node_start), node_end=np.asarray(self.node_end),
+                     node_radius=np.asarray(self.node_radius),
+                     node_max_reach=np.asarray(self.node_max_reach),
+                     node_centroid=np.asarray(self.node_centroid))
         state.update(data=np.asarray(self.data), points=self.points, order=self.order,
                      metric=self.metric, p=self.p, window=self.window,
                      leaf_size=self.leaf_size,
@@ -190,9 +196,6 @@ cdef class BallTree(SpatialIndex):
         return (np.asarray(self.data), np.asarray(self.order), np.asarray(self.node_start),
                 np.asarray(self.node_end), np.asarray(self.node_radius),
                 np.asarray(self.node_centroid))
-
-
-_STATE_ARRAYS = ("node_start", "node_end", "node_radius", "node_max_reach", "node_centroid")
 
 
 def _rebuild_ball_tree(state):
@@ -275,6 +278,19 @@ cdef void _select(const floating[:, ::1] X, intp_t k, intp_t* order,
 
 cdef inline double fmin3(double a, double b) noexcept nogil:
     return a if a < b else b
+
+
+cdef inline void box_distances(const double* c, const double* lo, const double* hi,
+                               const Norm* norm, double* near, double* far) noexcept nogil:
+    """Smallest and largest metric distance (OUT) from point c to the box [lo, hi]."""
+    cdef intp_t k
+    cdef double acc_near = 0.0, acc_far = 0.0, gap
+    for k in range(norm.n_features):
+        gap = lo[k] - c[k] if c[k] < lo[k] else (c[k] - hi[k] if c[k] > hi[k] else 0.0)
+        acc_near = accumulate(acc_near, gap, norm)
+        acc_far = accumulate(acc_far, fmax(fabs(c[k] - lo[k]), fabs(hi[k] - c[k])), norm)
+    near[0] = unreduce(acc_near, norm)
+    far[0] = unreduce(acc_far, norm)
 
 
 def _node_bounds(BallTree tree, const floating[:, ::1] points):

@@ -2,17 +2,25 @@
 #
 # Everything here works in *index order* (see _index.pyx): position i holds the
 # point order[i]; weights, eps rows and the minimum weights of a core point are
-# given by position.  Memory is O(n): a few arrays of n entries plus, per
-# thread, the candidate ranges of one query.  Three passes over the points, each
-# an OpenMP loop without the GIL:
+# given by position.  The index also cuts the positions into *blocks* (the
+# cells of a grid; single points for a tree): each pass searches candidates
+# once per block, for the box of its points, and then tests each point of the
+# block against them.  Memory is O(n): a few arrays of n entries plus, per
+# thread, the candidate ranges of one block.  Three passes, each an OpenMP loop
+# over blocks without the GIL:
 #
 # 1. count   the weight of N(i) (i itself included), stopping as soon as it
 #            reaches the minimum when no weight is negative; i is core when the
 #            weight reaches its minimum.
+#            A block whose points are mutual neighbours (a *clique*: the kernel
+#            accepts its box's diagonal) and whose weight reaches every
+#            point's minimum is all core without a search.
 # 2. connect for every core point i and every core j in i's own neighbourhood,
 #            union(i, j) in a lock-free union-find (_union_find.pxd).  Iterating
 #            every core point's own neighbourhood finds every edge of the
 #            cluster graph (q in N(p) or p in N(q)) under both neighbour rules.
+#            The core points of a clique block are joined at once, and a
+#            candidate already in the block's set is skipped without a test.
 # 3. label   clusters are numbered 0, 1, ... by their smallest core point in the
 #            original row order (one sequential O(n) pass); then every non-core
 #            point takes the smallest label among the core points whose
@@ -29,15 +37,20 @@ from cython.parallel cimport prange, threadid
 
 from cython cimport floating
 
-from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, Workspace, load_query
+from gridscan._index cimport (
+    EpsRows, Query, RangeList, SpatialIndex, Workspace, load_block_query,
+)
 from gridscan._kernels cimport (
-    FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, related, within,
+    FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, admit, limit_of, related, within,
 )
 from gridscan._typedefs cimport intp_t, uint8_t
 from gridscan._union_find cimport uf_find, uf_union
 
 # Points between two checks for Ctrl-C by the calling thread.
 DEF CHECK_SIGNALS_EVERY = 512
+
+# Search directions by name, for Python callers of the private passes (_count, _border).
+SEARCH_MODES = {"forward": FORWARD, "reverse": REVERSE, "union": UNION}
 
 
 def fit_core(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
@@ -73,16 +86,16 @@ def fit_core(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef Direction count_mode = UNION if union_rule and not eps.shared else FORWARD
     cdef Direction border_mode = FORWARD if eps.shared else (UNION if union_rule else REVERSE)
     if count_mode == UNION:
-        index.set_reach(eps.reach)
+        index.set_point_eps(eps)
     _count(index, points, eps, weights, weight_prefix, min_weight, can_stop_early,
            whole_ranges, count_mode, is_core, n_threads)
     parent = np.arange(n, dtype=np.intp)
     _connect(index, points, eps, is_core, parent, n_threads)
     _number_clusters(np.asarray(index.order), is_core, parent, labels)
     if border_mode != FORWARD:
-        index.set_reach(np.asarray(eps.reach) * is_core)
-    _border(index, points, points, eps, eps, is_core, labels, border_mode, is_core, labels,
-            n_threads)
+        index.set_point_eps(eps, is_core)
+    _border(index, points, points, index.blocks, eps, eps, is_core, labels, border_mode,
+            is_core, labels, n_threads)
     return is_core, labels
 
 
@@ -105,10 +118,21 @@ def predict_core(SpatialIndex index, EpsRows eps, const intp_t[::1] labels,
         # REVERSE reads only the core points' eps; the query table is a placeholder.
         mode, query_eps = REVERSE, index.eps_rows(np.ones((1, 1)))
     if mode != FORWARD:
-        index.set_reach(eps.reach)
-    _border(index, index.points, queries, query_eps, eps, all_core, labels, mode,
-            np.zeros(m, dtype=np.uint8), out, n_threads)
+        index.set_point_eps(eps)
+    _border(index, index.points, queries, np.arange(m + 1, dtype=np.intp), query_eps, eps,
+            all_core, labels, mode, np.zeros(m, dtype=np.uint8), out, n_threads)
     return out
+
+
+cdef bint is_clique(const Query* query, const Norm* norm) noexcept nogil:
+    """Whether all the query points are mutual neighbours: the box diagonal passes."""
+    cdef intp_t k
+    cdef double acc = 0.0, limit = limit_of(query.eps_min, query.eps_cols, norm)
+    for k in range(norm.n_features):
+        if not admit(&acc, query.hi[k] - query.lo[k], k, query.eps_min, query.eps_cols,
+                     limit, norm):
+            return False
+    return True
 
 
 def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
@@ -117,47 +141,71 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
            uint8_t[::1] is_core, int n_threads):
     """Pass 1: is_core[i] (OUT) = weight of N(i) >= min_weight[i]."""
     cdef Workspace work = Workspace(n_threads, points.shape[1])
-    cdef intp_t n = points.shape[0], d = points.shape[1]
-    cdef intp_t i, j, r, t
+    cdef const intp_t[::1] blocks = index.blocks
+    cdef intp_t n_blocks = blocks.shape[0] - 1
+    cdef intp_t b, i, j, r, t, start, end
     cdef intp_t min_stride = 0 if min_weight.shape[0] == 1 else 1
     cdef const EpsTable* e = &eps.table
     cdef const Norm* norm = &index.norm
     cdef const double* ei
-    cdef double need, total
+    cdef double need, total, full_weight
+    cdef bint all_core
     cdef Query* query
     cdef RangeList* ranges
     cdef int failed[1]
     failed[0] = 0
     with nogil:
-        for i in prange(n, schedule="dynamic", chunksize=64, num_threads=n_threads):
+        for b in prange(n_blocks, schedule="dynamic", chunksize=16, num_threads=n_threads):
             t = threadid()
-            if t == 0 and i % CHECK_SIGNALS_EVERY == 0:
+            if t == 0 and b % CHECK_SIGNALS_EVERY == 0:
                 with gil:
                     PyErr_CheckSignals()
-            ranges = &work.ranges[t]
-            ranges.size = 0
+            start = blocks[b]
+            end = blocks[b + 1]
             query = &work.queries[t]
-            load_query(query, &points[i, 0], d, e, i, <Direction> mode)
+            load_block_query(query, points, start, end, NULL, 0, e, <Direction> mode)
+            if can_stop_early and whole_ranges and is_clique(query, norm):
+                total = weight_prefix[end] - weight_prefix[start]
+                all_core = True
+                for i in range(start, end):
+                    all_core = all_core and total >= min_weight[i * min_stride]
+                if all_core:
+                    for i in range(start, end):
+                        is_core[i] = 1
+                    continue
             if not whole_ranges:
                 query.inner = 0.0
+            ranges = &work.ranges[t]
+            ranges.size = 0
             if index.candidates(query, <Direction> mode, ranges) < 0:
                 failed[0] = 1
                 continue
-            ei = e.values + i * e.row_stride
-            need = min_weight[i * min_stride]
-            total = 0.0
-            for r in range(ranges.size):
-                if ranges.full[r]:
-                    total = total + weight_prefix[ranges.end[r]] - weight_prefix[ranges.start[r]]
-                else:
+            # The weight of the ranges that are whole neighbours of every block point.
+            full_weight = 0.0
+            if whole_ranges:
+                for r in range(ranges.size):
+                    if ranges.full[r]:
+                        full_weight = full_weight + weight_prefix[ranges.end[r]] \
+                            - weight_prefix[ranges.start[r]]
+            for i in range(start, end):
+                need = min_weight[i * min_stride]
+                if can_stop_early and full_weight >= need:
+                    is_core[i] = 1
+                    continue
+                ei = e.values + i * e.row_stride
+                total = full_weight
+                for r in range(ranges.size):
+                    if ranges.full[r] and whole_ranges:
+                        continue
                     for j in range(ranges.start[r], ranges.end[r]):
-                        if related(&points[i, 0], ei, e.n_cols, &points[j, 0],
-                                   e.values + j * e.row_stride, e.n_cols,
-                                   <Direction> mode, norm):
+                        if ranges.full[r] or related(
+                                &points[i, 0], ei, e.n_cols, &points[j, 0],
+                                e.values + j * e.row_stride, e.n_cols,
+                                <Direction> mode, norm):
                             total = total + weights[j]
-                if can_stop_early and total >= need:
-                    break
-            is_core[i] = total >= need
+                    if can_stop_early and total >= need:
+                        break
+                is_core[i] = total >= need
     if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")
 
@@ -166,37 +214,96 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
              const uint8_t[::1] is_core, intp_t[::1] parent, int n_threads):
     """Pass 2: union-find parent (IN/OUT) joins every pair of core neighbours."""
     cdef Workspace work = Workspace(n_threads, points.shape[1])
-    cdef intp_t n = points.shape[0], d = points.shape[1]
-    cdef intp_t i, j, r, t
+    cdef const intp_t[::1] blocks = index.blocks
+    cdef intp_t n_blocks = blocks.shape[0] - 1
+    cdef intp_t b, c, i, j, r, t, start, end, first
     cdef const EpsTable* e = &eps.table
     cdef const Norm* norm = &index.norm
-    cdef const double* ei
+    # With one eps row for all points the relation is symmetric: each pair of
+    # blocks needs testing from one side only.
+    cdef bint symmetric = eps.shared
+    cdef bint joined
+    cdef intp_t[::1] first_core = np.full(n_blocks, -1, dtype=np.intp)
+    cdef uint8_t[::1] clique = np.zeros(n_blocks, dtype=np.uint8)
     cdef Query* query
     cdef RangeList* ranges
     cdef int failed[1]
     failed[0] = 0
     with nogil:
-        for i in prange(n, schedule="dynamic", chunksize=64, num_threads=n_threads):
-            if not is_core[i]:
+        # Each block's first core point; the core points of a clique are joined at once.
+        for b in prange(n_blocks, schedule="dynamic", chunksize=64, num_threads=n_threads):
+            query = &work.queries[threadid()]
+            if load_block_query(query, points, blocks[b], blocks[b + 1], &is_core[0], 1, e,
+                                FORWARD) == 0:
+                continue
+            first = blocks[b]
+            while not is_core[first]:
+                first = first + 1
+            first_core[b] = first
+            if is_clique(query, norm):
+                clique[b] = 1
+                for i in range(first + 1, blocks[b + 1]):
+                    if is_core[i]:
+                        uf_union(&parent[0], first, i)
+        for b in prange(n_blocks, schedule="dynamic", chunksize=16, num_threads=n_threads):
+            if first_core[b] < 0:
                 continue
             t = threadid()
-            if t == 0 and i % CHECK_SIGNALS_EVERY == 0:
+            if t == 0 and b % CHECK_SIGNALS_EVERY == 0:
                 with gil:
                     PyErr_CheckSignals()
+            start = blocks[b]
+            end = blocks[b + 1]
+            first = first_core[b]
+            query = &work.queries[t]
+            load_block_query(query, points, start, end, &is_core[0], 1, e, FORWARD)
             ranges = &work.ranges[t]
             ranges.size = 0
-            query = &work.queries[t]
-            load_query(query, &points[i, 0], d, e, i, FORWARD)
             if index.candidates(query, FORWARD, ranges) < 0:
                 failed[0] = 1
                 continue
-            ei = e.values + i * e.row_stride
             for r in range(ranges.size):
+                c = ranges.block[r]
+                if c >= 0 and ((c == b and clique[b]) or first_core[c] < 0
+                               or (symmetric and c < b)):
+                    continue
+                if c >= 0 and clique[b] and clique[c]:
+                    # Two cliques: one edge joins them all.
+                    if uf_find(&parent[0], first_core[c]) == uf_find(&parent[0], first):
+                        continue
+                    joined = ranges.full[r]
+                    j = first_core[c]
+                    while not joined and j < ranges.end[r]:
+                        if is_core[j]:
+                            for i in range(first, end):
+                                if is_core[i] and within(&points[i, 0], &points[j, 0],
+                                                         e.values + i * e.row_stride,
+                                                         e.n_cols, norm):
+                                    joined = True
+                                    break
+                        j = j + 1
+                    if joined:
+                        uf_union(&parent[0], first, first_core[c])
+                    continue
                 for j in range(ranges.start[r], ranges.end[r]):
-                    if j != i and is_core[j] and (
-                            ranges.full[r] or within(&points[i, 0], &points[j, 0], ei,
-                                                     e.n_cols, norm)):
-                        uf_union(&parent[0], i, j)
+                    if not is_core[j]:
+                        continue
+                    if clique[b]:
+                        # One edge joins j to the whole block.
+                        if uf_find(&parent[0], j) == uf_find(&parent[0], first):
+                            continue
+                        for i in range(first, end):
+                            if is_core[i] and (ranges.full[r] or within(
+                                    &points[i, 0], &points[j, 0],
+                                    e.values + i * e.row_stride, e.n_cols, norm)):
+                                uf_union(&parent[0], first, j)
+                                break
+                    else:
+                        for i in range(first, end):
+                            if is_core[i] and i != j and (ranges.full[r] or within(
+                                    &points[i, 0], &points[j, 0],
+                                    e.values + i * e.row_stride, e.n_cols, norm)):
+                                uf_union(&parent[0], i, j)
     if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")
 
@@ -221,49 +328,71 @@ def _number_clusters(const intp_t[::1] order, const uint8_t[::1] is_core,
 
 
 def _border(SpatialIndex index, const floating[:, ::1] points,
-            const floating[:, ::1] queries, EpsRows query_eps, EpsRows point_eps,
-            const uint8_t[::1] is_core, const intp_t[::1] labels, int mode,
-            const uint8_t[::1] skip, intp_t[::1] out, int n_threads):
-    """Pass 3b: out[i] (OUT) = smallest label of a core point neighbouring query i.
+            const floating[:, ::1] queries, const intp_t[::1] query_blocks,
+            EpsRows query_eps, EpsRows point_eps, const uint8_t[::1] is_core,
+            const intp_t[::1] labels, int mode, const uint8_t[::1] skip, intp_t[::1] out,
+            int n_threads):
+    """Pass 3b: out[i] (OUT) = smallest label of a core point neighbouring query i, or -1.
 
-    Queries with skip[i] set are left as they are.
+    Queries come in blocks (query_blocks, like index.blocks); those with skip[i]
+    set are left as they are.
     """
     cdef Workspace work = Workspace(n_threads, points.shape[1])
-    cdef intp_t m = queries.shape[0], d = points.shape[1]
-    cdef intp_t i, j, r, t, best
+    cdef const intp_t[::1] blocks = index.blocks
+    cdef intp_t n_blocks = query_blocks.shape[0] - 1
+    cdef intp_t b, c, i, j, r, t, best, start, end
     cdef const EpsTable* qe = &query_eps.table
     cdef const EpsTable* pe = &point_eps.table
     cdef const Norm* norm = &index.norm
     cdef const double* ei
+    cdef intp_t[::1] block_label = np.full(blocks.shape[0] - 1, -1, dtype=np.intp)
     cdef Query* query
     cdef RangeList* ranges
     cdef int failed[1]
     failed[0] = 0
     with nogil:
-        for i in prange(m, schedule="dynamic", chunksize=64, num_threads=n_threads):
-            if skip[i]:
-                continue
+        # Smallest label among the core points of each index block, -1 without any.
+        for b in prange(blocks.shape[0] - 1, schedule="static", num_threads=n_threads):
+            for j in range(blocks[b], blocks[b + 1]):
+                if is_core[j] and (block_label[b] == -1 or labels[j] < block_label[b]):
+                    block_label[b] = labels[j]
+        for b in prange(n_blocks, schedule="dynamic", chunksize=16, num_threads=n_threads):
             t = threadid()
-            if t == 0 and i % CHECK_SIGNALS_EVERY == 0:
+            if t == 0 and b % CHECK_SIGNALS_EVERY == 0:
                 with gil:
                     PyErr_CheckSignals()
+            start = query_blocks[b]
+            end = query_blocks[b + 1]
+            query = &work.queries[t]
+            if load_block_query(query, queries, start, end, &skip[0], 0, qe,
+                                <Direction> mode) == 0:
+                continue
             ranges = &work.ranges[t]
             ranges.size = 0
-            query = &work.queries[t]
-            load_query(query, &queries[i, 0], d, qe, i, <Direction> mode)
             if index.candidates(query, <Direction> mode, ranges) < 0:
                 failed[0] = 1
                 continue
-            ei = query.eps
-            best = -1
-            for r in range(ranges.size):
-                for j in range(ranges.start[r], ranges.end[r]):
-                    if not is_core[j] or (best != -1 and labels[j] >= best):
+            for i in range(start, end):
+                if skip[i]:
+                    continue
+                ei = qe.values + i * qe.row_stride
+                best = -1
+                for r in range(ranges.size):
+                    c = ranges.block[r]
+                    if c >= 0 and (block_label[c] == -1
+                                   or (best != -1 and block_label[c] >= best)):
                         continue
-                    if ranges.full[r] or related(&queries[i, 0], ei, qe.n_cols,
-                                                 &points[j, 0], pe.values + j * pe.row_stride,
-                                                 pe.n_cols, <Direction> mode, norm):
-                        best = labels[j]
-            out[i] = best
+                    if c >= 0 and ranges.full[r]:
+                        best = block_label[c]
+                        continue
+                    for j in range(ranges.start[r], ranges.end[r]):
+                        if not is_core[j] or (best != -1 and labels[j] >= best):
+                            continue
+                        if ranges.full[r] or related(
+                                &queries[i, 0], ei, qe.n_cols, &points[j, 0],
+                                pe.values + j * pe.row_stride, pe.n_cols,
+                                <Direction> mode, norm):
+                            best = labels[j]
+                out[i] = best
     if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")

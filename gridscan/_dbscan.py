@@ -10,6 +10,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from gridscan._ball_tree import BallTree
 from gridscan._core import fit_core, predict_core
 from gridscan._eps_model import lattice_counts
+from gridscan._grid import CellGrid
 from gridscan._index import BruteIndex
 from gridscan._range_eps import RangeEps
 from gridscan._validation import (
@@ -22,6 +23,23 @@ from gridscan._validation import (
 
 # Below this many points a scan of all pairs beats building a tree.
 BRUTE_MAX_POINTS = 64
+
+# Up to this many features "auto" uses the cell grid, beyond it the ball tree.
+GRID_MAX_FEATURES = 3
+
+
+def grid_cell_size(eps_table, metric, p, window):
+    """Cell sides for the grid: cells whose diagonal is the typical eps.
+
+    With a constant eps every cell is then a clique (its points are mutual
+    neighbours); window features get cells as wide as their eps.
+    """
+    d = window.shape[0]
+    typical = np.broadcast_to(np.median(eps_table, axis=0), (d,))
+    n_norm = max(int(d - window.sum()), 1)
+    diagonal = {"euclidean": np.sqrt(n_norm), "manhattan": n_norm, "chebyshev": 1.0}.get(
+        metric, n_norm ** (1.0 / p))
+    return np.where(window.astype(bool), typical, typical / diagonal)
 
 
 class GridDBSCAN(ClusterMixin, BaseEstimator):
@@ -61,8 +79,11 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
     grid_shape : array-like of int of shape (n_features,), default=None
         Lattice bounds for ``pts_ratio``: cell k runs from 0 to
         ``grid_shape[k] - 1``. None takes ``X.max(axis=0) + 1``.
-    algorithm : {"auto", "ball_tree", "brute"}, default="auto"
-        Neighbour search; every choice gives the same labels.
+    algorithm : {"auto", "ball_tree", "grid", "brute"}, default="auto"
+        Neighbour search: a ball tree, a grid of cells (cell lists, for up to
+        8 features), or all pairs. "auto" takes "brute" for at most 64 points,
+        "grid" for up to 3 features, else "ball_tree". Every choice gives the
+        same labels.
     leaf_size : int, default=40
         Leaf size of the ball tree.
     n_jobs : int, default=None
@@ -133,7 +154,7 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         "neighbors": [StrOptions({"union", "query"})],
         "pts_ratio": [Interval(Real, 0.0, 1.0, closed="right"), None],
         "grid_shape": ["array-like", None],
-        "algorithm": [StrOptions({"auto", "ball_tree", "brute"})],
+        "algorithm": [StrOptions({"auto", "ball_tree", "grid", "brute"})],
         "leaf_size": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
     }
@@ -190,8 +211,8 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
         n, d = X.shape
         n_threads = effective_n_threads(self.n_jobs)
-        index = self._build_index(X)
         table, self._eps_source = self._eps_table(X, sample_eps)
+        index = self._build_index(X, table)
         eps = index.eps_rows(table)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
@@ -281,21 +302,29 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
     def _prediction_data(self):
         """Index over the core points, with their eps and labels by position (cached)."""
         if self._predict_index is None:
-            index = self._build_index(self.components_.astype(np.float64))
+            index = self._build_index(self.components_.astype(np.float64), self._core_eps)
             order = np.asarray(index.order)
             core_eps = index.eps_rows(self._core_eps).take(order, index)
             self._predict_index = (index, core_eps, self._core_labels[order])
         return self._predict_index
 
-    def _build_index(self, X):
+    def _build_index(self, X, eps_table):
+        """The neighbour index chosen by ``algorithm`` for X with eps rows eps_table."""
         metric, p = resolve_metric(self.metric, self.p)
         window = window_mask(self.window_features, X.shape[1],
                              getattr(self, "feature_names_in_", None))
         algorithm = self.algorithm
         if algorithm == "auto":
-            algorithm = "brute" if X.shape[0] <= BRUTE_MAX_POINTS else "ball_tree"
+            if X.shape[0] <= BRUTE_MAX_POINTS:
+                algorithm = "brute"
+            elif X.shape[1] <= GRID_MAX_FEATURES:
+                algorithm = "grid"
+            else:
+                algorithm = "ball_tree"
         if algorithm == "brute":
             return BruteIndex(X, metric, p, window)
+        if algorithm == "grid":
+            return CellGrid(X, grid_cell_size(eps_table, metric, p, window), metric, p, window)
         return BallTree(X, self.leaf_size, metric, p,
                         window_features=np.flatnonzero(window))
 
@@ -323,10 +352,12 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
 
     def _lattice_shape(self, X):
         d = X.shape[1]
-        if not np.array_equal(X, np.round(X)) or X.min() < 0:
+        off_lattice = ((X != np.round(X)) | (X < 0)).any(axis=1)
+        if off_lattice.any():
+            row = int(np.flatnonzero(off_lattice)[0])
             raise ValueError(
                 "pts_ratio counts integer lattice cells, so X must hold non-negative integer "
-                f"cells; got values such as {X[np.flatnonzero((X != np.round(X)).any(1) | (X < 0).any(1))[0]]}")
+                f"cells; got X[{row}] = {X[row]}")
         if self.grid_shape is None:
             return (X.max(axis=0) + 1).astype(np.intp)
         shape = np.asarray(self.grid_shape)

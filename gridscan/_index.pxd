@@ -1,32 +1,43 @@
 from gridscan._kernels cimport Direction, EpsTable, Norm
-from gridscan._typedefs cimport intp_t
+from gridscan._typedefs cimport intp_t, uint8_t
 
 from cython cimport floating
 
 
 cdef struct Query:
-    # One neighbourhood search, as an index sees it.
-    const double* x           # coordinates of the query point
-    const double* eps         # its eps row (NULL for REVERSE searches)
+    # One neighbourhood search as an index sees it: a box of query points (lo == hi
+    # for a single point) with the elementwise largest and smallest eps rows among
+    # them.  Ranges are pruned only when no pair (query point, range point) can be
+    # neighbours, and flagged full only when every such pair is.
+    const double* lo
+    const double* hi
+    const double* eps_max     # unused by REVERSE searches
+    const double* eps_min
     intp_t eps_cols           # 1 (isotropic) or n_features
-    double reach              # bound on its distance to any neighbour (0 for REVERSE)
-    double inner              # radius of a ball inside its neighbourhood (0: none)
+    double reach              # largest reach of the query points (0 for REVERSE)
+    double inner              # smallest inner radius of the query points (0: no full ranges)
 
 
 cdef struct RangeList:
     # Candidate position ranges [start, end) produced by an index for one query.
-    # full[i] marks a range whose every point is a neighbour of the query under
-    # the search's Direction, so that no per-pair test is needed.
+    # full[i] marks a range whose every point is a neighbour of every query point
+    # under the search's Direction, so that no per-pair test is needed;
+    # block[i] is the index block the range is exactly, or -1.
     intp_t* start
     intp_t* end
     bint* full
+    intp_t* block
     intp_t size
     intp_t capacity
 
 
-cdef void load_query(Query* query, const floating* row, intp_t d, const EpsTable* eps,
-                     intp_t i, Direction mode) noexcept nogil
-cdef int range_push(RangeList* out, intp_t start, intp_t end, bint full) noexcept nogil
+cdef void load_point_query(Query* query, const floating* row, const EpsTable* eps,
+                           intp_t i, Direction mode, intp_t d) noexcept nogil
+cdef intp_t load_block_query(Query* query, const floating[:, ::1] points, intp_t start,
+                             intp_t end, const uint8_t* select, uint8_t wanted,
+                             const EpsTable* eps, Direction mode) noexcept nogil
+cdef int range_push(RangeList* out, intp_t start, intp_t end, bint full,
+                    intp_t block) noexcept nogil
 cdef int range_init(RangeList* out) noexcept nogil
 cdef void range_free(RangeList* out) noexcept nogil
 
@@ -41,6 +52,7 @@ cdef class EpsRows:
 cdef class SpatialIndex:
     cdef readonly object points     # (n, d) float32/float64 coordinates in index order
     cdef readonly object order      # (n,) intp: order[pos] is the row of X stored at pos
+    cdef readonly object blocks     # (n_blocks + 1,) intp: positions of consecutive blocks
     cdef readonly object metric     # metric name
     cdef readonly object window     # (d,) uint8 window-feature mask
     cdef readonly double p          # Minkowski power
@@ -53,7 +65,7 @@ cdef class SpatialIndex:
 
 cdef class Workspace:
     cdef RangeList* ranges      # one candidate list per thread
-    cdef Query* queries         # one query per thread, x pointing into coords
-    cdef double* coords         # n_threads x n_features query coordinates
+    cdef Query* queries         # one query per thread, pointing into buffers
+    cdef double* buffers        # n_threads x 4 x n_features: lo, hi, eps_max, eps_min
     cdef intp_t n_threads
     cdef intp_t n_features

@@ -18,7 +18,7 @@ import numpy as np
 from cpython.exc cimport PyErr_CheckSignals
 from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY, fmax, fmin, pow, sqrt
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 
 from cython cimport floating
 
@@ -41,7 +41,8 @@ cdef int range_init(RangeList* out) noexcept nogil:
     out.start = <intp_t*> malloc(out.capacity * sizeof(intp_t))
     out.end = <intp_t*> malloc(out.capacity * sizeof(intp_t))
     out.full = <bint*> malloc(out.capacity * sizeof(bint))
-    if out.start == NULL or out.end == NULL or out.full == NULL:
+    out.block = <intp_t*> malloc(out.capacity * sizeof(intp_t))
+    if out.start == NULL or out.end == NULL or out.full == NULL or out.block == NULL:
         return -1
     return 0
 
@@ -50,33 +51,36 @@ cdef void range_free(RangeList* out) noexcept nogil:
     free(out.start)
     free(out.end)
     free(out.full)
+    free(out.block)
     out.start = NULL
     out.end = NULL
     out.full = NULL
+    out.block = NULL
 
 
-cdef int range_push(RangeList* out, intp_t start, intp_t end, bint full) noexcept nogil:
+cdef int range_push(RangeList* out, intp_t start, intp_t end, bint full,
+                    intp_t block) noexcept nogil:
     """Append a range; -1 when memory runs out."""
-    cdef intp_t capacity = 2 * out.capacity
-    cdef void* grown
     if out.size == out.capacity:
-        grown = realloc(out.start, capacity * sizeof(intp_t))
-        if grown == NULL:
+        if (_grow(<void**> &out.start, 2 * out.capacity, sizeof(intp_t)) < 0
+                or _grow(<void**> &out.end, 2 * out.capacity, sizeof(intp_t)) < 0
+                or _grow(<void**> &out.full, 2 * out.capacity, sizeof(bint)) < 0
+                or _grow(<void**> &out.block, 2 * out.capacity, sizeof(intp_t)) < 0):
             return -1
-        out.start = <intp_t*> grown
-        grown = realloc(out.end, capacity * sizeof(intp_t))
-        if grown == NULL:
-            return -1
-        out.end = <intp_t*> grown
-        grown = realloc(out.full, capacity * sizeof(bint))
-        if grown == NULL:
-            return -1
-        out.full = <bint*> grown
-        out.capacity = capacity
+        out.capacity = 2 * out.capacity
     out.start[out.size] = start
     out.end[out.size] = end
     out.full[out.size] = full
+    out.block[out.size] = block
     out.size += 1
+    return 0
+
+
+cdef int _grow(void** array, intp_t capacity, size_t item_size) noexcept nogil:
+    cdef void* grown = realloc(array[0], capacity * item_size)
+    if grown == NULL:
+        return -1
+    array[0] = grown
     return 0
 
 
@@ -84,20 +88,19 @@ cdef class Workspace:
     """Per-thread scratch memory for searches, indexed by cython.parallel.threadid()."""
 
     def __cinit__(self, intp_t n_threads, intp_t n_features):
-        cdef intp_t t
+        cdef intp_t t, d = max(n_features, 1)
         self.n_threads = n_threads
-        self.ranges = <RangeList*> malloc(n_threads * sizeof(RangeList))
-        self.coords = <double*> malloc(n_threads * max(n_features, 1) * sizeof(double))
-        self.queries = <Query*> malloc(n_threads * sizeof(Query))
         self.n_features = n_features
-        if self.ranges == NULL or self.coords == NULL or self.queries == NULL:
+        self.ranges = <RangeList*> calloc(n_threads, sizeof(RangeList))
+        self.buffers = <double*> malloc(n_threads * 4 * d * sizeof(double))
+        self.queries = <Query*> malloc(n_threads * sizeof(Query))
+        if self.ranges == NULL or self.buffers == NULL or self.queries == NULL:
             raise MemoryError("gridscan: could not allocate search workspace")
         for t in range(n_threads):
-            self.ranges[t].start = NULL
-            self.ranges[t].end = NULL
-            self.ranges[t].full = NULL
-        for t in range(n_threads):
-            self.queries[t].x = &self.coords[t * max(n_features, 1)]
+            self.queries[t].lo = &self.buffers[(4 * t) * d]
+            self.queries[t].hi = &self.buffers[(4 * t + 1) * d]
+            self.queries[t].eps_max = &self.buffers[(4 * t + 2) * d]
+            self.queries[t].eps_min = &self.buffers[(4 * t + 3) * d]
             if range_init(&self.ranges[t]) < 0:
                 raise MemoryError("gridscan: could not allocate search workspace")
 
@@ -107,31 +110,77 @@ cdef class Workspace:
             for t in range(self.n_threads):
                 range_free(&self.ranges[t])
             free(self.ranges)
-        free(self.coords)
+        free(self.buffers)
         free(self.queries)
 
 
-cdef void load_query(Query* query, const floating* row, intp_t d, const EpsTable* eps,
-                     intp_t i, Direction mode) noexcept nogil:
-    """Fill query (OUT; its x buffer is preallocated) for row i of a query set with eps table eps.
+cdef void load_point_query(Query* query, const floating* row, const EpsTable* eps,
+                           intp_t i, Direction mode, intp_t d) noexcept nogil:
+    """Fill query (OUT; its buffers are preallocated) for point i of a query set.
 
-    REVERSE searches use the indexed points' eps only, so the query's own eps
-    and bounds are left empty.
+    REVERSE searches read only the indexed points' eps, so the query's own eps
+    and bounds are left out (eps_cols 0).
     """
     cdef intp_t k
-    cdef double* x = <double*> query.x
+    cdef double* lo = <double*> query.lo
+    cdef double* hi = <double*> query.hi
+    cdef double* e_max = <double*> query.eps_max
+    cdef double* e_min = <double*> query.eps_min
+    cdef const double* e
     for k in range(d):
-        x[k] = row[k]
+        lo[k] = row[k]
+        hi[k] = row[k]
     if mode == REVERSE:
-        query.eps = NULL
         query.eps_cols = 0
         query.reach = 0.0
         query.inner = 0.0
-    else:
-        query.eps = eps.values + i * eps.row_stride
-        query.eps_cols = eps.n_cols
-        query.reach = eps.reach[i * eps.bound_stride]
-        query.inner = eps.inner[i * eps.bound_stride]
+        return
+    e = eps.values + i * eps.row_stride
+    for k in range(eps.n_cols):
+        e_max[k] = e[k]
+        e_min[k] = e[k]
+    query.eps_cols = eps.n_cols
+    query.reach = eps.reach[i * eps.bound_stride]
+    query.inner = eps.inner[i * eps.bound_stride]
+
+
+cdef intp_t load_block_query(Query* query, const floating[:, ::1] points, intp_t start,
+                             intp_t end, const uint8_t* select, uint8_t wanted,
+                             const EpsTable* eps, Direction mode) noexcept nogil:
+    """Fill query (OUT) with the box and eps bounds of positions start..end-1.
+
+    With select given, only the positions j with select[j] == wanted take part.
+    Returns the number of positions taken.
+    """
+    cdef intp_t d = points.shape[1], j, k, taken = 0
+    cdef intp_t cols = eps.n_cols
+    cdef double* lo = <double*> query.lo
+    cdef double* hi = <double*> query.hi
+    cdef double* e_max = <double*> query.eps_max
+    cdef double* e_min = <double*> query.eps_min
+    cdef const double* e
+    cdef double reach = 0.0, inner = INFINITY
+    for j in range(start, end):
+        if select != NULL and select[j] != wanted:
+            continue
+        e = eps.values + j * eps.row_stride
+        for k in range(d):
+            if taken == 0 or points[j, k] < lo[k]:
+                lo[k] = points[j, k]
+            if taken == 0 or points[j, k] > hi[k]:
+                hi[k] = points[j, k]
+        for k in range(cols):
+            if taken == 0 or e[k] > e_max[k]:
+                e_max[k] = e[k]
+            if taken == 0 or e[k] < e_min[k]:
+                e_min[k] = e[k]
+        reach = fmax(reach, eps.reach[j * eps.bound_stride])
+        inner = fmin(inner, eps.inner[j * eps.bound_stride])
+        taken += 1
+    query.eps_cols = cols
+    query.reach = reach if mode != REVERSE else 0.0
+    query.inner = inner if mode != REVERSE else 0.0
+    return taken
 
 
 cdef class EpsRows:
@@ -147,7 +196,7 @@ cdef class EpsRows:
     """
 
     def __init__(self, values, SpatialIndex index):
-        cdef double[:, ::1] v = np.ascontiguousarray(values, dtype=np.float64)
+        cdef const double[:, ::1] v = np.ascontiguousarray(values, dtype=np.float64)
         cdef intp_t n_rows = v.shape[0], n_cols = v.shape[1], r
         cdef double[::1] reach = np.empty(n_rows)
         cdef double[::1] inner = np.empty(n_rows)
@@ -232,6 +281,7 @@ cdef class SpatialIndex:
         """Store the index-ordered points, their order and the metric."""
         self.points = points
         self.order = order
+        self.blocks = np.arange(points.shape[0] + 1, dtype=np.intp)
         self.metric = metric
         self.p = p
         self.window = np.ascontiguousarray(window, dtype=np.uint8)
@@ -241,13 +291,17 @@ cdef class SpatialIndex:
         self.norm.p = p
         self.norm.n_features = points.shape[1]
         self.norm.window = &mask[0] if self.window.any() else NULL
+        self.norm.plain_euclidean = metric == "euclidean" and self.norm.window == NULL
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
         """Append the position ranges that may hold neighbours of q; -1 on no memory."""
-        return range_push(out, 0, self.n_points, False)
+        return range_push(out, 0, self.n_points, False, -1)
 
-    def set_reach(self, reach):
-        """Record per-position reach (n,) or a shared one (1,), for REVERSE/UNION pruning."""
+    def set_point_eps(self, EpsRows eps, mask=None):
+        """Record the eps of the indexed points (by position), for REVERSE and UNION searches.
+
+        Points whose mask entry is 0 are left out: they can hold no query.
+        """
 
     def eps_rows(self, values):
         """An EpsRows table for this index's metric and window features."""
@@ -262,7 +316,7 @@ cdef class SpatialIndex:
         table = eps_rows(sample_eps, n_rows=self.n_points, n_features=self.n_features,
                          name="sample_eps", forms=("rows", "rows_features"))
         self.own_eps = EpsRows(table, self).take(self.order, self)
-        self.set_reach(self.own_eps.reach)
+        self.set_point_eps(self.own_eps)
 
     def query_radius(self, X, eps, count_only=False, sort_results=False, *,
                      return_distance=False, neighbors="query", n_jobs=None):
@@ -366,10 +420,10 @@ def radius_scan(SpatialIndex index, const floating[:, ::1] points,
     """
     cdef Workspace work = Workspace(n_threads, points.shape[1])
     cdef intp_t m = queries.shape[0], d = points.shape[1]
-    cdef intp_t i, t, r, j, k, found
+    cdef intp_t i, t, r, j, found
     cdef bint fill = indptr.shape[0] > 0
     cdef int failed[1]
-    cdef bint hit, fwd, rev
+    cdef bint fwd, rev
     cdef double dist
     cdef const EpsTable* qe = &query_eps.table
     cdef const EpsTable* pe = &point_eps.table if point_eps is not None else NULL
@@ -391,7 +445,7 @@ def radius_scan(SpatialIndex index, const floating[:, ::1] points,
             ranges.size = 0
             e_q = qe.values + i * qe.row_stride
             query = &work.queries[t]
-            load_query(query, &queries[i, 0], d, qe, i, <Direction> mode)
+            load_point_query(query, &queries[i, 0], qe, i, <Direction> mode, d)
             if index.candidates(query, <Direction> mode, ranges) < 0:
                 failed[0] = 1
                 continue

@@ -45,6 +45,7 @@ cdef struct Norm:
     double p                  # Minkowski power (MINKOWSKI only)
     intp_t n_features
     const uint8_t* window     # NULL, or 1 for each window feature
+    bint plain_euclidean      # euclidean without window features: the fast path
 
 cdef struct EpsTable:
     const double* values      # eps rows
@@ -84,25 +85,61 @@ cdef inline double unreduce(double acc, const Norm* norm) noexcept nogil:
     return acc
 
 
+cdef inline double limit_of(const double* e, intp_t n_cols, const Norm* norm) noexcept nogil:
+    """What the reduced distance is compared with: eps reduced (isotropic) or 1 (scaled)."""
+    return reduce_radius(e[0], norm) if n_cols == 1 else 1.0
+
+
+cdef inline bint admit(double* acc, double dx, intp_t k, const double* e, intp_t n_cols,
+                       double limit, const Norm* norm) noexcept nogil:
+    """Add the difference dx >= 0 along feature k to the reduced distance acc (IN/OUT).
+
+    False as soon as the point is out; partial sums only grow, so stopping
+    early never changes the answer.
+    """
+    cdef double ek = e[0 if n_cols == 1 else k]
+    if norm.window != NULL and norm.window[k]:
+        return dx <= ek
+    if n_cols != 1:
+        dx = dx / ek
+    acc[0] = accumulate(acc[0], dx, norm)
+    return acc[0] <= limit
+
+
 cdef inline bint within(const floating* c, const floating* q, const double* e,
                         intp_t n_cols, const Norm* norm) noexcept nogil:
     """True when q lies in the neighbourhood of centre c with eps row e."""
     cdef intp_t k
-    cdef double dx, ek = e[0], acc = 0.0
-    cdef double limit = reduce_radius(ek, norm) if n_cols == 1 else 1.0
+    cdef double acc = 0.0, dx, limit
+    if norm.plain_euclidean and n_cols == 1:
+        # The common case, without the general loop's branches; same arithmetic.
+        for k in range(norm.n_features):
+            dx = <double> q[k] - <double> c[k]
+            acc = acc + dx * dx
+        return acc <= e[0] * e[0]
+    limit = limit_of(e, n_cols, norm)
     for k in range(norm.n_features):
-        dx = fabs(<double> q[k] - <double> c[k])
-        if n_cols != 1:
-            ek = e[k]
-        if norm.window != NULL and norm.window[k]:
-            if dx > ek:
-                return False
-            continue
-        if n_cols != 1:
-            dx = dx / ek
-        acc = accumulate(acc, dx, norm)
-        # Partial sums only grow, so an early exit never changes the answer.
-        if acc > limit:
+        if not admit(&acc, fabs(<double> q[k] - <double> c[k]), k, e, n_cols, limit, norm):
+            return False
+    return True
+
+
+cdef inline bint within_offsets(const double* dx, const double* e, intp_t n_cols,
+                                const Norm* norm) noexcept nogil:
+    """``within`` for given coordinate differences dx >= 0.
+
+    The kernel is monotone in every difference and every eps, so a bound on the
+    differences between two boxes of points decides all their pairs at once.
+    """
+    cdef intp_t k
+    cdef double acc = 0.0, limit
+    if norm.plain_euclidean and n_cols == 1:
+        for k in range(norm.n_features):
+            acc = acc + dx[k] * dx[k]
+        return acc <= e[0] * e[0]
+    limit = limit_of(e, n_cols, norm)
+    for k in range(norm.n_features):
+        if not admit(&acc, dx[k], k, e, n_cols, limit, norm):
             return False
     return True
 

@@ -1,0 +1,336 @@
+# Cell grid (cell lists) for low-dimensional continuous data.
+#
+# Data layout.  Feature k is cut into cells of side cell_size[k] starting at
+# origin[k]; a point's cell key is the row-major index of its cell coordinates
+# (last feature fastest).  Points are sorted by key (a radix sort), so every
+# occupied cell u is one range of positions [cell_start[u], cell_start[u + 1]),
+# and the occupied cells of one *row* (all coordinates but the last fixed) are
+# consecutive in ``cell_key``.  A row's cells are found through a dense table
+# ``row_first_cell`` when the grid has few enough rows, else by binary search
+# in ``cell_key``; within a row, by binary search on the last coordinate.
+# The cells are the index's blocks, and every range it returns is one cell.
+#
+# Per occupied cell the grid keeps the bounding box of its points
+# (cell_lo, cell_hi) and, once set_point_eps is called, the elementwise largest
+# and smallest eps row of its points (cell_eps_max, cell_eps_min).  These make
+# every cell test exact without any tolerance: the kernel is monotone in each
+# coordinate difference and in each eps, so
+#   - no point of the cell is a neighbour if the box corner nearest to the
+#     query fails the kernel (with the largest eps, for REVERSE), and
+#   - every point is a neighbour if the farthest corner passes it (with the
+#     smallest eps, for REVERSE): the range is then flagged full.
+
+import numpy as np
+
+from libc.math cimport floor, fmax, fmin
+
+from cython cimport floating
+
+from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, range_push
+from gridscan._kernels cimport FORWARD, REVERSE, Direction, EpsTable, within_offsets
+from gridscan._typedefs cimport int64_t, intp_t, uint8_t
+
+DEF MAX_DIMS = 8
+
+# Relative widening of the searched box: the kernel accepts a coordinate
+# difference that exceeds eps by a few ulps at most.
+DEF EXTENT_MARGIN = 1e-12
+
+DEF RADIX_BITS = 11
+DEF RADIX = 2048
+
+# The grid keeps a dense row -> first cell table up to this many rows per point.
+DENSE_ROWS_PER_POINT = 4
+
+
+cdef class CellGrid(SpatialIndex):
+    """Cell lists over a regular grid, for low-dimensional data (``algorithm="grid"``).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64
+        Points to index.
+    cell_size : array-like of shape (n_features,)
+        Side of a cell along each feature (positive).
+    metric : str
+        Compiled metric name (see BallTree).
+    p : float
+        Minkowski power.
+    window : ndarray of shape (n_features,), uint8
+        Window-feature mask.
+    """
+
+    cdef readonly object cell_size        # (d,) float64
+    cdef readonly object origin           # (d,) float64
+    cdef readonly object shape            # (d,) int64 cells along each feature
+    cdef readonly intp_t n_cells          # occupied cells
+    cdef int64_t[::1] strides             # row-major key strides
+    cdef double[::1] inv_size
+    cdef double[::1] orig
+    cdef int64_t[::1] dims
+    cdef int64_t row_length               # cells along the last feature
+    cdef int64_t[::1] cell_key            # (n_cells,) sorted keys of occupied cells
+    cdef intp_t[::1] cell_start           # (n_cells + 1,)
+    cdef intp_t[::1] row_first_cell       # (n_rows + 1,) or empty: search cell_key
+    cdef double[:, ::1] cell_lo
+    cdef double[:, ::1] cell_hi
+    cdef double[:, ::1] cell_eps_max      # (n_cells, eps_cols), after set_point_eps
+    cdef double[:, ::1] cell_eps_min
+    cdef double[::1] eps_reach_max        # (d,) largest |dx_k| a point's eps allows
+    cdef intp_t eps_cols
+
+    def __init__(self, X, cell_size, metric="euclidean", double p=2.0, window=None):
+        X = np.ascontiguousarray(X)
+        n, d = X.shape
+        if d > MAX_DIMS:
+            raise ValueError(f"algorithm='grid' handles at most {MAX_DIMS} features; "
+                             f"got {d} (use 'ball_tree')")
+        size = np.ascontiguousarray(cell_size, dtype=np.float64).reshape(d)
+        low = np.empty(d)
+        high = np.empty(d)
+        _bounds(X, low, high)
+        shape = np.floor((high - low) / size) + 1
+        # Keep the row-major keys inside int64: coarser cells are slower, never wrong.
+        while np.prod(shape) > 2.0 ** 62:
+            size = size * 2
+            shape = np.floor((high - low) / size) + 1
+        shape = shape.astype(np.int64)
+        self.cell_size = size
+        self.origin = low
+        self.shape = shape
+        self.inv_size = 1.0 / size
+        self.orig = low
+        self.dims = shape
+        self.row_length = shape[d - 1]
+        strides = np.ones(d, dtype=np.int64)
+        for k in range(d - 2, -1, -1):
+            strides[k] = strides[k + 1] * shape[k + 1]
+        self.strides = strides
+        n_keys = int(np.prod(shape.astype(object)))
+
+        keys = np.empty(n, dtype=np.int64)
+        _cell_keys(X, self.orig, self.inv_size, self.dims, self.strides, keys)
+        order, sorted_keys = _radix_sort(keys, n_keys - 1)
+        self.cell_start = np.flatnonzero(
+            np.r_[True, sorted_keys[1:] != sorted_keys[:n - 1], True]).astype(np.intp)
+        self.cell_key = sorted_keys[self.cell_start[:len(self.cell_start) - 1]]
+        self.n_cells = self.cell_key.shape[0]
+        n_rows = n_keys // int(self.row_length)
+        if n_rows <= DENSE_ROWS_PER_POINT * n + 1024:
+            self.row_first_cell = np.searchsorted(
+                np.asarray(self.cell_key) // self.row_length,
+                np.arange(n_rows + 1)).astype(np.intp)
+        else:
+            self.row_first_cell = np.empty(0, dtype=np.intp)
+        points = X[order]
+        if window is None:
+            window = np.zeros(d, dtype=np.uint8)
+        self._setup(points, order, metric, p, window)
+        self.blocks = np.asarray(self.cell_start)
+        self.cell_lo = np.empty((self.n_cells, d))
+        self.cell_hi = np.empty((self.n_cells, d))
+        _cell_boxes(points, self.cell_start, self.cell_lo, self.cell_hi)
+        self.eps_cols = 0
+
+    def set_point_eps(self, EpsRows eps, mask=None):
+        """Elementwise largest and smallest eps row of every cell (masked points left out)."""
+        cols = eps.table.n_cols
+        self.eps_cols = cols
+        self.cell_eps_max = np.zeros((self.n_cells, cols))
+        self.cell_eps_min = np.full((self.n_cells, cols), np.inf)
+        self.eps_reach_max = np.zeros(self.norm.n_features)
+        keep = np.ones(self.n_points, dtype=np.uint8) if mask is None \
+            else np.ascontiguousarray(mask, dtype=np.uint8)
+        _cell_eps_bounds(self, eps, keep)
+
+    cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
+        cdef intp_t d = self.norm.n_features, k
+        cdef double extent
+        cdef int64_t lo[MAX_DIMS]
+        cdef int64_t hi[MAX_DIMS]
+        cdef int64_t cell[MAX_DIMS]
+        for k in range(d):
+            # Every neighbour lies within its eps of a query point along each
+            # feature (up to the rounding of the kernel's arithmetic: the margin).
+            extent = 0.0
+            if mode != REVERSE:
+                extent = q.eps_max[0 if q.eps_cols == 1 else k]
+            if mode != FORWARD:
+                extent = fmax(extent, self.eps_reach_max[k])
+            extent = extent * (1.0 + EXTENT_MARGIN)
+            lo[k] = self._coordinate(q.lo[k] - extent, k)
+            hi[k] = self._coordinate(q.hi[k] + extent, k)
+            if hi[k] < 0 or lo[k] >= self.dims[k]:
+                return 0
+            lo[k] = max(lo[k], 0)
+            hi[k] = min(hi[k], self.dims[k] - 1)
+            cell[k] = lo[k]
+        # Odometer over all coordinates but the last; the last runs along a row.
+        while True:
+            if self._scan_row(q, mode, cell, lo[d - 1], hi[d - 1], out) < 0:
+                return -1
+            k = d - 2
+            while k >= 0:
+                if cell[k] < hi[k]:
+                    cell[k] += 1
+                    break
+                cell[k] = lo[k]
+                k -= 1
+            if k < 0:
+                return 0
+
+    cdef inline int64_t _coordinate(self, double x, intp_t k) noexcept nogil:
+        """Cell coordinate of x along feature k; -1 below the grid, dims[k] above it."""
+        cdef double c = floor((x - self.orig[k]) * self.inv_size[k])
+        if c < 0:
+            return -1
+        if c >= self.dims[k]:
+            return self.dims[k]
+        return <int64_t> c
+
+    cdef int _scan_row(self, const Query* q, Direction mode, const int64_t* cell,
+                       int64_t last_lo, int64_t last_hi, RangeList* out) noexcept nogil:
+        """Test the occupied cells of one row whose last coordinate is in [last_lo, last_hi]."""
+        cdef intp_t d = self.norm.n_features, k, u, stop
+        cdef int64_t row = 0
+        for k in range(d - 1):
+            row += cell[k] * self.strides[k]
+        row = row // self.row_length
+        if self.row_first_cell.shape[0] > 0:
+            u = self.row_first_cell[row]
+            stop = self.row_first_cell[row + 1]
+        else:
+            u = self._first_cell_at_or_after(row * self.row_length, 0, self.n_cells)
+            stop = self._first_cell_at_or_after((row + 1) * self.row_length, u, self.n_cells)
+        u = self._first_cell_at_or_after(row * self.row_length + last_lo, u, stop)
+        while u < stop and self.cell_key[u] <= row * self.row_length + last_hi:
+            if self._test_cell(q, mode, u, out) < 0:
+                return -1
+            u += 1
+        return 0
+
+    cdef intp_t _first_cell_at_or_after(self, int64_t key, intp_t lo, intp_t hi) noexcept nogil:
+        """First cell in [lo, hi) whose key is >= key (hi if none); branch-free steps."""
+        cdef intp_t n = hi - lo, half
+        if n == 0:
+            return lo
+        while n > 1:
+            half = n // 2
+            lo = lo + half if self.cell_key[lo + half - 1] < key else lo
+            n -= half
+        return lo + (self.cell_key[lo] < key)
+
+    cdef int _test_cell(self, const Query* q, Direction mode, intp_t u,
+                        RangeList* out) noexcept nogil:
+        """Push cell u unless no pair can be neighbours; flag it full when all pairs are."""
+        cdef intp_t d = self.norm.n_features, k
+        cdef double near[MAX_DIMS]
+        cdef double far[MAX_DIMS]
+        cdef double lo, hi
+        cdef bint reached = False, full = False
+        for k in range(d):
+            # Smallest and largest coordinate difference between the two boxes.
+            lo = self.cell_lo[u, k]
+            hi = self.cell_hi[u, k]
+            near[k] = lo - q.hi[k] if lo > q.hi[k] else (q.lo[k] - hi if q.lo[k] > hi else 0.0)
+            far[k] = fmax(hi - q.lo[k], q.hi[k] - lo)
+        if mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols, &self.norm):
+            reached = True
+            full = within_offsets(far, q.eps_min, q.eps_cols, &self.norm)
+        if mode != FORWARD and not full:
+            if within_offsets(near, &self.cell_eps_max[u, 0], self.eps_cols, &self.norm):
+                reached = True
+                full = within_offsets(far, &self.cell_eps_min[u, 0], self.eps_cols, &self.norm)
+        if not reached:
+            return 0
+        return range_push(out, self.cell_start[u], self.cell_start[u + 1], full, u)
+
+
+def _bounds(const floating[:, ::1] X, double[::1] low, double[::1] high):
+    """Smallest and largest value (OUT) of every feature."""
+    cdef intp_t i, k, n = X.shape[0], d = X.shape[1]
+    with nogil:
+        for k in range(d):
+            low[k] = X[0, k]
+            high[k] = X[0, k]
+        for i in range(1, n):
+            for k in range(d):
+                low[k] = fmin(low[k], X[i, k])
+                high[k] = fmax(high[k], X[i, k])
+
+
+def _cell_keys(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,
+               const int64_t[::1] dims, const int64_t[::1] strides, int64_t[::1] keys):
+    """keys[i] (OUT) = row-major index of the cell of X[i]."""
+    cdef intp_t i, k, n = X.shape[0], d = X.shape[1]
+    cdef double c
+    cdef int64_t key
+    with nogil:
+        for i in range(n):
+            key = 0
+            for k in range(d):
+                c = floor((X[i, k] - origin[k]) * inv_size[k])
+                c = fmin(fmax(c, 0.0), <double> (dims[k] - 1))
+                key = key + (<int64_t> c) * strides[k]
+            keys[i] = key
+
+
+def _radix_sort(const int64_t[::1] keys, int64_t max_key):
+    """Stable LSD radix sort of keys in [0, max_key]: returns (order, sorted keys)."""
+    cdef intp_t n = keys.shape[0], i, shift = 0, digit
+    cdef intp_t n_bits = max(int(max_key).bit_length(), 1)
+    cdef intp_t[::1] order = np.arange(n, dtype=np.intp)
+    cdef intp_t[::1] order_next = np.empty(n, dtype=np.intp)
+    cdef int64_t[::1] current = np.array(keys, dtype=np.int64)
+    cdef int64_t[::1] current_next = np.empty(n, dtype=np.int64)
+    cdef intp_t[::1] count = np.empty(RADIX + 1, dtype=np.intp)
+    with nogil:
+        while shift < n_bits:
+            count[:] = 0
+            for i in range(n):
+                count[((current[i] >> shift) & (RADIX - 1)) + 1] += 1
+            for digit in range(RADIX):
+                count[digit + 1] += count[digit]
+            for i in range(n):
+                digit = (current[i] >> shift) & (RADIX - 1)
+                order_next[count[digit]] = order[i]
+                current_next[count[digit]] = current[i]
+                count[digit] += 1
+            order, order_next = order_next, order
+            current, current_next = current_next, current
+            shift += RADIX_BITS
+    return np.asarray(order), np.asarray(current)
+
+
+def _cell_boxes(const floating[:, ::1] points, const intp_t[::1] cell_start,
+                double[:, ::1] lo, double[:, ::1] hi):
+    """Bounding box (OUT: lo, hi) of the points of every cell."""
+    cdef intp_t u, i, k, d = points.shape[1]
+    with nogil:
+        for u in range(cell_start.shape[0] - 1):
+            for k in range(d):
+                lo[u, k] = points[cell_start[u], k]
+                hi[u, k] = points[cell_start[u], k]
+            for i in range(cell_start[u] + 1, cell_start[u + 1]):
+                for k in range(d):
+                    lo[u, k] = fmin(lo[u, k], points[i, k])
+                    hi[u, k] = fmax(hi[u, k], points[i, k])
+
+
+def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep):
+    """Per-cell elementwise eps bounds and the largest extent per feature (OUT, on grid)."""
+    cdef const EpsTable* e = &eps.table
+    cdef intp_t u, i, k, d = grid.norm.n_features, cols = e.n_cols
+    cdef const double* row
+    with nogil:
+        for u in range(grid.n_cells):
+            for i in range(grid.cell_start[u], grid.cell_start[u + 1]):
+                if not keep[i]:
+                    continue
+                row = e.values + i * e.row_stride
+                for k in range(cols):
+                    grid.cell_eps_max[u, k] = fmax(grid.cell_eps_max[u, k], row[k])
+                    grid.cell_eps_min[u, k] = fmin(grid.cell_eps_min[u, k], row[k])
+            for k in range(d):
+                grid.eps_reach_max[k] = fmax(grid.eps_reach_max[k],
+                                             grid.cell_eps_max[u, 0 if cols == 1 else k])
