@@ -7,7 +7,15 @@ GridDBSCAN  exact DBSCAN (scikit-learn's labels for a scalar eps) with per-featu
             GBDSCAN minimum
 RangeEps    declarative eps model: radii that follow a range feature
 BallTree    ball tree with per-point eps for radius searches
+
+Submodules, imported on first use (they pull in their own dependencies):
+gridscan.radar  radar readers (Py-ART, xradar, SuperDARN tables), beam geometry,
+                synthetic scans
+gridscan.plot   PPI and range-time plots of clusters (matplotlib)
+gridscan.cli    the ``gridscan`` command
 """
+
+import importlib
 
 from gridscan._ball_tree import BallTree
 from gridscan._dbscan import GridDBSCAN
@@ -16,3 +24,16 @@ from gridscan._range_eps import RangeEps
 __version__ = "0.1.0"
 
 __all__ = ["BallTree", "GridDBSCAN", "RangeEps", "__version__"]
+
+_SUBMODULES = ("radar", "plot", "cli")
+
+
+def __getattr__(name):
+    # Lazy submodules: importing gridscan must not import matplotlib, Py-ART or pandas.
+    if name in _SUBMODULES:
+        return importlib.import_module(f"gridscan.{name}")
+    raise AttributeError(f"module 'gridscan' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES))

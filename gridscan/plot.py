@@ -1,0 +1,311 @@
+"""Plots of clustered radar data (needs matplotlib: ``pip install gridscan[plot]``).
+
+plot_ppi         plan position indicator: gates drawn as fan cells in km east/north
+plot_range_time  range-time plot (SuperDARN style): one cell per gate and scan
+cluster_colors   the colour of every label: distinct colours for clusters, grey for noise
+
+Every gate is drawn as its own cell (a matplotlib PolyCollection), so any set
+of points can be drawn, gridded or not; noise is drawn first, clusters on top.
+"""
+
+import numpy as np
+
+from gridscan.radar import PolarPoints, _typical_step, polar_to_cartesian
+
+NOISE_COLOR = "#bdbdbd"
+"""Colour of noise points (label -1)."""
+
+
+def _palette():
+    """tab20 without its greys, dark shades first: 18 colours, neighbours far apart in hue."""
+    from matplotlib import colormaps
+
+    colors = np.asarray(colormaps["tab20"].colors)
+    keep = [k for k in range(20) if k not in (14, 15)]
+    return np.vstack([colors[keep[0::2]], colors[keep[1::2]]])
+
+
+def cluster_colors(labels, *, noise_color=NOISE_COLOR):
+    """RGBA colour of every label.
+
+    Parameters
+    ----------
+    labels : array-like of int of shape (n_points,)
+        Cluster labels; -1 (or any negative value) is noise.
+    noise_color : color, default="#bdbdbd"
+        Any matplotlib colour for noise.
+
+    Returns
+    -------
+    colors : ndarray of shape (n_points, 4)
+        Cluster k takes colour ``k % 18`` of matplotlib's tab20 palette
+        without its two greys, the 9 dark shades first; noise takes
+        ``noise_color``.
+
+    See Also
+    --------
+    plot_ppi, plot_range_time : use these colours.
+
+    Examples
+    --------
+    >>> from gridscan.plot import cluster_colors
+    >>> colors = cluster_colors([0, 1, -1, 0])
+    >>> colors.shape, bool((colors[0] == colors[3]).all()), bool((colors[0] == colors[1]).all())
+    ((4, 4), True, False)
+    """
+    from matplotlib.colors import to_rgba
+
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or (labels.size and labels.dtype.kind not in "iu"):
+        raise ValueError(f"labels must be a 1-D array of integers; got shape {labels.shape} "
+                         f"and dtype {labels.dtype}")
+    palette = _palette()
+    colors = np.empty((labels.shape[0], 4))
+    clustered = labels >= 0
+    colors[clustered, :3] = palette[labels[clustered] % len(palette)]
+    colors[clustered, 3] = 1.0
+    colors[~clustered] = to_rgba(noise_color)
+    return colors
+
+
+def _check_labels(labels, n_points):
+    labels = np.asarray(labels)
+    if labels.shape != (n_points,):
+        raise ValueError(f"labels has shape {labels.shape}; expected ({n_points},), one "
+                         f"label per point")
+    return labels
+
+
+def _draw_cells(ax, corners, labels, noise_color, legend):
+    """Fill one polygon per point, noise first, and add a legend of the counts."""
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
+
+    colors = cluster_colors(labels, noise_color=noise_color)
+    order = np.argsort(labels >= 0, kind="stable")
+    # Edges in the face colour close the hairline seams between neighbouring cells.
+    cells = PolyCollection(corners[order], facecolors=colors[order], edgecolors=colors[order],
+                           linewidths=0.3)
+    ax.add_collection(cells)
+    if legend:
+        n_clusters = np.unique(labels[labels >= 0]).shape[0]
+        n_noise = int(np.count_nonzero(labels < 0))
+        handles = [Patch(color=noise_color, label=f"noise: {n_noise:,} points")]
+        if n_clusters:
+            first = cluster_colors(np.array([0]))[0]
+            plural = "s" if n_clusters != 1 else ""
+            handles.insert(0, Patch(color=first, label=f"{n_clusters:,} cluster{plural}: "
+                                                      f"{len(labels) - n_noise:,} points"))
+        ax.legend(handles=handles, loc="upper right", fontsize="small", framealpha=0.9)
+    return cells
+
+
+def _new_axes(ax):
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(7, 7))[1]
+
+
+def plot_ppi(points, labels, *, ax=None, gate_spacing=None, ray_spacing=None,
+             noise_color=NOISE_COLOR, max_range=None, rings=True, legend=True, title=None):
+    """Plan position indicator (PPI) of clustered radar gates.
+
+    Each gate is drawn as its fan cell (slant range +- half a gate, azimuth
+    +- half a ray step) projected on the ground with the 4/3-earth beam
+    model, in km east and north of the radar.
+
+    Parameters
+    ----------
+    points : PolarPoints or array-like of shape (n_points, 2) or (n_points, 3)
+        Gates: a :class:`~gridscan.radar.PolarPoints`, or columns slant range
+        (km), azimuth (degrees) and optionally elevation (degrees, else 0).
+    labels : array-like of int of shape (n_points,)
+        Cluster labels; -1 is noise, drawn grey.
+    ax : matplotlib Axes, default=None
+        Where to draw; None makes a new figure with pyplot.
+    gate_spacing : float, default=None
+        Gate length in km. None takes ``points.gate_spacing``, or the median
+        step between the distinct ranges.
+    ray_spacing : float, default=None
+        Angular width of a cell in degrees, taken like ``gate_spacing``.
+    noise_color : color, default="#bdbdbd"
+        Colour of noise.
+    max_range : float, default=None
+        Half-width of the square view, km; None fits the data.
+    rings : bool, default=True
+        Draw range rings.
+    legend : bool, default=True
+        Show the number of clusters and of noise points.
+    title : str, default=None
+        Axes title.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes drawn on, with equal aspect and axes in km.
+
+    See Also
+    --------
+    cluster_colors : the colour of each label.
+    gridscan.radar.ppi_features : the same projection, as clustering features.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> from gridscan.plot import plot_ppi
+    >>> from gridscan.radar import make_radar_scan
+    >>> points, truth = make_radar_scan(n_rays=120, n_gates=160, random_state=0)
+    >>> ax = Figure().add_subplot()
+    >>> ax = plot_ppi(points, truth, ax=ax)
+    >>> ax.get_xlabel()
+    'East of radar (km)'
+    """
+    if isinstance(points, PolarPoints):
+        slant, azimuth, elevation = points.range, points.azimuth, points.elevation
+        gate_spacing = points.gate_spacing if gate_spacing is None else gate_spacing
+        ray_spacing = points.ray_spacing if ray_spacing is None else ray_spacing
+    else:
+        columns = np.asarray(points, dtype=np.float64)
+        if columns.ndim != 2 or columns.shape[1] not in (2, 3):
+            raise ValueError(f"points must be PolarPoints or an array of shape (n, 2) or "
+                             f"(n, 3) holding range, azimuth[, elevation]; got shape "
+                             f"{columns.shape}")
+        slant, azimuth = columns[:, 0], columns[:, 1]
+        elevation = columns[:, 2] if columns.shape[1] == 3 else np.zeros_like(slant)
+    labels = _check_labels(labels, slant.shape[0])
+    if gate_spacing is None:
+        gate_spacing = _typical_step(np.unique(slant))
+    if ray_spacing is None:
+        ray_spacing = _typical_step(np.unique(azimuth), period=360.0)
+    for name, value in (("gate_spacing", gate_spacing), ("ray_spacing", ray_spacing)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive number (it cannot be inferred from "
+                             f"fewer than two distinct values); got {value!r}")
+
+    ax = _new_axes(ax)
+    half_gate, half_ray = 0.5 * gate_spacing, 0.5 * ray_spacing
+    corner_range = slant[:, None] + np.array([-half_gate, half_gate, half_gate, -half_gate])
+    corner_azimuth = azimuth[:, None] + np.array([-half_ray, -half_ray, half_ray, half_ray])
+    x, y, _ = polar_to_cartesian(np.maximum(corner_range, 0.0), corner_azimuth,
+                                 elevation[:, None])
+    _draw_cells(ax, np.stack([x, y], axis=-1), labels, noise_color, legend)
+
+    if max_range is None:
+        max_range = float(np.hypot(x, y).max()) if x.size else 1.0
+    if rings:
+        _draw_rings(ax, max_range)
+    ax.plot(0.0, 0.0, marker="+", color="black", markersize=8, zorder=3)
+    ax.set_xlim(-max_range, max_range)
+    ax.set_ylim(-max_range, max_range)
+    ax.set_aspect("equal")
+    ax.set_xlabel("East of radar (km)")
+    ax.set_ylabel("North of radar (km)")
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def _draw_rings(ax, max_range):
+    from matplotlib.patches import Circle
+    from matplotlib.ticker import MaxNLocator
+
+    for radius in MaxNLocator(nbins=4).tick_values(0.0, max_range):
+        if 0 < radius <= max_range:
+            ax.add_patch(Circle((0.0, 0.0), radius, fill=False, linewidth=0.6,
+                                edgecolor="0.55", linestyle=":", zorder=0.5))
+
+
+def plot_range_time(time, range, labels, *, ax=None, time_step=None, range_step=None,
+                    noise_color=NOISE_COLOR, legend=True, title=None):
+    """Range-time plot of clustered echoes, SuperDARN style.
+
+    Each point is drawn as the cell ``[time, time + time_step)`` by
+    ``[range, range + range_step)``; pass the rows of one beam for the
+    classic plot.
+
+    Parameters
+    ----------
+    time : array-like of shape (n_points,)
+        Scan start times: datetime64 (drawn as dates) or numbers.
+    range : array-like of shape (n_points,)
+        Range to the start of the gate, km; for SuperDARN ``r_init + gate * dr``.
+    labels : array-like of int of shape (n_points,)
+        Cluster labels; -1 is noise, drawn grey.
+    ax : matplotlib Axes, default=None
+        Where to draw; None makes a new figure with pyplot.
+    time_step : timedelta-like or float, default=None
+        Cell width: the scan length. None takes the median step between the
+        distinct times.
+    range_step : float, default=None
+        Cell height in km. None takes the median step between the distinct ranges.
+    noise_color : color, default="#bdbdbd"
+        Colour of noise.
+    legend : bool, default=True
+        Show the number of clusters and of noise points.
+    title : str, default=None
+        Axes title.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes drawn on: time along x, range in km along y.
+
+    See Also
+    --------
+    gridscan.radar.superdarn_cells : scan numbers and start times of a table.
+    plot_ppi : the plan view.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matplotlib.figure import Figure
+    >>> from gridscan.plot import plot_range_time
+    >>> time = np.datetime64("2024-03-01T00:00") + np.arange(4) * np.timedelta64(2, "m")
+    >>> ax = plot_range_time(time, [180.0, 225.0, 225.0, 270.0], [0, 0, 1, -1],
+    ...                      ax=Figure().add_subplot())
+    >>> ax.get_ylabel()
+    'Range (km)'
+    """
+    from matplotlib import dates
+
+    time = np.asarray(time)
+    start = np.asarray(range, dtype=np.float64)
+    labels = _check_labels(labels, start.shape[0])
+    if time.shape != start.shape:
+        raise ValueError(f"time has shape {time.shape}; expected {start.shape}, like range")
+    is_date = np.issubdtype(time.dtype, np.datetime64)
+    if is_date:
+        x = dates.date2num(time)
+        if time_step is not None:
+            time_step = np.timedelta64(time_step) / np.timedelta64(1, "D")
+    else:
+        x = time.astype(np.float64)
+    width = _typical_step(np.unique(x)) if time_step is None else float(time_step)
+    height = _typical_step(np.unique(start)) if range_step is None else float(range_step)
+    for name, value in (("time_step", width), ("range_step", height)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be positive (it cannot be inferred from fewer "
+                             f"than two distinct values); got {value!r}")
+
+    ax = _new_axes(ax)
+    corners = np.stack([
+        np.column_stack([x, x + width, x + width, x]),
+        np.column_stack([start, start, start + height, start + height]),
+    ], axis=-1)
+    _draw_cells(ax, corners, labels, noise_color, legend)
+    if x.size:
+        ax.set_xlim(x.min(), x.max() + width)
+        ax.set_ylim(start.min(), start.max() + height)
+    if is_date:
+        locator = dates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
+        ax.set_xlabel("Time (UTC)")
+    else:
+        ax.set_xlabel("Time")
+    ax.set_ylabel("Range (km)")
+    if title is not None:
+        ax.set_title(title)
+    return ax
