@@ -249,13 +249,12 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef Workspace work = Workspace(n_threads, points.shape[1])
     cdef const intp_t[::1] blocks = index.blocks
     cdef intp_t n_blocks = blocks.shape[0] - 1
-    cdef intp_t b, c, i, j, r, t, start, end, first
+    cdef intp_t b, i, t, start, end, first
     cdef const EpsTable* e = &eps.table
     cdef const Norm* norm = &index.norm
     # With one eps row for all points the relation is symmetric: each pair of
-    # blocks needs testing from one side only.
+    # blocks is tested from one side only (the lower block).
     cdef bint symmetric = eps.shared
-    cdef bint joined
     cdef intp_t[::1] first_core = np.full(n_blocks, -1, dtype=np.intp)
     cdef uint8_t[::1] clique = np.zeros(n_blocks, dtype=np.uint8)
     cdef Query* query
@@ -295,50 +294,84 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
             if index.candidates(query, FORWARD, ranges) < 0:
                 failed[0] = 1
                 continue
-            for r in range(ranges.size):
-                c = ranges.block[r]
-                if c >= 0 and ((c == b and clique[b]) or first_core[c] < 0
-                               or (symmetric and c < b)):
-                    continue
-                if c >= 0 and clique[b] and clique[c]:
-                    # Two cliques: one edge joins them all.
-                    if uf_find(&parent[0], first_core[c]) == uf_find(&parent[0], first):
-                        continue
-                    joined = ranges.full[r]
-                    j = first_core[c]
-                    while not joined and j < ranges.end[r]:
-                        if is_core[j]:
-                            for i in range(first, end):
-                                if is_core[i] and within(&points[i, 0], &points[j, 0],
-                                                         e.values + i * e.row_stride,
-                                                         e.n_cols, norm):
-                                    joined = True
-                                    break
-                        j = j + 1
-                    if joined:
-                        uf_union(&parent[0], first, first_core[c])
-                    continue
-                for j in range(ranges.start[r], ranges.end[r]):
-                    if not is_core[j]:
-                        continue
-                    if clique[b]:
-                        # One edge joins j to the whole block.
-                        if uf_find(&parent[0], j) == uf_find(&parent[0], first):
-                            continue
-                        for i in range(first, end):
-                            if is_core[i] and (ranges.full[r] or within(
-                                    &points[i, 0], &points[j, 0],
-                                    e.values + i * e.row_stride, e.n_cols, norm)):
-                                uf_union(&parent[0], first, j)
-                                break
-                    else:
-                        for i in range(first, end):
-                            if is_core[i] and i != j and (ranges.full[r] or within(
-                                    &points[i, 0], &points[j, 0],
-                                    e.values + i * e.row_stride, e.n_cols, norm)):
-                                uf_union(&parent[0], i, j)
+            if clique[b]:
+                _join_clique(b, first, end, ranges, &first_core[0], &clique[0], symmetric,
+                             points, e, &is_core[0], &parent[0], norm)
+            else:
+                for i in range(first, end):
+                    if is_core[i]:
+                        _join_point(b, i, ranges, &first_core[0], &clique[0], symmetric,
+                                    points, e, &is_core[0], &parent[0], norm)
     if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")
+
+
+cdef inline bint _linked(const floating[:, ::1] points, const EpsTable* e, intp_t i, intp_t j,
+                         const Norm* norm) noexcept nogil:
+    """Whether j lies in i's own neighbourhood."""
+    return within(&points[i, 0], &points[j, 0], e.values + i * e.row_stride, e.n_cols, norm)
+
+
+cdef void _join_clique(intp_t b, intp_t first, intp_t end, const RangeList* ranges,
+                       const intp_t* first_core, const uint8_t* clique, bint symmetric,
+                       const floating[:, ::1] points, const EpsTable* e,
+                       const uint8_t* is_core, intp_t* parent, const Norm* norm) noexcept nogil:
+    """Join the clique block b (core points first..end-1, all one set) to its core neighbours."""
+    cdef intp_t r, c, i, j
+    cdef bint joined
+    for r in range(ranges.size):
+        c = ranges.block[r]
+        if c >= 0 and (c == b or first_core[c] < 0 or (symmetric and c < b)):
+            continue
+        if c >= 0 and clique[c]:
+            # Two cliques: one edge joins them all.
+            if uf_find(parent, first_core[c]) == uf_find(parent, first):
+                continue
+            joined = ranges.full[r]
+            j = first_core[c]
+            while not joined and j < ranges.end[r]:
+                if is_core[j]:
+                    for i in range(first, end):
+                        if is_core[i] and _linked(points, e, i, j, norm):
+                            joined = True
+                            break
+                j = j + 1
+            if joined:
+                uf_union(parent, first, first_core[c])
+            continue
+        for j in range(ranges.start[r], ranges.end[r]):
+            # One edge joins j to the whole block.
+            if not is_core[j] or uf_find(parent, j) == uf_find(parent, first):
+                continue
+            for i in range(first, end):
+                if is_core[i] and (ranges.full[r] or _linked(points, e, i, j, norm)):
+                    uf_union(parent, first, j)
+                    break
+
+
+cdef void _join_point(intp_t b, intp_t i, const RangeList* ranges, const intp_t* first_core,
+                      const uint8_t* clique, bint symmetric,
+                      const floating[:, ::1] points,
+                      const EpsTable* e, const uint8_t* is_core, intp_t* parent,
+                      const Norm* norm) noexcept nogil:
+    """Join the core point i of block b (not a clique) to its core neighbours."""
+    cdef intp_t r, c, j
+    for r in range(ranges.size):
+        c = ranges.block[r]
+        if c >= 0 and (first_core[c] < 0 or (symmetric and c < b)):
+            continue
+        if c >= 0 and clique[c]:
+            # A clique's core points are one set: one edge joins them all to i.
+            if uf_find(parent, first_core[c]) == uf_find(parent, i):
+                continue
+            for j in range(first_core[c], ranges.end[r]):
+                if is_core[j] and (ranges.full[r] or _linked(points, e, i, j, norm)):
+                    uf_union(parent, i, first_core[c])
+                    break
+            continue
+        for j in range(ranges.start[r], ranges.end[r]):
+            if is_core[j] and j != i and (ranges.full[r] or _linked(points, e, i, j, norm)):
+                uf_union(parent, i, j)
 
 
 def _number_clusters(const intp_t[::1] order, const uint8_t[::1] is_core,

@@ -23,6 +23,14 @@ from gridscan._validation import (
 )
 
 
+def most_varying_feature(eps_table, typical):
+    """The feature whose eps varies most (largest over typical), None when none varies."""
+    if eps_table.shape[0] == 1 or eps_table.shape[1] == 1:
+        return None
+    spread = eps_table.max(axis=0) / typical
+    return int(np.argmax(spread)) if spread.max() > 1 else None
+
+
 class _CoreInputs(NamedTuple):
     index: object          # SpatialIndex over the points
     eps: object            # EpsRows by position (or shared)
@@ -38,14 +46,14 @@ BRUTE_MAX_POINTS = 64
 GRID_MAX_FEATURES = 3
 
 
-def grid_cell_size(eps_table, metric, p, window):
-    """Cell sides for the grid: cells whose diagonal is the typical eps.
+def grid_cell_size(typical, metric, p, window):
+    """Cell sides for the grid: cells whose diagonal is the typical (median) eps row.
 
     With a constant eps every cell is then a clique (its points are mutual
     neighbours); window features get cells as wide as their eps.
     """
     d = window.shape[0]
-    typical = np.broadcast_to(np.median(eps_table, axis=0), (d,))
+    typical = np.broadcast_to(typical, (d,))
     n_norm = max(int(d - window.sum()), 1)
     diagonal = {"euclidean": np.sqrt(n_norm), "manhattan": n_norm, "chebyshev": 1.0}.get(
         metric, n_norm ** (1.0 / p))
@@ -346,7 +354,9 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         if algorithm == "brute":
             return BruteIndex(X, metric, p, window)
         if algorithm == "grid":
-            return CellGrid(X, grid_cell_size(eps_table, metric, p, window), metric, p, window)
+            typical = np.median(eps_table, axis=0)
+            return CellGrid(X, grid_cell_size(typical, metric, p, window), metric, p, window,
+                            row_feature=most_varying_feature(eps_table, typical))
         return BallTree(X, self.leaf_size, metric, p,
                         window_features=np.flatnonzero(window))
 

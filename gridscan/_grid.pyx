@@ -1,14 +1,21 @@
 # Cell grid (cell lists) for low-dimensional continuous data.
 #
 # Data layout.  Feature k is cut into cells of side cell_size[k] starting at
-# origin[k]; a point's cell key is the row-major index of its cell coordinates
-# (last feature fastest).  Points are sorted by key (a radix sort), so every
-# occupied cell u is one range of positions [cell_start[u], cell_start[u + 1]),
-# and the occupied cells of one *row* (all coordinates but the last fixed) are
-# consecutive in ``cell_key``.  A row's cells are found through a dense table
-# ``row_first_cell`` when the grid has few enough rows, else by binary search
-# in ``cell_key``; within a row, by binary search on the last coordinate.
-# The cells are the index's blocks, and every range it returns is one cell.
+# origin[k]; a point's cell key is the row-major index of its cell coordinates,
+# with the *row feature* (``along``) fastest.  Points are sorted by key (a radix
+# sort), so every occupied cell u is one range of positions
+# [cell_start[u], cell_start[u + 1]), and the occupied cells of one *row* (all
+# coordinates but the row feature's fixed) are consecutive in ``cell_key``.  A
+# row's cells are found through a dense table ``row_first_cell`` when the grid
+# has few enough rows, else by binary search in ``cell_key``; within a row, by
+# binary search on the row feature's coordinate.  The cells are the index's
+# blocks, and every range it returns is one cell.
+#
+# REVERSE and UNION searches must reach every point whose own eps reaches the
+# query.  Across rows the search box uses the largest eps of all points; along
+# a row it uses the largest eps of that row's points (``row_reach``), so that an
+# eps which varies with another feature (radar: azimuth eps with range) keeps
+# the box narrow where the radii are small.
 #
 # Per occupied cell the grid keeps the bounding box of its points
 # (cell_lo, cell_hi) and, once set_point_eps is called, the elementwise largest
@@ -58,6 +65,9 @@ cdef class CellGrid(SpatialIndex):
         Minkowski power.
     window : ndarray of shape (n_features,), uint8
         Window-feature mask.
+    row_feature : int, default=None
+        The feature whose cells follow each other in memory (None: the last);
+        best the one whose eps varies most.
     """
 
     cdef readonly object cell_size        # (d,) float64
@@ -68,7 +78,8 @@ cdef class CellGrid(SpatialIndex):
     cdef double[::1] inv_size
     cdef double[::1] orig
     cdef int64_t[::1] dims
-    cdef int64_t row_length               # cells along the last feature
+    cdef readonly intp_t along            # the row feature: key stride 1
+    cdef int64_t row_length               # cells along the row feature
     cdef int64_t[::1] cell_key            # (n_cells,) sorted keys of occupied cells
     cdef intp_t[::1] cell_start           # (n_cells + 1,)
     cdef intp_t[::1] row_first_cell       # (n_rows + 1,) or empty: search cell_key
@@ -77,9 +88,11 @@ cdef class CellGrid(SpatialIndex):
     cdef double[:, ::1] cell_eps_max      # (n_cells, eps_cols), after set_point_eps
     cdef double[:, ::1] cell_eps_min
     cdef double[::1] eps_reach_max        # (d,) largest |dx_k| a point's eps allows
+    cdef double[::1] row_reach            # (n_rows,) the same along each row, or empty
     cdef intp_t eps_cols
 
-    def __init__(self, X, cell_size, metric="euclidean", double p=2.0, window=None):
+    def __init__(self, X, cell_size, metric="euclidean", double p=2.0, window=None,
+                 row_feature=None):
         X = np.ascontiguousarray(X)
         n, d = X.shape
         if d > MAX_DIMS:
@@ -101,10 +114,14 @@ cdef class CellGrid(SpatialIndex):
         self.inv_size = 1.0 / size
         self.orig = low
         self.dims = shape
-        self.row_length = shape[d - 1]
+        self.along = d - 1 if row_feature is None else int(row_feature)
+        self.row_length = shape[self.along]
         strides = np.ones(d, dtype=np.int64)
-        for k in range(d - 2, -1, -1):
-            strides[k] = strides[k + 1] * shape[k + 1]
+        stride = int(self.row_length)
+        for k in range(d - 1, -1, -1):
+            if k != self.along:
+                strides[k] = stride
+                stride *= int(shape[k])
         self.strides = strides
         n_keys = int(np.prod(shape.astype(object)))
 
@@ -139,45 +156,58 @@ cdef class CellGrid(SpatialIndex):
         self.cell_eps_max = np.zeros((self.n_cells, cols))
         self.cell_eps_min = np.full((self.n_cells, cols), np.inf)
         self.eps_reach_max = np.zeros(self.norm.n_features)
+        self.row_reach = np.zeros(self.row_first_cell.shape[0])
         keep = np.ones(self.n_points, dtype=np.uint8) if mask is None \
             else np.ascontiguousarray(mask, dtype=np.uint8)
         _cell_eps_bounds(self, eps, keep)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
         cdef intp_t d = self.norm.n_features, k
-        cdef double extent
         cdef int64_t lo[MAX_DIMS]
         cdef int64_t hi[MAX_DIMS]
         cdef int64_t cell[MAX_DIMS]
         for k in range(d):
-            # Every neighbour lies within its eps of a query point along each
-            # feature (up to the rounding of the kernel's arithmetic: the margin).
-            extent = 0.0
-            if mode != REVERSE:
-                extent = q.eps_max[0 if q.eps_cols == 1 else k]
-            if mode != FORWARD:
-                extent = fmax(extent, self.eps_reach_max[k])
-            extent = extent * (1.0 + EXTENT_MARGIN)
-            lo[k] = self._coordinate(q.lo[k] - extent, k)
-            hi[k] = self._coordinate(q.hi[k] + extent, k)
-            if hi[k] < 0 or lo[k] >= self.dims[k]:
+            if not self._cell_span(q, mode, k, self._extent(q, mode, k), &lo[k], &hi[k]):
                 return 0
-            lo[k] = max(lo[k], 0)
-            hi[k] = min(hi[k], self.dims[k] - 1)
             cell[k] = lo[k]
-        # Odometer over all coordinates but the last; the last runs along a row.
+        # Odometer over the coordinates but the row feature's; that one runs along a row.
         while True:
-            if self._scan_row(q, mode, cell, lo[d - 1], hi[d - 1], out) < 0:
+            if self._scan_row(q, mode, cell, lo[self.along], hi[self.along], out) < 0:
                 return -1
-            k = d - 2
+            k = d - 1
             while k >= 0:
-                if cell[k] < hi[k]:
-                    cell[k] += 1
-                    break
-                cell[k] = lo[k]
+                if k != self.along:
+                    if cell[k] < hi[k]:
+                        cell[k] += 1
+                        break
+                    cell[k] = lo[k]
                 k -= 1
             if k < 0:
                 return 0
+
+    cdef inline double _extent(self, const Query* q, Direction mode, intp_t k) noexcept nogil:
+        """How far from the query box a neighbour can lie along feature k.
+
+        Every neighbour lies within its eps of a query point along each feature
+        (up to the rounding of the kernel's arithmetic: the margin).
+        """
+        cdef double extent = 0.0
+        if mode != REVERSE:
+            extent = q.eps_max[0 if q.eps_cols == 1 else k]
+        if mode != FORWARD:
+            extent = fmax(extent, self.eps_reach_max[k])
+        return extent * (1.0 + EXTENT_MARGIN)
+
+    cdef inline bint _cell_span(self, const Query* q, Direction mode, intp_t k, double extent,
+                                int64_t* lo, int64_t* hi) noexcept nogil:
+        """Cell coordinates (OUT) along k within extent of the query box; False if none."""
+        lo[0] = self._coordinate(q.lo[k] - extent, k)
+        hi[0] = self._coordinate(q.hi[k] + extent, k)
+        if hi[0] < 0 or lo[0] >= self.dims[k]:
+            return False
+        lo[0] = max(lo[0], 0)
+        hi[0] = min(hi[0], self.dims[k] - 1)
+        return True
 
     cdef inline int64_t _coordinate(self, double x, intp_t k) noexcept nogil:
         """Cell coordinate of x along feature k; -1 below the grid, dims[k] above it."""
@@ -189,21 +219,31 @@ cdef class CellGrid(SpatialIndex):
         return <int64_t> c
 
     cdef int _scan_row(self, const Query* q, Direction mode, const int64_t* cell,
-                       int64_t last_lo, int64_t last_hi, RangeList* out) noexcept nogil:
-        """Test the occupied cells of one row whose last coordinate is in [last_lo, last_hi]."""
+                       int64_t row_lo, int64_t row_hi, RangeList* out) noexcept nogil:
+        """Test the occupied cells of one row whose row coordinate is in [row_lo, row_hi]."""
         cdef intp_t d = self.norm.n_features, k, u, stop
+        cdef double extent
         cdef int64_t row = 0
-        for k in range(d - 1):
-            row += cell[k] * self.strides[k]
+        for k in range(d):
+            if k != self.along:
+                row += cell[k] * self.strides[k]
         row = row // self.row_length
         if self.row_first_cell.shape[0] > 0:
             u = self.row_first_cell[row]
             stop = self.row_first_cell[row + 1]
+            if mode != FORWARD:
+                # Only this row's own radii can reach back to the query.
+                extent = fmax(self.row_reach[row],
+                              0.0 if mode == REVERSE else q.eps_max[
+                                  0 if q.eps_cols == 1 else self.along])
+                if not self._cell_span(q, mode, self.along, extent * (1.0 + EXTENT_MARGIN),
+                                       &row_lo, &row_hi):
+                    return 0
         else:
             u = self._first_cell_at_or_after(row * self.row_length, 0, self.n_cells)
             stop = self._first_cell_at_or_after((row + 1) * self.row_length, u, self.n_cells)
-        u = self._first_cell_at_or_after(row * self.row_length + last_lo, u, stop)
-        while u < stop and self.cell_key[u] <= row * self.row_length + last_hi:
+        u = self._first_cell_at_or_after(row * self.row_length + row_lo, u, stop)
+        while u < stop and self.cell_key[u] <= row * self.row_length + row_hi:
             if self._test_cell(q, mode, u, out) < 0:
                 return -1
             u += 1
@@ -321,16 +361,21 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep):
     """Per-cell elementwise eps bounds and the largest extent per feature (OUT, on grid)."""
     cdef const EpsTable* e = &eps.table
     cdef intp_t u, i, k, d = grid.norm.n_features, cols = e.n_cols
-    cdef const double* row
+    cdef int64_t row
+    cdef const double* eps_row
     with nogil:
         for u in range(grid.n_cells):
             for i in range(grid.cell_start[u], grid.cell_start[u + 1]):
                 if not keep[i]:
                     continue
-                row = e.values + i * e.row_stride
+                eps_row = e.values + i * e.row_stride
                 for k in range(cols):
-                    grid.cell_eps_max[u, k] = fmax(grid.cell_eps_max[u, k], row[k])
-                    grid.cell_eps_min[u, k] = fmin(grid.cell_eps_min[u, k], row[k])
+                    grid.cell_eps_max[u, k] = fmax(grid.cell_eps_max[u, k], eps_row[k])
+                    grid.cell_eps_min[u, k] = fmin(grid.cell_eps_min[u, k], eps_row[k])
             for k in range(d):
                 grid.eps_reach_max[k] = fmax(grid.eps_reach_max[k],
                                              grid.cell_eps_max[u, 0 if cols == 1 else k])
+            if grid.row_reach.shape[0] > 0:
+                row = grid.cell_key[u] // grid.row_length
+                grid.row_reach[row] = fmax(grid.row_reach[row],
+                                           grid.cell_eps_max[u, 0 if cols == 1 else grid.along])

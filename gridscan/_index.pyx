@@ -193,28 +193,35 @@ cdef class EpsRows:
         ``n_cols`` is 1 (isotropic) or the number of features.
     index : SpatialIndex
         Supplies the metric and the window features.
+    reach, inner : ndarray of shape (n_rows,), default=None
+        The rows' bounds when already known (computed otherwise).
     """
 
-    def __init__(self, values, SpatialIndex index):
+    def __init__(self, values, SpatialIndex index, reach=None, inner=None):
         cdef const double[:, ::1] v = np.ascontiguousarray(values, dtype=np.float64)
         cdef intp_t n_rows = v.shape[0], n_cols = v.shape[1], r
-        cdef double[::1] reach = np.empty(n_rows)
-        cdef double[::1] inner = np.empty(n_rows)
+        cdef double[::1] reach_view, inner_view
         if n_cols != 1 and n_cols != index.norm.n_features:
             raise ValueError(f"eps rows have {n_cols} columns; expected 1 or "
                              f"{index.norm.n_features}")
-        with nogil:
-            for r in range(n_rows):
-                reach[r] = _reach(&v[r, 0], n_cols, &index.norm)
-                inner[r] = _inner(&v[r, 0], n_cols, &index.norm)
+        if reach is None:
+            reach_view = np.empty(n_rows)
+            inner_view = np.empty(n_rows)
+            with nogil:
+                for r in range(n_rows):
+                    reach_view[r] = _reach(&v[r, 0], n_cols, &index.norm)
+                    inner_view[r] = _inner(&v[r, 0], n_cols, &index.norm)
+        else:
+            reach_view = np.ascontiguousarray(reach, dtype=np.float64)
+            inner_view = np.ascontiguousarray(inner, dtype=np.float64)
         self.values = v.base
-        self.reach = reach.base
-        self.inner = inner.base
+        self.reach = reach_view.base
+        self.inner = inner_view.base
         self.table.values = &v[0, 0]
         self.table.row_stride = 0 if n_rows == 1 else n_cols
         self.table.n_cols = n_cols
-        self.table.reach = &reach[0]
-        self.table.inner = &inner[0]
+        self.table.reach = &reach_view[0]
+        self.table.inner = &inner_view[0]
         self.table.bound_stride = 0 if n_rows == 1 else 1
 
     @property
@@ -226,7 +233,8 @@ cdef class EpsRows:
         """The rows at ``positions`` (shared tables are returned as they are)."""
         if self.shared:
             return self
-        return EpsRows(np.asarray(self.values)[positions], index)
+        return EpsRows(np.asarray(self.values)[positions], index,
+                       np.asarray(self.reach)[positions], np.asarray(self.inner)[positions])
 
 
 cdef double _reach(const double* e, intp_t n_cols, const Norm* norm) noexcept nogil:

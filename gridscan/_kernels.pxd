@@ -111,12 +111,17 @@ cdef inline bint within(const floating* c, const floating* q, const double* e,
     """True when q lies in the neighbourhood of centre c with eps row e."""
     cdef intp_t k
     cdef double acc = 0.0, dx, limit
-    if norm.plain_euclidean and n_cols == 1:
-        # The common case, without the general loop's branches; same arithmetic.
+    if norm.plain_euclidean:
+        # The common cases, without the general loop's branches; same arithmetic.
+        if n_cols == 1:
+            for k in range(norm.n_features):
+                dx = <double> q[k] - <double> c[k]
+                acc = acc + dx * dx
+            return acc <= e[0] * e[0]
         for k in range(norm.n_features):
-            dx = <double> q[k] - <double> c[k]
+            dx = fabs(<double> q[k] - <double> c[k]) / e[k]
             acc = acc + dx * dx
-        return acc <= e[0] * e[0]
+        return acc <= 1.0
     limit = limit_of(e, n_cols, norm)
     for k in range(norm.n_features):
         if not admit(&acc, fabs(<double> q[k] - <double> c[k]), k, e, n_cols, limit, norm):
