@@ -76,6 +76,7 @@ def find_core_points(SpatialIndex index, EpsRows eps, weights, const double[::1]
     cdef bint whole_ranges = bool(np.all(weights == np.round(weights))) \
         and np.abs(weights).sum() < 2.0 ** 52
     is_core = np.zeros(n, dtype=np.uint8)
+    index.prepare_forward(eps)
     # With one eps row for every point the relation is symmetric: FORWARD is enough.
     if not union_rule or eps.shared or can_stop_early:
         _count(index, index.points, eps, weights, weight_prefix, min_weight, can_stop_early,
@@ -119,7 +120,7 @@ def fit_core(SpatialIndex index, EpsRows eps, weights, const double[::1] min_wei
     if border_mode != FORWARD:
         index.set_point_eps(eps, is_core)
     _border(index, index.points, index.points, index.blocks, eps, eps, is_core, labels,
-            border_mode, is_core, labels, n_threads)
+            border_mode, is_core, labels, True, n_threads)
     return is_core, labels
 
 
@@ -144,7 +145,7 @@ def predict_core(SpatialIndex index, EpsRows eps, const intp_t[::1] labels,
     if mode != FORWARD:
         index.set_point_eps(eps)
     _border(index, index.points, queries, np.arange(m + 1, dtype=np.intp), query_eps, eps,
-            all_core, labels, mode, np.zeros(m, dtype=np.uint8), out, n_threads)
+            all_core, labels, mode, np.zeros(m, dtype=np.uint8), out, False, n_threads)
     return out
 
 
@@ -191,7 +192,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
             end = blocks[b + 1]
             query = &work.queries[t]
             taken = load_block_query(query, points, start, end, &is_core[0], 0, e,
-                                     <Direction> mode)
+                                     <Direction> mode, b)
             if taken == 0:
                 continue
             if (taken == end - start and can_stop_early and whole_ranges
@@ -266,7 +267,7 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
         for b in prange(n_blocks, schedule="dynamic", chunksize=64, num_threads=n_threads):
             query = &work.queries[threadid()]
             if load_block_query(query, points, blocks[b], blocks[b + 1], &is_core[0], 1, e,
-                                FORWARD) == 0:
+                                FORWARD, b) == 0:
                 continue
             first = blocks[b]
             while not is_core[first]:
@@ -288,7 +289,7 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
             end = blocks[b + 1]
             first = first_core[b]
             query = &work.queries[t]
-            load_block_query(query, points, start, end, &is_core[0], 1, e, FORWARD)
+            load_block_query(query, points, start, end, &is_core[0], 1, e, FORWARD, b)
             ranges = &work.ranges[t]
             ranges.size = 0
             if index.candidates(query, FORWARD, ranges) < 0:
@@ -397,11 +398,12 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
             const floating[:, ::1] queries, const intp_t[::1] query_blocks,
             EpsRows query_eps, EpsRows point_eps, const uint8_t[::1] is_core,
             const intp_t[::1] labels, int mode, const uint8_t[::1] skip, intp_t[::1] out,
-            int n_threads):
+            bint own_blocks, int n_threads):
     """Pass 3b: out[i] (OUT) = smallest label of a core point neighbouring query i, or -1.
 
-    Queries come in blocks (query_blocks, like index.blocks); those with skip[i]
-    set are left as they are.
+    Queries come in blocks (query_blocks, like index.blocks; own_blocks when
+    they are the index's own points and blocks); those with skip[i] set are left
+    as they are.
     """
     cdef Workspace work = Workspace(n_threads, points.shape[1])
     cdef const intp_t[::1] blocks = index.blocks
@@ -431,7 +433,7 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
             end = query_blocks[b + 1]
             query = &work.queries[t]
             if load_block_query(query, queries, start, end, &skip[0], 0, qe,
-                                <Direction> mode) == 0:
+                                <Direction> mode, b if own_blocks else -1) == 0:
                 continue
             ranges = &work.ranges[t]
             ranges.size = 0

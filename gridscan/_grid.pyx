@@ -33,7 +33,7 @@ from libc.math cimport floor, fmax, fmin
 
 from cython cimport floating
 
-from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, range_push
+from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, Workspace, range_push
 from gridscan._kernels cimport FORWARD, REVERSE, Direction, EpsTable, within_offsets
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
 
@@ -90,6 +90,12 @@ cdef class CellGrid(SpatialIndex):
     cdef double[::1] eps_reach_max        # (d,) largest |dx_k| a point's eps allows
     cdef double[::1] row_reach            # (n_rows,) the same along each row, or empty
     cdef intp_t eps_cols
+    # FORWARD candidates of every cell for one shared eps row (prepare_forward):
+    # cells neighbour_cell[neighbour_start[u]:neighbour_start[u + 1]], with flags.
+    cdef double[::1] neighbour_eps
+    cdef intp_t[::1] neighbour_start
+    cdef intp_t[::1] neighbour_cell
+    cdef uint8_t[::1] neighbour_full
 
     def __init__(self, X, cell_size, metric="euclidean", double p=2.0, window=None,
                  row_feature=None):
@@ -148,6 +154,7 @@ cdef class CellGrid(SpatialIndex):
         self.cell_hi = np.empty((self.n_cells, d))
         _cell_boxes(points, self.cell_start, self.cell_lo, self.cell_hi)
         self.eps_cols = 0
+        self.neighbour_start = np.empty(0, dtype=np.intp)
 
     def set_point_eps(self, EpsRows eps, mask=None):
         """Elementwise largest and smallest eps row of every cell (masked points left out)."""
@@ -161,7 +168,43 @@ cdef class CellGrid(SpatialIndex):
             else np.ascontiguousarray(mask, dtype=np.uint8)
         _cell_eps_bounds(self, eps, keep)
 
+    def prepare_forward(self, EpsRows eps):
+        """With one eps row for all points, find every cell's FORWARD candidates once.
+
+        The relation between two cells is then symmetric, so each pair is
+        tested once; every FORWARD search of a whole cell (or of some of its
+        points) reuses the list.
+        """
+        if not eps.shared:
+            return
+        self.neighbour_eps = np.asarray(eps.values).reshape(-1).copy()
+        self.neighbour_start, self.neighbour_cell, self.neighbour_full = \
+            _symmetric_neighbours(self, eps)
+
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
+        cdef intp_t k, i, u
+        if mode == FORWARD and q.block >= 0 and self._uses_neighbour_list(q):
+            for i in range(self.neighbour_start[q.block], self.neighbour_start[q.block + 1]):
+                u = self.neighbour_cell[i]
+                if range_push(out, self.cell_start[u], self.cell_start[u + 1],
+                              self.neighbour_full[i], u) < 0:
+                    return -1
+            return 0
+        return self._collect(q, mode, 0, out)
+
+    cdef bint _uses_neighbour_list(self, const Query* q) noexcept nogil:
+        """Whether the prepared lists answer q: they were made for its very eps row."""
+        cdef intp_t k
+        if self.neighbour_start.shape[0] == 0 or q.eps_cols != self.neighbour_eps.shape[0]:
+            return False
+        for k in range(q.eps_cols):
+            if q.eps_max[k] != self.neighbour_eps[k] or q.eps_min[k] != self.neighbour_eps[k]:
+                return False
+        return True
+
+    cdef int _collect(self, const Query* q, Direction mode, intp_t first_cell,
+                      RangeList* out) noexcept nogil:
+        """Push every candidate cell u >= first_cell of the search q."""
         cdef intp_t d = self.norm.n_features, k
         cdef int64_t lo[MAX_DIMS]
         cdef int64_t hi[MAX_DIMS]
@@ -172,7 +215,8 @@ cdef class CellGrid(SpatialIndex):
             cell[k] = lo[k]
         # Odometer over the coordinates but the row feature's; that one runs along a row.
         while True:
-            if self._scan_row(q, mode, cell, lo[self.along], hi[self.along], out) < 0:
+            if self._scan_row(q, mode, cell, lo[self.along], hi[self.along], first_cell,
+                              out) < 0:
                 return -1
             k = d - 1
             while k >= 0:
@@ -219,7 +263,8 @@ cdef class CellGrid(SpatialIndex):
         return <int64_t> c
 
     cdef int _scan_row(self, const Query* q, Direction mode, const int64_t* cell,
-                       int64_t row_lo, int64_t row_hi, RangeList* out) noexcept nogil:
+                       int64_t row_lo, int64_t row_hi, intp_t first_cell,
+                       RangeList* out) noexcept nogil:
         """Test the occupied cells of one row whose row coordinate is in [row_lo, row_hi]."""
         cdef intp_t d = self.norm.n_features, k, u, stop
         cdef double extent
@@ -242,7 +287,8 @@ cdef class CellGrid(SpatialIndex):
         else:
             u = self._first_cell_at_or_after(row * self.row_length, 0, self.n_cells)
             stop = self._first_cell_at_or_after((row + 1) * self.row_length, u, self.n_cells)
-        u = self._first_cell_at_or_after(row * self.row_length + row_lo, u, stop)
+        u = max(self._first_cell_at_or_after(row * self.row_length + row_lo, u, stop),
+                first_cell)
         while u < stop and self.cell_key[u] <= row * self.row_length + row_hi:
             if self._test_cell(q, mode, u, out) < 0:
                 return -1
@@ -379,3 +425,66 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep):
                 row = grid.cell_key[u] // grid.row_length
                 grid.row_reach[row] = fmax(grid.row_reach[row],
                                            grid.cell_eps_max[u, 0 if cols == 1 else grid.along])
+
+
+def _symmetric_neighbours(CellGrid grid, EpsRows eps):
+    """FORWARD candidate cells of every cell for a shared eps row, as CSR arrays.
+
+    Each unordered pair of cells is tested once (from the lower cell), then the
+    list is mirrored.
+    """
+    cdef intp_t n_cells = grid.n_cells, d = grid.norm.n_features
+    cdef Workspace work = Workspace(1, d)
+    cdef Query* query = &work.queries[0]
+    cdef RangeList* pairs = &work.ranges[0]      # the upper pairs of all cells, in order
+    cdef intp_t u, k, i, v
+    cdef double* lo = <double*> query.lo
+    cdef double* hi = <double*> query.hi
+    cdef double* e_max = <double*> query.eps_max
+    cdef double* e_min = <double*> query.eps_min
+    cdef const double* row = eps.table.values
+    cdef intp_t[::1] upper_start = np.zeros(n_cells + 1, dtype=np.intp)
+    cdef intp_t[::1] degree = np.zeros(n_cells + 1, dtype=np.intp)
+    cdef int failed = 0
+    for k in range(eps.table.n_cols):
+        e_max[k] = row[k]
+        e_min[k] = row[k]
+    query.eps_cols = eps.table.n_cols
+    query.reach = eps.table.reach[0]
+    query.inner = eps.table.inner[0]
+    query.block = -1
+    pairs.size = 0
+    with nogil:
+        for u in range(n_cells):
+            for k in range(d):
+                lo[k] = grid.cell_lo[u, k]
+                hi[k] = grid.cell_hi[u, k]
+            if grid._collect(query, FORWARD, u, pairs) < 0:
+                failed = 1
+                break
+            upper_start[u + 1] = pairs.size
+        if not failed:
+            for u in range(n_cells):
+                for i in range(upper_start[u], upper_start[u + 1]):
+                    degree[u + 1] += 1
+                    if pairs.block[i] != u:
+                        degree[pairs.block[i] + 1] += 1
+            for u in range(n_cells):
+                degree[u + 1] += degree[u]
+    if failed:
+        raise MemoryError("gridscan: out of memory while collecting neighbour cells")
+    cdef intp_t[::1] fill = np.array(degree[:n_cells], dtype=np.intp)
+    cdef intp_t[::1] cells = np.empty(degree[n_cells], dtype=np.intp)
+    cdef uint8_t[::1] full = np.empty(degree[n_cells], dtype=np.uint8)
+    with nogil:
+        for u in range(n_cells):
+            for i in range(upper_start[u], upper_start[u + 1]):
+                v = pairs.block[i]
+                cells[fill[u]] = v
+                full[fill[u]] = pairs.full[i]
+                fill[u] += 1
+                if v != u:
+                    cells[fill[v]] = u
+                    full[fill[v]] = pairs.full[i]
+                    fill[v] += 1
+    return np.asarray(degree), np.asarray(cells), np.asarray(full)

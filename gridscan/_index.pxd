@@ -16,6 +16,7 @@ cdef struct Query:
     intp_t eps_cols           # 1 (isotropic) or n_features
     double reach              # largest reach of the query points (0 for REVERSE)
     double inner              # smallest inner radius of the query points (0: no full ranges)
+    intp_t block              # the index block holding all the query points, or -1
 
 
 cdef struct RangeList:
@@ -35,7 +36,7 @@ cdef void load_point_query(Query* query, const floating* row, const EpsTable* ep
                            intp_t i, Direction mode, intp_t d) noexcept nogil
 cdef intp_t load_block_query(Query* query, const floating[:, ::1] points, intp_t start,
                              intp_t end, const uint8_t* select, uint8_t wanted,
-                             const EpsTable* eps, Direction mode) noexcept nogil
+                             const EpsTable* eps, Direction mode, intp_t block) noexcept nogil
 cdef int range_push(RangeList* out, intp_t start, intp_t end, bint full,
                     intp_t block) noexcept nogil
 cdef int range_init(RangeList* out) noexcept nogil

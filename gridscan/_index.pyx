@@ -130,6 +130,7 @@ cdef void load_point_query(Query* query, const floating* row, const EpsTable* ep
     for k in range(d):
         lo[k] = row[k]
         hi[k] = row[k]
+    query.block = -1
     if mode == REVERSE:
         query.eps_cols = 0
         query.reach = 0.0
@@ -146,10 +147,11 @@ cdef void load_point_query(Query* query, const floating* row, const EpsTable* ep
 
 cdef intp_t load_block_query(Query* query, const floating[:, ::1] points, intp_t start,
                              intp_t end, const uint8_t* select, uint8_t wanted,
-                             const EpsTable* eps, Direction mode) noexcept nogil:
+                             const EpsTable* eps, Direction mode, intp_t block) noexcept nogil:
     """Fill query (OUT) with the box and eps bounds of positions start..end-1.
 
-    With select given, only the positions j with select[j] == wanted take part.
+    With select given, only the positions j with select[j] == wanted take part;
+    block is the index block holding them (-1 when they are not index points).
     Returns the number of positions taken.
     """
     cdef intp_t d = points.shape[1], j, k, taken = 0
@@ -180,6 +182,7 @@ cdef intp_t load_block_query(Query* query, const floating[:, ::1] points, intp_t
     query.eps_cols = cols
     query.reach = reach if mode != REVERSE else 0.0
     query.inner = inner if mode != REVERSE else 0.0
+    query.block = block
     return taken
 
 
@@ -314,6 +317,12 @@ cdef class SpatialIndex:
     def eps_rows(self, values):
         """An EpsRows table for this index's metric and window features."""
         return EpsRows(values, self)
+
+    def prepare_forward(self, EpsRows eps):
+        """Get ready for FORWARD searches of whole blocks with eps (by position).
+
+        An index may precompute what every such search shares; nothing here.
+        """
 
     def _set_own_eps(self, sample_eps):
         """Validate the indexed points' own eps (original row order) and keep it by position."""
