@@ -355,8 +355,10 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
             return BruteIndex(X, metric, p, window)
         if algorithm == "grid":
             typical = np.median(eps_table, axis=0)
+            along = most_varying_feature(eps_table, typical)
             return CellGrid(X, grid_cell_size(typical, metric, p, window), metric, p, window,
-                            row_feature=most_varying_feature(eps_table, typical))
+                            row_feature=along,
+                            row_scale=None if along is None else eps_table[:, along] / typical[along])
         return BallTree(X, self.leaf_size, metric, p,
                         window_features=np.flatnonzero(window))
 

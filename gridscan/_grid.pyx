@@ -43,6 +43,9 @@ DEF MAX_DIMS = 8
 # difference that exceeds eps by a few ulps at most.
 DEF EXTENT_MARGIN = 1e-12
 
+# Cells along a row are at most this many times finer or coarser than typical.
+DEF MAX_ROW_SCALE = 16.0
+
 DEF RADIX_BITS = 11
 DEF RADIX = 2048
 
@@ -68,6 +71,10 @@ cdef class CellGrid(SpatialIndex):
     row_feature : int, default=None
         The feature whose cells follow each other in memory (None: the last);
         best the one whose eps varies most.
+    row_scale : ndarray of shape (n_samples,), default=None
+        Each point's eps along the row feature relative to the typical one:
+        cells along a row are then cell_size[row_feature] times the row's mean
+        scale wide (within a factor of 16 either way).
     """
 
     cdef readonly object cell_size        # (d,) float64
@@ -79,7 +86,9 @@ cdef class CellGrid(SpatialIndex):
     cdef double[::1] orig
     cdef int64_t[::1] dims
     cdef readonly intp_t along            # the row feature: key stride 1
-    cdef int64_t row_length               # cells along the row feature
+    cdef int64_t row_length               # most cells along the row feature in a row
+    cdef double[::1] row_inv_size         # (n_rows,) or (1,): 1 / cell width along a row
+    cdef int64_t[::1] row_cells           # (n_rows,) or (1,): cells along a row
     cdef int64_t[::1] cell_key            # (n_cells,) sorted keys of occupied cells
     cdef intp_t[::1] cell_start           # (n_cells + 1,)
     cdef intp_t[::1] row_first_cell       # (n_rows + 1,) or empty: search cell_key
@@ -98,7 +107,7 @@ cdef class CellGrid(SpatialIndex):
     cdef uint8_t[::1] neighbour_full
 
     def __init__(self, X, cell_size, metric="euclidean", double p=2.0, window=None,
-                 row_feature=None):
+                 row_feature=None, row_scale=None):
         X = np.ascontiguousarray(X)
         n, d = X.shape
         if d > MAX_DIMS:
@@ -108,38 +117,52 @@ cdef class CellGrid(SpatialIndex):
         low = np.empty(d)
         high = np.empty(d)
         _bounds(X, low, high)
+        along = d - 1 if row_feature is None else int(row_feature)
         shape = np.floor((high - low) / size) + 1
-        # Keep the row-major keys inside int64: coarser cells are slower, never wrong.
-        while np.prod(shape) > 2.0 ** 62:
+        # Keep the row-major keys inside int64 (with room for rows of 16 times
+        # finer cells): coarser cells are slower, never wrong.
+        while np.prod(shape) * MAX_ROW_SCALE > 2.0 ** 60:
             size = size * 2
             shape = np.floor((high - low) / size) + 1
         shape = shape.astype(np.int64)
         self.cell_size = size
         self.origin = low
-        self.shape = shape
         self.inv_size = 1.0 / size
         self.orig = low
-        self.dims = shape
-        self.along = d - 1 if row_feature is None else int(row_feature)
-        self.row_length = shape[self.along]
-        strides = np.ones(d, dtype=np.int64)
-        stride = int(self.row_length)
+        self.along = along
+        n_rows = int(np.prod(np.delete(shape, along).astype(object)))
+        dense_rows = n_rows <= DENSE_ROWS_PER_POINT * n + 1024
+        row_strides = np.zeros(d, dtype=np.int64)
+        stride = 1
         for k in range(d - 1, -1, -1):
-            if k != self.along:
-                strides[k] = stride
+            if k != along:
+                row_strides[k] = stride
                 stride *= int(shape[k])
-        self.strides = strides
-        n_keys = int(np.prod(shape.astype(object)))
-
+        rows = np.zeros(n, dtype=np.int64)
+        _row_keys(X, self.orig, self.inv_size, shape, row_strides, along, rows)
+        # Cells along a row are sized to that row's own typical eps.
+        row_inv = np.array([1.0 / size[along]])
+        if row_scale is not None and dense_rows:
+            count = np.bincount(rows, minlength=n_rows)
+            mean = np.bincount(rows, weights=row_scale, minlength=n_rows) / np.maximum(count, 1)
+            mean = np.clip(np.where(count > 0, mean, 1.0), 1.0 / MAX_ROW_SCALE, MAX_ROW_SCALE)
+            row_inv = 1.0 / (size[along] * mean)
+        self.row_inv_size = row_inv
+        self.row_cells = (np.floor((high[along] - low[along]) * row_inv) + 1).astype(np.int64)
+        self.row_length = int(np.max(self.row_cells))
+        shape[along] = self.row_length
+        self.shape = shape
+        self.dims = shape
+        self.strides = np.where(np.arange(d) == along, 1, row_strides * self.row_length)
         keys = np.empty(n, dtype=np.int64)
-        _cell_keys(X, self.orig, self.inv_size, self.dims, self.strides, keys)
-        order, sorted_keys = _radix_sort(keys, n_keys - 1)
+        _cell_keys(X, low[along], self.row_inv_size, self.row_cells, rows, along,
+                   self.row_length, keys)
+        order, sorted_keys = _radix_sort(keys, n_rows * self.row_length - 1)
         self.cell_start = np.flatnonzero(
             np.r_[True, sorted_keys[1:] != sorted_keys[:n - 1], True]).astype(np.intp)
         self.cell_key = sorted_keys[self.cell_start[:len(self.cell_start) - 1]]
         self.n_cells = self.cell_key.shape[0]
-        n_rows = n_keys // int(self.row_length)
-        if n_rows <= DENSE_ROWS_PER_POINT * n + 1024:
+        if dense_rows:
             self.row_first_cell = np.searchsorted(
                 np.asarray(self.cell_key) // self.row_length,
                 np.arange(n_rows + 1)).astype(np.intp)
@@ -210,13 +233,15 @@ cdef class CellGrid(SpatialIndex):
         cdef int64_t hi[MAX_DIMS]
         cdef int64_t cell[MAX_DIMS]
         for k in range(d):
-            if not self._cell_span(q, mode, k, self._extent(q, mode, k), &lo[k], &hi[k]):
+            lo[k] = 0
+            hi[k] = 0
+            if k != self.along and not self._cell_span(q, k, self._extent(q, mode, k),
+                                                       &lo[k], &hi[k]):
                 return 0
             cell[k] = lo[k]
         # Odometer over the coordinates but the row feature's; that one runs along a row.
         while True:
-            if self._scan_row(q, mode, cell, lo[self.along], hi[self.along], first_cell,
-                              out) < 0:
+            if self._scan_row(q, mode, cell, first_cell, out) < 0:
                 return -1
             k = d - 1
             while k >= 0:
@@ -242,51 +267,57 @@ cdef class CellGrid(SpatialIndex):
             extent = fmax(extent, self.eps_reach_max[k])
         return extent * (1.0 + EXTENT_MARGIN)
 
-    cdef inline bint _cell_span(self, const Query* q, Direction mode, intp_t k, double extent,
+    cdef inline bint _cell_span(self, const Query* q, intp_t k, double extent,
                                 int64_t* lo, int64_t* hi) noexcept nogil:
-        """Cell coordinates (OUT) along k within extent of the query box; False if none."""
-        lo[0] = self._coordinate(q.lo[k] - extent, k)
-        hi[0] = self._coordinate(q.hi[k] + extent, k)
-        if hi[0] < 0 or lo[0] >= self.dims[k]:
-            return False
-        lo[0] = max(lo[0], 0)
-        hi[0] = min(hi[0], self.dims[k] - 1)
-        return True
+        """Cell coordinates (OUT) along feature k (not the row feature) near the query box."""
+        lo[0] = self._coordinate(q.lo[k] - extent, k, self.inv_size[k], self.dims[k])
+        hi[0] = self._coordinate(q.hi[k] + extent, k, self.inv_size[k], self.dims[k])
+        return _clip_span(lo, hi, self.dims[k])
 
-    cdef inline int64_t _coordinate(self, double x, intp_t k) noexcept nogil:
-        """Cell coordinate of x along feature k; -1 below the grid, dims[k] above it."""
-        cdef double c = floor((x - self.orig[k]) * self.inv_size[k])
+    cdef inline int64_t _coordinate(self, double x, intp_t k, double inv_size,
+                                    int64_t n) noexcept nogil:
+        """Cell coordinate of x along feature k; -1 below the grid, n above it."""
+        cdef double c = floor((x - self.orig[k]) * inv_size)
         if c < 0:
             return -1
-        if c >= self.dims[k]:
-            return self.dims[k]
+        if c >= n:
+            return n
         return <int64_t> c
 
     cdef int _scan_row(self, const Query* q, Direction mode, const int64_t* cell,
-                       int64_t row_lo, int64_t row_hi, intp_t first_cell,
-                       RangeList* out) noexcept nogil:
-        """Test the occupied cells of one row whose row coordinate is in [row_lo, row_hi]."""
+                       intp_t first_cell, RangeList* out) noexcept nogil:
+        """Test the occupied cells of one row that lie near the query along the row."""
         cdef intp_t d = self.norm.n_features, k, u, stop
-        cdef double extent
-        cdef int64_t row = 0
+        cdef intp_t a = self.along
+        cdef double extent = 0.0
+        cdef int64_t row = 0, row_lo, row_hi, n_along
+        cdef double inv_size
         for k in range(d):
-            if k != self.along:
+            if k != a:
                 row += cell[k] * self.strides[k]
         row = row // self.row_length
+        if mode != REVERSE:
+            extent = q.eps_max[0 if q.eps_cols == 1 else a]
         if self.row_first_cell.shape[0] > 0:
             u = self.row_first_cell[row]
             stop = self.row_first_cell[row + 1]
+            if u == stop:
+                return 0
             if mode != FORWARD:
                 # Only this row's own radii can reach back to the query.
-                extent = fmax(self.row_reach[row],
-                              0.0 if mode == REVERSE else q.eps_max[
-                                  0 if q.eps_cols == 1 else self.along])
-                if not self._cell_span(q, mode, self.along, extent * (1.0 + EXTENT_MARGIN),
-                                       &row_lo, &row_hi):
-                    return 0
+                extent = fmax(extent, self.row_reach[row])
         else:
             u = self._first_cell_at_or_after(row * self.row_length, 0, self.n_cells)
             stop = self._first_cell_at_or_after((row + 1) * self.row_length, u, self.n_cells)
+            if mode != FORWARD:
+                extent = fmax(extent, self.eps_reach_max[a])
+        extent = extent * (1.0 + EXTENT_MARGIN)
+        inv_size = self.row_inv_size[row if self.row_inv_size.shape[0] > 1 else 0]
+        n_along = self.row_cells[row if self.row_cells.shape[0] > 1 else 0]
+        row_lo = self._coordinate(q.lo[a] - extent, a, inv_size, n_along)
+        row_hi = self._coordinate(q.hi[a] + extent, a, inv_size, n_along)
+        if not _clip_span(&row_lo, &row_hi, n_along):
+            return 0
         u = max(self._first_cell_at_or_after(row * self.row_length + row_lo, u, stop),
                 first_cell)
         while u < stop and self.cell_key[u] <= row * self.row_length + row_hi:
@@ -332,6 +363,15 @@ cdef class CellGrid(SpatialIndex):
         return range_push(out, self.cell_start[u], self.cell_start[u + 1], full, u)
 
 
+cdef inline bint _clip_span(int64_t* lo, int64_t* hi, int64_t n) noexcept nogil:
+    """Clip the coordinate span [lo, hi] (IN/OUT) to [0, n - 1]; False when it misses."""
+    if hi[0] < 0 or lo[0] >= n:
+        return False
+    lo[0] = max(lo[0], 0)
+    hi[0] = min(hi[0], n - 1)
+    return True
+
+
 def _bounds(const floating[:, ::1] X, double[::1] low, double[::1] high):
     """Smallest and largest value (OUT) of every feature."""
     cdef intp_t i, k, n = X.shape[0], d = X.shape[1]
@@ -345,20 +385,40 @@ def _bounds(const floating[:, ::1] X, double[::1] low, double[::1] high):
                 high[k] = fmax(high[k], X[i, k])
 
 
-def _cell_keys(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,
-               const int64_t[::1] dims, const int64_t[::1] strides, int64_t[::1] keys):
-    """keys[i] (OUT) = row-major index of the cell of X[i]."""
+def _row_keys(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,
+              const int64_t[::1] dims, const int64_t[::1] row_strides, intp_t along,
+              int64_t[::1] rows):
+    """rows[i] (OUT) = row-major index of the row of X[i] (its cell but along the row)."""
     cdef intp_t i, k, n = X.shape[0], d = X.shape[1]
-    cdef double c
-    cdef int64_t key
+    cdef int64_t row
     with nogil:
         for i in range(n):
-            key = 0
+            row = 0
             for k in range(d):
-                c = floor((X[i, k] - origin[k]) * inv_size[k])
-                c = fmin(fmax(c, 0.0), <double> (dims[k] - 1))
-                key = key + (<int64_t> c) * strides[k]
-            keys[i] = key
+                if k != along:
+                    row = row + _clipped_cell(X[i, k], origin[k], inv_size[k], dims[k]) \
+                        * row_strides[k]
+            rows[i] = row
+
+
+def _cell_keys(const floating[:, ::1] X, double origin, const double[::1] row_inv_size,
+               const int64_t[::1] row_cells, const int64_t[::1] rows, intp_t along,
+               int64_t row_length, int64_t[::1] keys):
+    """keys[i] (OUT) = rows[i] * row_length + cell of X[i] along its row."""
+    cdef intp_t i, n = X.shape[0]
+    cdef intp_t r
+    cdef bint per_row = row_inv_size.shape[0] > 1
+    with nogil:
+        for i in range(n):
+            r = rows[i] if per_row else 0
+            keys[i] = rows[i] * row_length + _clipped_cell(X[i, along], origin,
+                                                           row_inv_size[r], row_cells[r])
+
+
+cdef inline int64_t _clipped_cell(double x, double origin, double inv_size,
+                                  int64_t n) noexcept nogil:
+    cdef double c = fmin(fmax(floor((x - origin) * inv_size), 0.0), <double> (n - 1))
+    return <int64_t> c
 
 
 def _radix_sort(const int64_t[::1] keys, int64_t max_key):

@@ -321,3 +321,20 @@ def test_range_eps_numbers():
     expected = np.array([[2.0, 1.0], [4.0, 0.5], [5.0, 0.25], [5.0, 0.25]])
     np.testing.assert_allclose(model.evaluate(X), expected)
     assert model == pickle.loads(pickle.dumps(model))
+
+
+@pytest.mark.parametrize("rule", ["union", "query"])
+def test_radar_eps_spread_equals_reference(rule):
+    """Azimuth eps shrinking 30-fold with range: the grid sizes its cells per range row."""
+    rng = np.random.default_rng(17)
+    centres = np.column_stack([rng.uniform(3, 90, 40), rng.uniform(0, 360, 40)])
+    members = centres[rng.integers(0, 40, 1500)]
+    X = np.vstack([members + rng.normal(0, 1, members.shape) * [1.0, 20 / members[:, :1]],
+                   np.column_stack([rng.uniform(2, 90, 500), rng.uniform(0, 360, 500)])])
+    model = RangeEps(base=[1.0, 57.3], range_feature=0, power=[0.0, -1.0],
+                     min_eps=[1.0, 0.3], max_eps=[1.0, 10.0])
+    labels, core = reference_dbscan(X, model.evaluate(X), 5, rule=rule)
+    for algorithm in ALGORITHMS:
+        model_fit = GridDBSCAN(model, min_samples=5, neighbors=rule, algorithm=algorithm).fit(X)
+        np.testing.assert_array_equal(model_fit.labels_, labels)
+        np.testing.assert_array_equal(model_fit.core_sample_indices_, core)
