@@ -329,7 +329,8 @@ def test_radar_eps_spread_equals_reference(rule):
     rng = np.random.default_rng(17)
     centres = np.column_stack([rng.uniform(3, 90, 40), rng.uniform(0, 360, 40)])
     members = centres[rng.integers(0, 40, 1500)]
-    X = np.vstack([members + rng.normal(0, 1, members.shape) * [1.0, 20 / members[:, :1]],
+    spread = np.column_stack([np.ones(len(members)), 20 / members[:, 0]])
+    X = np.vstack([members + rng.normal(0, 1, members.shape) * spread,
                    np.column_stack([rng.uniform(2, 90, 500), rng.uniform(0, 360, 500)])])
     model = RangeEps(base=[1.0, 57.3], range_feature=0, power=[0.0, -1.0],
                      min_eps=[1.0, 0.3], max_eps=[1.0, 10.0])
