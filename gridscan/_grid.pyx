@@ -29,11 +29,14 @@
 
 import numpy as np
 
+from cython.parallel cimport prange, threadid
 from libc.math cimport floor, fmax, fmin
 
 from cython cimport floating
 
-from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, Workspace, range_push
+from gridscan._index cimport (
+    EpsRows, Query, RangeList, SpatialIndex, Workspace, load_block_query, range_push,
+)
 from gridscan._kernels cimport FORWARD, REVERSE, Direction, EpsTable, within_offsets
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
 
@@ -191,18 +194,17 @@ cdef class CellGrid(SpatialIndex):
             else np.ascontiguousarray(mask, dtype=np.uint8)
         _cell_eps_bounds(self, eps, keep)
 
-    def prepare_forward(self, EpsRows eps):
+    def prepare_forward(self, EpsRows eps, int n_threads=1):
         """With one eps row for all points, find every cell's FORWARD candidates once.
 
-        The relation between two cells is then symmetric, so each pair is
-        tested once; every FORWARD search of a whole cell (or of some of its
-        points) reuses the list.
+        Two cells then relate symmetrically, so each pair is tested only once;
+        the count, connect and border passes all reuse the lists.
         """
         if not eps.shared:
             return
         self.neighbour_eps = np.asarray(eps.values).reshape(-1).copy()
         self.neighbour_start, self.neighbour_cell, self.neighbour_full = \
-            _symmetric_neighbours(self, eps)
+            _symmetric_neighbours(self, self.points, eps, n_threads)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
         cdef intp_t k, i, u
@@ -487,58 +489,59 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep):
                                            grid.cell_eps_max[u, 0 if cols == 1 else grid.along])
 
 
-def _symmetric_neighbours(CellGrid grid, EpsRows eps):
+def _symmetric_neighbours(CellGrid grid, const floating[:, ::1] points, EpsRows eps,
+                          int n_threads):
     """FORWARD candidate cells of every cell for a shared eps row, as CSR arrays.
 
-    Each unordered pair of cells is tested once (from the lower cell), then the
-    list is mirrored.
+    Each unordered pair of cells is tested once, from the lower cell: every
+    thread appends the pairs of a contiguous run of cells to its own buffer,
+    then the pairs are mirrored into one array.
     """
     cdef intp_t n_cells = grid.n_cells, d = grid.norm.n_features
-    cdef Workspace work = Workspace(1, d)
-    cdef Query* query = &work.queries[0]
-    cdef RangeList* pairs = &work.ranges[0]      # the upper pairs of all cells, in order
-    cdef intp_t u, k, i, v
-    cdef double* lo = <double*> query.lo
-    cdef double* hi = <double*> query.hi
-    cdef double* e_max = <double*> query.eps_max
-    cdef double* e_min = <double*> query.eps_min
-    cdef const double* row = eps.table.values
-    cdef intp_t[::1] upper_start = np.zeros(n_cells + 1, dtype=np.intp)
-    cdef intp_t[::1] degree = np.zeros(n_cells + 1, dtype=np.intp)
-    cdef int failed = 0
-    for k in range(eps.table.n_cols):
-        e_max[k] = row[k]
-        e_min[k] = row[k]
-    query.eps_cols = eps.table.n_cols
-    query.reach = eps.table.reach[0]
-    query.inner = eps.table.inner[0]
-    query.block = -1
-    pairs.size = 0
+    cdef Workspace work = Workspace(n_threads, d)
+    cdef intp_t u, v, t, i
+    cdef intp_t[::1] owner = np.empty(n_cells, dtype=np.intp)
+    cdef intp_t[::1] offset = np.empty(n_cells + 1, dtype=np.intp)
+    cdef intp_t[::1] count = np.zeros(n_cells, dtype=np.intp)
+    cdef intp_t[::1] start = np.zeros(n_cells + 1, dtype=np.intp)
+    cdef Query* query
+    cdef RangeList* pairs
+    cdef int failed[1]
+    failed[0] = 0
+    for t in range(n_threads):
+        work.ranges[t].size = 0
     with nogil:
-        for u in range(n_cells):
-            for k in range(d):
-                lo[k] = grid.cell_lo[u, k]
-                hi[k] = grid.cell_hi[u, k]
+        for u in prange(n_cells, schedule="static", num_threads=n_threads):
+            t = threadid()
+            query = &work.queries[t]
+            pairs = &work.ranges[t]
+            # The box of all the cell's points: the list serves any of them.
+            load_block_query(query, points, grid.cell_start[u], grid.cell_start[u + 1], NULL,
+                             0, &eps.table, FORWARD, u)
+            owner[u] = t
+            offset[u] = pairs.size
             if grid._collect(query, FORWARD, u, pairs) < 0:
-                failed = 1
-                break
-            upper_start[u + 1] = pairs.size
-        if not failed:
+                failed[0] = 1
+            count[u] = pairs.size - offset[u]
+        if not failed[0]:
+            # Degrees of the mirrored lists, then their starts.
             for u in range(n_cells):
-                for i in range(upper_start[u], upper_start[u + 1]):
-                    degree[u + 1] += 1
+                pairs = &work.ranges[owner[u]]
+                for i in range(offset[u], offset[u] + count[u]):
+                    start[u + 1] += 1
                     if pairs.block[i] != u:
-                        degree[pairs.block[i] + 1] += 1
+                        start[pairs.block[i] + 1] += 1
             for u in range(n_cells):
-                degree[u + 1] += degree[u]
-    if failed:
+                start[u + 1] += start[u]
+    if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting neighbour cells")
-    cdef intp_t[::1] fill = np.array(degree[:n_cells], dtype=np.intp)
-    cdef intp_t[::1] cells = np.empty(degree[n_cells], dtype=np.intp)
-    cdef uint8_t[::1] full = np.empty(degree[n_cells], dtype=np.uint8)
+    cdef intp_t[::1] fill = np.array(start[:n_cells], dtype=np.intp)
+    cdef intp_t[::1] cells = np.empty(start[n_cells], dtype=np.intp)
+    cdef uint8_t[::1] full = np.empty(start[n_cells], dtype=np.uint8)
     with nogil:
         for u in range(n_cells):
-            for i in range(upper_start[u], upper_start[u + 1]):
+            pairs = &work.ranges[owner[u]]
+            for i in range(offset[u], offset[u] + count[u]):
                 v = pairs.block[i]
                 cells[fill[u]] = v
                 full[fill[u]] = pairs.full[i]
@@ -547,4 +550,4 @@ def _symmetric_neighbours(CellGrid grid, EpsRows eps):
                     cells[fill[v]] = u
                     full[fill[v]] = pairs.full[i]
                     fill[v] += 1
-    return np.asarray(degree), np.asarray(cells), np.asarray(full)
+    return np.asarray(start), np.asarray(cells), np.asarray(full)

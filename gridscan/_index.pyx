@@ -318,7 +318,7 @@ cdef class SpatialIndex:
         """An EpsRows table for this index's metric and window features."""
         return EpsRows(values, self)
 
-    def prepare_forward(self, EpsRows eps):
+    def prepare_forward(self, EpsRows eps, int n_threads=1):
         """Get ready for FORWARD searches of whole blocks with eps (by position).
 
         An index may precompute what every such search shares; nothing here.
