@@ -207,7 +207,7 @@ cdef class CellGrid(SpatialIndex):
             _symmetric_neighbours(self, self.points, eps, n_threads)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
-        cdef intp_t k, i, u
+        cdef intp_t i, u
         if mode == FORWARD and q.block >= 0 and self._uses_neighbour_list(q):
             for i in range(self.neighbour_start[q.block], self.neighbour_start[q.block + 1]):
                 u = self.neighbour_cell[i]
