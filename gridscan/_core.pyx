@@ -69,6 +69,7 @@ def fit_core(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
         and weight_prefix[n] < 2.0 ** 52
     is_core = np.zeros(n, dtype=np.uint8)
     labels = np.full(n, -1, dtype=np.intp)
+    index.set_point_eps(eps)
     # With one eps row for every point the relation is symmetric: FORWARD is enough.
     cdef Direction count_mode = UNION if union_rule and not eps.shared else FORWARD
     cdef Direction border_mode = FORWARD if eps.shared else (UNION if union_rule else REVERSE)
@@ -104,6 +105,7 @@ def predict_core(SpatialIndex index, EpsRows eps, const intp_t[::1] labels,
     elif not union_rule:
         # REVERSE reads only the core points' eps; the query table is a placeholder.
         mode, query_eps = REVERSE, index.eps_rows(np.ones((1, 1)))
+    index.set_point_eps(eps)
     if mode != FORWARD:
         index.set_reach(eps.reach)
     _border(index, index.points, queries, query_eps, eps, all_core, labels, mode,

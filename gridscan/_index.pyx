@@ -249,6 +249,14 @@ cdef class SpatialIndex:
     def set_reach(self, reach):
         """Record per-position reach (n,) or a shared one (1,), for REVERSE/UNION pruning."""
 
+    def set_point_eps(self, eps):
+        """Record the eps of the indexed points by position (an EpsRows) before a search.
+
+        FORWARD queries of the core read their eps rows from this table and
+        REVERSE/UNION searches test the points against it; an index may use it
+        to precompute neighbourhood shapes.  The base class ignores it.
+        """
+
     def eps_rows(self, values):
         """An EpsRows table for this index's metric and window features."""
         return EpsRows(values, self)
