@@ -11,6 +11,7 @@ from gridscan._ball_tree import BallTree
 from gridscan._core import fit_core, predict_core
 from gridscan._eps_model import lattice_counts
 from gridscan._index import BruteIndex
+from gridscan._lattice import LatticeIndex, lattice_layout
 from gridscan._range_eps import RangeEps
 from gridscan._validation import (
     METRIC_ALIASES,
@@ -22,6 +23,8 @@ from gridscan._validation import (
 
 # Below this many points a scan of all pairs beats building a tree.
 BRUTE_MAX_POINTS = 64
+# "auto" takes the lattice index for integer data with at most this many features.
+LATTICE_AUTO_MAX_FEATURES = 4
 
 
 class GridDBSCAN(ClusterMixin, BaseEstimator):
@@ -61,8 +64,11 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
     grid_shape : array-like of int of shape (n_features,), default=None
         Lattice bounds for ``pts_ratio``: cell k runs from 0 to
         ``grid_shape[k] - 1``. None takes ``X.max(axis=0) + 1``.
-    algorithm : {"auto", "ball_tree", "brute"}, default="auto"
-        Neighbour search; every choice gives the same labels.
+    algorithm : {"auto", "ball_tree", "grid", "brute"}, default="auto"
+        Neighbour search; every choice gives the same labels. "grid" uses a
+        lattice index (occupancy table plus per-eps stencils) for integer data;
+        "auto" picks it for integer data of up to 4 features, else the ball tree
+        (or brute force for at most 64 points).
     leaf_size : int, default=40
         Leaf size of the ball tree.
     n_jobs : int, default=None
@@ -133,7 +139,7 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         "neighbors": [StrOptions({"union", "query"})],
         "pts_ratio": [Interval(Real, 0.0, 1.0, closed="right"), None],
         "grid_shape": ["array-like", None],
-        "algorithm": [StrOptions({"auto", "ball_tree", "brute"})],
+        "algorithm": [StrOptions({"auto", "ball_tree", "grid", "brute"})],
         "leaf_size": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
     }
@@ -190,12 +196,13 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
         n, d = X.shape
         n_threads = effective_n_threads(self.n_jobs)
-        index = self._build_index(X)
+        shape = None if self.pts_ratio is None else self._lattice_shape(X)
+        index = self._build_index(X, shape)
         table, self._eps_source = self._eps_table(X, sample_eps)
         eps = index.eps_rows(table)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        min_weight = self._min_weight(index, X, eps, n_threads)
+        min_weight = self._min_weight(index, X, eps, shape, n_threads)
         order = np.asarray(index.order)
         eps_by_position = eps.take(order, index)
         if min_weight.shape[0] > 1:
@@ -287,17 +294,12 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
             self._predict_index = (index, core_eps, self._core_labels[order])
         return self._predict_index
 
-    def _build_index(self, X):
+    def _build_index(self, X, lattice_shape=None):
         metric, p = resolve_metric(self.metric, self.p)
         window = window_mask(self.window_features, X.shape[1],
                              getattr(self, "feature_names_in_", None))
-        algorithm = self.algorithm
-        if algorithm == "auto":
-            algorithm = "brute" if X.shape[0] <= BRUTE_MAX_POINTS else "ball_tree"
-        if algorithm == "brute":
-            return BruteIndex(X, metric, p, window)
-        return BallTree(X, self.leaf_size, metric, p,
-                        window_features=np.flatnonzero(window))
+        return select_index(X, self.algorithm, metric, p, window, self.leaf_size,
+                            lattice_shape)
 
     def _eps_table(self, X, sample_eps):
         """Eps rows of X and where they came from ("sample", "model" or "constant")."""
@@ -312,13 +314,15 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         return eps_rows(self.eps, n_rows=n, n_features=d, name="eps",
                         forms=("scalar", "features")), "constant"
 
-    def _min_weight(self, index, X, eps, n_threads):
+    def _min_weight(self, index, X, eps, shape, n_threads):
         """Minimum weight of a core point's neighbourhood, (1,) or (n,) in row order."""
         if self.pts_ratio is None:
             return np.array([float(self.min_samples)])
-        shape = self._lattice_shape(X)
         cells = np.empty(X.shape[0])
-        lattice_counts(index, X, eps, shape, cells, n_threads)
+        if isinstance(index, LatticeIndex):
+            index.lattice_counts(X, eps, shape, cells, n_threads)
+        else:
+            lattice_counts(index, X, eps, shape, cells, n_threads)
         return self.pts_ratio * cells
 
     def _lattice_shape(self, X):
@@ -344,3 +348,22 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         return tags
+
+
+def select_index(X, algorithm, metric, p, window, leaf_size, lattice_shape=None):
+    """The index for X under ``algorithm`` ("auto", "ball_tree", "grid" or "brute").
+
+    Integer data go to the lattice index under "grid", and under "auto" when
+    its cell table is dense and there are at most LATTICE_AUTO_MAX_FEATURES
+    features; ``lattice_shape`` (the pts_ratio grid) then becomes its bounds.
+    "grid" on other data uses the ball tree for now.
+    """
+    if algorithm in ("auto", "grid"):
+        layout = lattice_layout(X, lattice_shape)
+        if (algorithm == "grid" and layout is not None) or (
+                layout == "dense" and X.shape[1] <= LATTICE_AUTO_MAX_FEATURES):
+            return LatticeIndex(X, metric, p, bounds=lattice_shape,
+                                window_features=np.flatnonzero(window))
+    if algorithm == "brute" or (algorithm == "auto" and X.shape[0] <= BRUTE_MAX_POINTS):
+        return BruteIndex(X, metric, p, window)
+    return BallTree(X, leaf_size, metric, p, window_features=np.flatnonzero(window))
