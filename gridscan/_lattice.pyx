@@ -59,7 +59,7 @@ DEF MAX_DIMS = 16
 DENSE_MIN_CELLS = 1 << 21
 DENSE_CELLS_PER_POINT = 8
 # Largest number of stencil entries (row pointers + runs) cached per index.
-DEF STENCIL_BUDGET = 1 << 22
+STENCIL_BUDGET = 1 << 22
 
 # cell_sid values besides stencil ids.
 DEF NO_ACTIVE = -1      # no point of the cell is active
