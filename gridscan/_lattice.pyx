@@ -21,9 +21,12 @@
 # It is stored as rows over the first d - 1 features (C order over the box of
 # those features) and, per row, the runs [lo, hi] of last-feature offsets
 # inside it (one run per row whenever the kernel grows with |z_last|, which
-# every compiled metric does).  Stencils are cached per distinct eps row in a
-# hash table keyed by the row's values, up to a memory budget; an eps row
-# without a stencil falls back to its bounding box.
+# every compiled metric does).  For searches each stencil also lists its runs
+# as entries: prefix offsets, [lo, hi], and the cell-number offset of the
+# prefix, so that a run around cell c is the cells c + delta + lo .. c + delta
+# + hi.  Stencils are cached per distinct eps row in a hash table keyed by the
+# row's values, up to a memory budget; an eps row without a stencil falls back
+# to its bounding box.
 #
 # Searches (see _index.pxd for Direction and full ranges):
 #   FORWARD  every stencil run of the query's eps row is one range, full.
@@ -38,9 +41,11 @@
 # FORWARD or UNION query with q.inner == 0 gets no full range: the core asks
 # so when it must sum weights point by point (_core.pyx).
 
+import math
+
 import numpy as np
 
-from libc.math cimport ceil, floor, fmax, fmin
+from libc.math cimport INFINITY, ceil, fabs, floor, fmax, fmin
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy
@@ -121,6 +126,12 @@ cdef inline int _push_merged(RangeList* out, intp_t start, intp_t end,
     if last >= 0 and out.end[last] == start and out.full[last] == full:
         out.end[last] = end
         return 0
+    if out.size < out.capacity:
+        out.start[out.size] = start
+        out.end[out.size] = end
+        out.full[out.size] = full
+        out.size += 1
+        return 0
     return range_push(out, start, end, full)
 
 
@@ -134,27 +145,61 @@ def lattice_layout(X, bounds=None):
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[0] == 0 or not 1 <= X.shape[1] <= MAX_DIMS:
         return None
-    if not np.all(np.isfinite(X)) or not np.array_equal(X, np.floor(X)):
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    bad, low, high = _integer_extent(np.ascontiguousarray(X))
+    if bad >= 0:
         return None
-    if np.abs(X).max() >= 2.0 ** 52:
-        return None
-    origin, shape = _lattice_box(X, bounds)
-    n_cells = int(np.prod([int(s) for s in shape]))
+    origin, shape = _lattice_box(low, high, X.shape[0], bounds)
+    n_cells = math.prod(int(s) for s in shape)
     if n_cells <= max(DENSE_MIN_CELLS, DENSE_CELLS_PER_POINT * X.shape[0]):
         return "dense"
     return "sparse" if n_cells < 2 ** 62 else None
 
 
-def _lattice_box(X, bounds):
-    """(origin, shape) of the lattice: [0, bounds) when given and dense enough, else the data box."""
-    low = X.min(axis=0).astype(np.int64)
-    span = X.max(axis=0).astype(np.int64) - low + 1
+def _lattice_box(low, high, n_points, bounds):
+    """(origin, shape) of the lattice: [0, bounds) when given and dense enough, else the
+    box [low, high] spanned by the data."""
     if bounds is not None:
         shape = np.asarray(bounds, dtype=np.int64)
-        n_cells = int(np.prod([int(s) for s in shape]))
-        if n_cells <= max(DENSE_MIN_CELLS, DENSE_CELLS_PER_POINT * X.shape[0]):
+        if math.prod(int(s) for s in shape) <= max(DENSE_MIN_CELLS,
+                                                    DENSE_CELLS_PER_POINT * n_points):
             return np.zeros_like(shape), shape
-    return low, span
+    return low, high - low + 1
+
+
+def _integer_extent(const floating[:, ::1] X):
+    """One pass over X: (first row that is not an integer cell, else -1; low; high).
+
+    A coordinate is an integer cell when it is finite, integral and below 2**52
+    in magnitude.  low and high (int64, (d,)) are the column minima and maxima.
+    """
+    cdef intp_t n = X.shape[0], d = X.shape[1], i, k, bad = -1
+    cdef double v
+    cdef int64_t whole
+    cdef double[::1] low = np.full(d, INFINITY)
+    cdef double[::1] high = np.full(d, -INFINITY)
+    with nogil:
+        for i in range(n):
+            for k in range(d):
+                v = X[i, k]
+                # NaN fails the first test; below 2**52 the cast drops only the fraction.
+                if not fabs(v) < 4503599627370496.0:
+                    bad = i
+                    break
+                whole = <int64_t> v
+                if <double> whole != v:
+                    bad = i
+                    break
+                if v < low[k]:
+                    low[k] = v
+                if v > high[k]:
+                    high[k] = v
+            if bad >= 0:
+                break
+    if bad >= 0:
+        return bad, None, None
+    return bad, np.asarray(low).astype(np.int64), np.asarray(high).astype(np.int64)
 
 
 cdef class LatticeIndex(SpatialIndex):
@@ -238,8 +283,12 @@ cdef class LatticeIndex(SpatialIndex):
     cdef intp_t* run_lo
     cdef intp_t* run_hi
     cdef intp_t* slots            # hash table of stencil ids, -1 empty
+    cdef intp_t* st_ent0          # first entry of each stencil (n_sids + 1 entries)
+    cdef intp_t* ent_prefix       # per entry: the m = d - 1 prefix offsets
+    cdef int64_t* ent_delta       # per entry: cell-number offset of the prefix
     cdef intp_t n_sids, cap_sids, n_rowptr, cap_rowptr, n_runs, cap_runs, n_slots
-    cdef intp_t cap_keys, cap_cols, cap_ext, cap_row0
+    cdef intp_t cap_keys, cap_cols, cap_ext, cap_row0, cap_ent0, cap_prefix, cap_delta
+    cdef int64_t cell_stride[MAX_DIMS]
 
     # Eps of the indexed points (set_point_eps) and activity (set_reach).
     cdef object _point_eps
@@ -247,6 +296,7 @@ cdef class LatticeIndex(SpatialIndex):
     cdef const intp_t* point_sid
     cdef const double* pe_base
     cdef intp_t pe_stride, pe_cols, pe_rows
+    cdef double pe_inverse_row_bytes
     cdef object _cell_sid_array
     cdef const intp_t* cell_sid
     cdef bint any_active
@@ -270,6 +320,10 @@ cdef class LatticeIndex(SpatialIndex):
         self.n_sids = self.cap_sids = self.n_rowptr = self.cap_rowptr = 0
         self.n_runs = self.cap_runs = self.n_slots = 0
         self.cap_keys = self.cap_cols = self.cap_ext = self.cap_row0 = 0
+        self.st_ent0 = NULL
+        self.ent_prefix = NULL
+        self.ent_delta = NULL
+        self.cap_ent0 = self.cap_prefix = self.cap_delta = 0
         self.pe_base = NULL
         self.pe_rows = 0
         self.any_active = False
@@ -283,6 +337,9 @@ cdef class LatticeIndex(SpatialIndex):
         free(self.row_ptr)
         free(self.run_lo)
         free(self.run_hi)
+        free(self.st_ent0)
+        free(self.ent_prefix)
+        free(self.ent_delta)
         free(self.slots)
 
     def __init__(self, X, metric="euclidean", p=None, *, bounds=None, sample_eps=None,
@@ -292,52 +349,58 @@ cdef class LatticeIndex(SpatialIndex):
         n, d = X.shape
         if d > MAX_DIMS:
             raise ValueError(f"LatticeIndex handles at most {MAX_DIMS} features; X has {d}")
-        off = ~np.all(X == np.floor(X), axis=1) | np.any(np.abs(X) >= 2.0 ** 52, axis=1)
-        if off.any():
-            row = int(np.flatnonzero(off)[0])
+        bad, low, high = _integer_extent(X)
+        if bad >= 0:
             raise ValueError(
-                f"LatticeIndex needs integer coordinates; X[{row}] = {X[row].tolist()}")
+                f"LatticeIndex needs integer coordinates; X[{bad}] = {X[bad].tolist()}")
         if bounds is not None:
             bounds = np.asarray(bounds)
             if bounds.shape != (d,) or not np.all(bounds == np.round(bounds)) \
                     or np.any(bounds < 1):
                 raise ValueError(f"bounds must hold {d} positive integers; got {bounds!r}")
-            outside = np.any((X < 0) | (X >= bounds), axis=1)
-            if outside.any():
-                row = int(np.flatnonzero(outside)[0])
+            bounds = bounds.astype(np.int64)
+            if np.any(low < 0) or np.any(high >= bounds):
+                row = int(np.flatnonzero(np.any((X < 0) | (X >= bounds), axis=1))[0])
                 raise ValueError(
                     f"X[{row}] = {X[row].tolist()} lies outside bounds {tuple(bounds.tolist())}")
-            bounds = bounds.astype(np.int64)
         metric, p = resolve_metric(metric, p)
         self.bounds = bounds
         self.data = X.view()
         self.data.flags.writeable = False
-        origin, shape = _lattice_box(X, bounds)
+        origin, shape = _lattice_box(low, high, n, bounds)
         self.origin = origin
         self.shape = shape
         for k in range(d):
             self.lat_origin[k] = origin[k]
             self.lat_shape[k] = shape[k]
-        n_cells = int(np.prod([int(s) for s in shape]))
-        self.dense = n_cells <= max(DENSE_MIN_CELLS, DENSE_CELLS_PER_POINT * n)
+        self.cell_stride[d - 1] = 1
+        for k in range(d - 2, -1, -1):
+            self.cell_stride[k] = self.cell_stride[k + 1] * shape[k + 1]
+        n_cells = math.prod(int(s) for s in shape)
         if n_cells >= 2 ** 62:
             raise ValueError(f"the lattice spanned by X has {n_cells} cells; at most 2**62 fit")
+        self.dense = n_cells <= max(DENSE_MIN_CELLS, DENSE_CELLS_PER_POINT * n)
         pos_cell = np.empty(n, dtype=np.int64)
-        _cell_numbers(X, origin, shape, pos_cell)
+        in_order = _cell_numbers(X, origin, shape, pos_cell)
+        order = np.arange(n, dtype=np.intp)
         if self.dense:
-            order = np.empty(n, dtype=np.intp)
             cell_start = np.zeros(n_cells + 1, dtype=np.intp)
-            _counting_sort(pos_cell, cell_start, order)
-            pos_cell = pos_cell[order]
+            _counting_sort(pos_cell, cell_start, order, in_order)
             self._cell_start_array = cell_start
             self.cell_start = _intp_pointer(cell_start)
         else:
-            order = np.argsort(pos_cell, kind="stable").astype(np.intp, copy=False)
-            pos_cell = pos_cell[order]
+            if not in_order:
+                order = np.argsort(pos_cell, kind="stable").astype(np.intp, copy=False)
             self._cell_start_array = None
             self.cell_start = NULL
-        points = np.ascontiguousarray(X[order])
-        pos_last = (points[:, d - 1] - origin[d - 1]).astype(np.intp)
+        if in_order:
+            points = self.data
+        else:
+            pos_cell = pos_cell[order]
+            points = np.empty_like(X)
+            _gather_rows(X, order, points)
+        pos_last = np.empty(n, dtype=np.intp)
+        _last_coordinates(points, origin[d - 1], pos_last)
         self._pos_cell_array = pos_cell
         self._pos_last_array = pos_last
         self.pos_cell = _int64_pointer(pos_cell)
@@ -375,12 +438,19 @@ cdef class LatticeIndex(SpatialIndex):
             previous = sid
         return ids.base
 
-    def set_point_eps(self, eps):
-        """Cache the stencils of the indexed points' eps (by position) for the next searches."""
+    def set_point_eps(self, eps, row_ids=None):
+        """Cache the stencils of the indexed points' eps (by position) for the next searches.
+
+        ``row_ids`` (optional, (n,) int) says which positions share an eps row
+        (equal ids, equal rows), so that each distinct row is looked up once.
+        """
         cdef EpsRows rows = eps
         if rows is self._point_eps:
             return
-        ids = self.register(rows)
+        if row_ids is None:
+            ids = self.register(rows)
+        else:
+            ids = self._register_by_id(rows, np.ascontiguousarray(row_ids, dtype=np.intp))
         if ids.shape[0] != self.n_points:
             ids = np.full(self.n_points, ids[0], dtype=np.intp)
         self._point_eps = rows
@@ -390,27 +460,45 @@ cdef class LatticeIndex(SpatialIndex):
         self.pe_stride = rows.table.row_stride
         self.pe_cols = rows.table.n_cols
         self.pe_rows = rows.values.shape[0]
+        self.pe_inverse_row_bytes = 1.0 / max(self.pe_stride * sizeof(double), 1)
         self.env_valid = False
+
+    def _register_by_id(self, EpsRows eps, const intp_t[::1] row_ids):
+        """Stencil ids of the rows of eps, registering one row per distinct row id."""
+        cdef const double[:, ::1] values = eps.values
+        cdef intp_t n = row_ids.shape[0], i, sid
+        cdef intp_t[::1] ids = np.empty(n, dtype=np.intp)
+        cdef intp_t[::1] known = np.full(np.max(row_ids) + 1 if n else 1, -2, dtype=np.intp)
+        for i in range(n):
+            sid = known[row_ids[i]]
+            if sid == -2:
+                sid = self._find(&values[i, 0], values.shape[1])
+                if sid < 0:
+                    sid = self._add_stencil(&values[i, 0], values.shape[1])
+                known[row_ids[i]] = sid
+            ids[i] = sid
+        return ids.base
 
     def set_reach(self, reach):
         """Active points (reach > 0, (n,) or shared (1,)): per-cell stencils and the envelope."""
-        reach = np.ascontiguousarray(reach, dtype=np.float64)
-        if reach.shape[0] == 1:
-            reach = np.full(self.n_points, reach[0])
-        active = reach > 0
-        self.any_active = bool(active.any())
-        self.max_reach = float(reach.max()) if self.n_points else 0.0
+        cdef const double[::1] r = np.ascontiguousarray(reach, dtype=np.float64)
         if self._point_eps is None:
+            largest = float(np.max(r)) if r.shape[0] else 0.0
+            self.any_active = largest > 0
+            self.max_reach = largest
             self.env_valid = False
             return
-        sid = self._point_sid_array
         cell_sid = np.empty(self.n_points, dtype=np.intp)
-        all_known = _cell_stencils(self._pos_cell_array, sid, active.view(np.uint8), cell_sid)
+        used = np.zeros(max(self.n_sids, 1), dtype=np.uint8)
+        all_known, largest = _cell_stencils(self._pos_cell_array, self._point_sid_array, r,
+                                            cell_sid, used)
+        self.any_active = largest > 0
+        self.max_reach = largest
         self._cell_sid_array = cell_sid
         self.cell_sid = _intp_pointer(cell_sid)
         self.env_valid = bool(all_known)
         if all_known:
-            self._build_envelope(np.unique(sid[active]))
+            self._build_envelope(np.flatnonzero(used))
 
     def lattice_counts(self, X, EpsRows eps, shape, out, n_threads):
         """out[i] (OUT) = number of cells of [0, shape) in the neighbourhood of X[i] (eps row i).
@@ -420,23 +508,27 @@ cdef class LatticeIndex(SpatialIndex):
         (gridscan._eps_model.lattice_counts).  Both give the same numbers.
         """
         from gridscan._eps_model import lattice_counts
-        cdef intp_t d = self.norm.n_features, k
         shape = np.ascontiguousarray(shape, dtype=np.intp)
         covered = bool(np.all(self.origin == 0) and np.all(self.shape >= shape))
-        ids = self.register(eps)
+        if eps is self._point_eps and X is self.points:
+            ids = self._point_sid_array
+        else:
+            ids = self.register(eps)
         if ids.shape[0] == 1:
             ids = np.full(X.shape[0], ids[0], dtype=np.intp)
         if not covered:
             ids = np.full(X.shape[0], -1, dtype=np.intp)
+        if not _any_negative(ids):
+            _stencil_counts(self, X, ids, shape, out, n_threads)
+            return
         rest = ids < 0
         if not rest.all():
             _stencil_counts(self, X, ids, shape, out, n_threads)
-        if rest.any():
-            rows = np.flatnonzero(rest)
-            sub = np.empty(rows.shape[0])
-            lattice_counts(self, np.ascontiguousarray(X[rows]), eps.take(rows, self), shape,
-                           sub, n_threads)
-            out[rows] = sub
+        rows = np.flatnonzero(rest)
+        sub = np.empty(rows.shape[0])
+        lattice_counts(self, np.ascontiguousarray(X[rows]), eps.take(rows, self), shape,
+                       sub, n_threads)
+        out[rows] = sub
 
     def __reduce__(self):
         own = None if self.own_eps is None else np.asarray(self.own_eps.values)[
@@ -536,10 +628,46 @@ cdef class LatticeIndex(SpatialIndex):
                 z[k] = -ext[k]
                 k -= 1
         self.row_ptr[self.n_rowptr + n_rows] = self.n_runs
+        self._add_entries(sid, n_rows, ext)
         self.n_rowptr += n_rows + 1
         self.n_sids += 1
         self._insert(sid)
         return sid
+
+    cdef int _add_entries(self, intp_t sid, intp_t n_rows, const intp_t* ext) except -1:
+        """List the runs of the new stencil sid as entries (prefix offsets, cell offset)."""
+        cdef intp_t d = self.norm.n_features, m = d - 1, k, row, r, first_run
+        cdef intp_t z[MAX_DIMS]
+        cdef int64_t delta
+        first_run = self.row_ptr[self.n_rowptr]
+        if (_reserve(<void**> &self.st_ent0, &self.cap_ent0, sid + 2, sizeof(intp_t)) < 0
+                or _reserve(<void**> &self.ent_prefix, &self.cap_prefix,
+                            (self.n_runs + 1) * max(m, 1), sizeof(intp_t)) < 0
+                or _reserve(<void**> &self.ent_delta, &self.cap_delta, self.n_runs + 1,
+                            sizeof(int64_t)) < 0):
+            raise MemoryError("gridscan: could not allocate a lattice stencil")
+        self.st_ent0[sid] = first_run
+        for k in range(m):
+            z[k] = -ext[k]
+        for row in range(n_rows):
+            delta = 0
+            for k in range(m):
+                delta += z[k] * self.cell_stride[k]
+            for r in range(self.row_ptr[self.n_rowptr + row],
+                           self.row_ptr[self.n_rowptr + row + 1]):
+                # Entries and runs are numbered alike: entry r is run r.
+                for k in range(m):
+                    self.ent_prefix[r * m + k] = z[k]
+                self.ent_delta[r] = delta
+            k = m - 1
+            while k >= 0:
+                z[k] += 1
+                if z[k] <= ext[k]:
+                    break
+                z[k] = -ext[k]
+                k -= 1
+        self.st_ent0[sid + 1] = self.n_runs
+        return 0
 
     cdef int _insert(self, intp_t sid) except -1:
         """Put stencil sid into the hash table, growing it to keep it at most half full."""
@@ -616,9 +744,12 @@ cdef class LatticeIndex(SpatialIndex):
         cdef double v
         for k in range(self.norm.n_features):
             v = x[k] - self.lat_origin[k]
-            if not (v >= 0 and v < self.lat_shape[k]) or v != floor(v):
+            if not (v >= 0 and v < self.lat_shape[k]):
                 return False
+            # v is in range, so the cast is exact up to the fraction it drops.
             xi[k] = <intp_t> v
+            if <double> xi[k] != v:
+                return False
         return True
 
     cdef inline void _positions(self, int64_t first, int64_t last, intp_t* start,
@@ -650,17 +781,20 @@ cdef class LatticeIndex(SpatialIndex):
     cdef inline intp_t _query_stencil(self, const Query* q) noexcept nogil:
         """Stencil id of the query's eps row: by position when it points into the indexed
         points' table, else by value; -1 when none is cached."""
-        cdef size_t addr = <size_t> q.eps, base = <size_t> self.pe_base, offset
+        cdef size_t addr = <size_t> q.eps, base = <size_t> self.pe_base
+        cdef size_t row_bytes = self.pe_stride * sizeof(double)
+        cdef intp_t row
         if q.eps == NULL:
             return -1
         if self.pe_base != NULL and q.eps_cols == self.pe_cols:
             if self.pe_stride == 0:
                 if addr == base:
                     return self.point_sid[0]
-            elif addr >= base and addr < base + self.pe_rows * self.pe_stride * sizeof(double):
-                offset = (addr - base) // sizeof(double)
-                if offset % self.pe_stride == 0:
-                    return self.point_sid[offset // self.pe_stride]
+            elif addr >= base and addr < base + self.pe_rows * row_bytes:
+                # Row number by a float multiply (no integer division), checked exactly.
+                row = <intp_t> ((addr - base) * self.pe_inverse_row_bytes + 0.5)
+                if row < self.pe_rows and base + row * row_bytes == addr:
+                    return self.point_sid[row]
         return self._find(q.eps, q.eps_cols)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
@@ -691,50 +825,65 @@ cdef class LatticeIndex(SpatialIndex):
 
     cdef int _forward(self, intp_t sid, const intp_t* xi, bint full,
                       RangeList* out) noexcept nogil:
-        """Ranges of the cells of stencil sid around lattice cell xi."""
-        cdef intp_t d = self.norm.n_features, m = d - 1, k, r, row = 0, a, b, start, end
-        cdef intp_t z[MAX_DIMS]
+        """Ranges of the cells of stencil sid around lattice cell xi, entry by entry."""
+        cdef intp_t d = self.norm.n_features, m = d - 1, k, e, a, b, start, end
         cdef const intp_t* ext = &self.st_ext[sid * d]
-        cdef const intp_t* rows = &self.row_ptr[self.st_row0[sid]]
-        cdef intp_t last = self.lat_shape[m] - 1
-        cdef int64_t base
-        cdef bint inside
+        cdef const intp_t* prefix
+        cdef const intp_t* run_lo = self.run_lo
+        cdef const intp_t* run_hi = self.run_hi
+        cdef const int64_t* delta = self.ent_delta
+        cdef const intp_t* cell_start = self.cell_start
+        cdef intp_t x_last = xi[m], last = self.lat_shape[m] - 1
+        cdef int64_t row_base = -x_last
+        cdef bint interior = True, inside
+        # The output list, held in locals so that stores do not force reloads.
+        cdef intp_t size = out.size, capacity = out.capacity
+        cdef intp_t* out_start = out.start
+        cdef intp_t* out_end = out.end
+        cdef bint* out_full = out.full
+        for k in range(d):
+            row_base += xi[k] * self.cell_stride[k]
         for k in range(m):
-            z[k] = -ext[k]
-        while True:
-            if rows[row] < rows[row + 1]:
+            if xi[k] < ext[k] or xi[k] + ext[k] > self.lat_shape[k] - 1:
+                interior = False
+        for e in range(self.st_ent0[sid], self.st_ent0[sid + 1]):
+            if not interior:
+                prefix = &self.ent_prefix[e * m]
                 inside = True
-                base = 0
                 for k in range(m):
-                    a = xi[k] + z[k]
-                    if a < 0 or a >= self.lat_shape[k]:
+                    a = xi[k] + prefix[k]
+                    if a < 0 or a > self.lat_shape[k] - 1:
                         inside = False
                         break
-                    base = base * self.lat_shape[k] + a
-                if inside:
-                    base *= self.lat_shape[m]
-                    for r in range(rows[row], rows[row + 1]):
-                        a = xi[m] + self.run_lo[r]
-                        b = xi[m] + self.run_hi[r]
-                        if a < 0:
-                            a = 0
-                        if b > last:
-                            b = last
-                        if a > b:
-                            continue
-                        self._positions(base + a, base + b, &start, &end)
-                        if _push_merged(out, start, end, full) < 0:
-                            return -1
-            row += 1
-            k = m - 1
-            while k >= 0:
-                z[k] += 1
-                if z[k] <= ext[k]:
-                    break
-                z[k] = -ext[k]
-                k -= 1
-            if k < 0:
-                return 0
+                if not inside:
+                    continue
+            a = max(x_last + run_lo[e], 0)
+            b = min(x_last + run_hi[e], last)
+            if a > b:
+                continue
+            if self.dense:
+                start = cell_start[row_base + delta[e] + a]
+                end = cell_start[row_base + delta[e] + b + 1]
+            else:
+                self._positions(row_base + delta[e] + a, row_base + delta[e] + b, &start, &end)
+            # Empty ranges are appended too: testing for them mispredicts more than
+            # the consumer's empty loop costs.
+            if size < capacity:
+                out_start[size] = start
+                out_end[size] = end
+                out_full[size] = full
+                size += 1
+            else:
+                out.size = size
+                if range_push(out, start, end, full) < 0:
+                    return -1
+                size = out.size
+                capacity = out.capacity
+                out_start = out.start
+                out_end = out.end
+                out_full = out.full
+        out.size = size
+        return 0
 
     cdef int _reverse(self, intp_t qsid, const intp_t* xi, bint allow_full,
                       RangeList* out) noexcept nogil:
@@ -901,19 +1050,26 @@ def _rebuild_lattice(data, metric, p, bounds, own_eps, window_features):
 
 def _cell_numbers(const floating[:, ::1] X, const int64_t[::1] origin,
                   const int64_t[::1] shape, int64_t[::1] out):
-    """out[i] (OUT) = C-order number of the lattice cell of X[i]."""
+    """out[i] (OUT) = C-order number of the lattice cell of X[i]; returns whether they ascend."""
     cdef intp_t n = X.shape[0], d = X.shape[1], i, k
-    cdef int64_t cell
+    cdef int64_t cell, previous = -1
+    cdef bint ascending = True
     with nogil:
         for i in range(n):
             cell = 0
             for k in range(d):
                 cell = cell * shape[k] + (<int64_t> X[i, k] - origin[k])
             out[i] = cell
+            if cell < previous:
+                ascending = False
+            previous = cell
+    return ascending
 
 
-def _counting_sort(const int64_t[::1] cells, intp_t[::1] cell_start, intp_t[::1] order):
-    """Stable sort of points by cell: cell_start (IN zeros / OUT) and order (OUT)."""
+def _counting_sort(const int64_t[::1] cells, intp_t[::1] cell_start, intp_t[::1] order,
+                   bint in_order):
+    """Stable sort of points by cell: cell_start (IN zeros / OUT) and, unless the cells
+    already ascend, order (OUT)."""
     cdef intp_t n = cells.shape[0], n_cells = cell_start.shape[0] - 1, i, c, total = 0, count
     with nogil:
         for i in range(n):
@@ -925,16 +1081,37 @@ def _counting_sort(const int64_t[::1] cells, intp_t[::1] cell_start, intp_t[::1]
         # cell_start[c + 1] now counts the points placed in cell c so far.
         for i in range(n):
             c = cells[i]
-            order[cell_start[c + 1]] = i
+            if not in_order:
+                order[cell_start[c + 1]] = i
             cell_start[c + 1] += 1
 
 
+def _gather_rows(const floating[:, ::1] X, const intp_t[::1] order, floating[:, ::1] out):
+    """out[pos] = X[order[pos]] (OUT)."""
+    cdef intp_t pos, k
+    with nogil:
+        for pos in range(order.shape[0]):
+            for k in range(X.shape[1]):
+                out[pos, k] = X[order[pos], k]
+
+
+def _last_coordinates(const floating[:, ::1] points, int64_t origin, intp_t[::1] out):
+    """out[pos] (OUT) = lattice coordinate of points[pos] along the last feature."""
+    cdef intp_t pos, m = points.shape[1] - 1
+    with nogil:
+        for pos in range(points.shape[0]):
+            out[pos] = <intp_t> points[pos, m] - origin
+
+
 def _cell_stencils(const int64_t[::1] pos_cell, const intp_t[::1] sid,
-                   const unsigned char[::1] active, intp_t[::1] cell_sid):
-    """cell_sid[pos] (OUT): the stencil shared by the active points of pos's cell, NO_ACTIVE or
-    MIXED.  Returns whether every active point has a stencil."""
+                   const double[::1] reach, intp_t[::1] cell_sid, unsigned char[::1] used):
+    """cell_sid[pos] (OUT): the stencil shared by the active points (reach > 0; reach is (n,)
+    or (1,)) of pos's cell, NO_ACTIVE or MIXED; used[s] (OUT) set for every stencil of an
+    active point.  Returns (whether every active point has a stencil, largest reach)."""
     cdef intp_t n = pos_cell.shape[0], start = 0, end, pos, shared
+    cdef intp_t stride = 0 if reach.shape[0] == 1 else 1
     cdef bint all_known = True
+    cdef double largest = 0.0
     with nogil:
         while start < n:
             end = start + 1
@@ -942,19 +1119,30 @@ def _cell_stencils(const int64_t[::1] pos_cell, const intp_t[::1] sid,
                 end += 1
             shared = NO_ACTIVE
             for pos in range(start, end):
-                if not active[pos]:
+                if not reach[pos * stride] > 0:
                     continue
+                largest = fmax(largest, reach[pos * stride])
                 if sid[pos] < 0:
                     all_known = False
                     shared = MIXED
-                elif shared == NO_ACTIVE:
+                    continue
+                used[sid[pos]] = 1
+                if shared == NO_ACTIVE:
                     shared = sid[pos]
                 elif shared != sid[pos]:
                     shared = MIXED
             for pos in range(start, end):
                 cell_sid[pos] = shared
             start = end
-    return all_known
+    return all_known, largest
+
+
+def _any_negative(const intp_t[::1] values):
+    cdef intp_t i
+    for i in range(values.shape[0]):
+        if values[i] < 0:
+            return True
+    return False
 
 
 def _envelope_rows(LatticeIndex index, const intp_t[::1] sids, intp_t[::1] lo, intp_t[::1] hi):
@@ -1008,38 +1196,30 @@ def _stencil_counts(LatticeIndex index, const floating[:, ::1] X, const intp_t[:
 
 cdef double _count_cells(LatticeIndex index, intp_t sid, const floating* x,
                          const intp_t* shape) noexcept nogil:
-    """Cells of stencil sid around x that lie in [0, shape): row by row, one overlap per run."""
-    cdef intp_t d = index.norm.n_features, m = d - 1, k, r, row = 0, a, b
-    cdef intp_t z[MAX_DIMS]
+    """Cells of stencil sid around x that lie in [0, shape), entry by entry."""
+    cdef intp_t d = index.norm.n_features, m = d - 1, k, e, a, b, last = shape[m] - 1
     cdef intp_t xi[MAX_DIMS]
     cdef const intp_t* ext = &index.st_ext[sid * d]
-    cdef const intp_t* rows = &index.row_ptr[index.st_row0[sid]]
+    cdef const intp_t* prefix
     cdef double count = 0.0
-    cdef bint inside
+    cdef bint interior = True, inside
     for k in range(d):
         xi[k] = <intp_t> x[k]
     for k in range(m):
-        z[k] = -ext[k]
-    while True:
-        inside = True
-        for k in range(m):
-            a = xi[k] + z[k]
-            if a < 0 or a >= shape[k]:
-                inside = False
-                break
-        if inside:
-            for r in range(rows[row], rows[row + 1]):
-                a = max(xi[m] + index.run_lo[r], 0)
-                b = min(xi[m] + index.run_hi[r], shape[m] - 1)
-                if a <= b:
-                    count += b - a + 1
-        row += 1
-        k = m - 1
-        while k >= 0:
-            z[k] += 1
-            if z[k] <= ext[k]:
-                break
-            z[k] = -ext[k]
-            k -= 1
-        if k < 0:
-            return count
+        if xi[k] < ext[k] or xi[k] + ext[k] > shape[k] - 1:
+            interior = False
+    for e in range(index.st_ent0[sid], index.st_ent0[sid + 1]):
+        if not interior:
+            prefix = &index.ent_prefix[e * m]
+            inside = True
+            for k in range(m):
+                a = xi[k] + prefix[k]
+                if a < 0 or a > shape[k] - 1:
+                    inside = False
+                    break
+            if not inside:
+                continue
+        a = max(xi[m] + index.run_lo[e], 0)
+        b = min(xi[m] + index.run_hi[e], last)
+        count += max(b - a + 1, 0)
+    return count
