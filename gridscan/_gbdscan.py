@@ -10,9 +10,15 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gridscan._core import fit_core, predict_core
 from gridscan._gbdscan_inner import (
+    CellProblem,
+    cell_eps,
+    cell_numbers,
+    cell_rows,
+    check_cells,
     first_occurrences,
     reference_labels,
-    renumber_by_first_appearance,
+    row_labels,
+    visiting_order,
 )
 from gridscan._lattice import LatticeIndex
 from gridscan._validation import effective_n_threads
@@ -222,40 +228,44 @@ class GBDSCAN(ClusterMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype="numeric")
         n_threads = effective_n_threads(self.n_jobs)
-        cells = _cell_columns(X)
-        grid = self._grid(cells)
-        _check_on_grid(cells, grid)
-        self._check_ranges(cells[:, GATE])
-        half_axes = self._beam_half_axes(grid)
-        number = _cell_numbers(cells, grid)
-        first, inverse = first_occurrences(number, int(np.prod(grid, dtype=np.int64)))
-        distinct = np.ascontiguousarray(cells[first], dtype=np.float64)
-        eps = self._eps_table(distinct, half_axes)
-        index = LatticeIndex(distinct, window_features=[SCAN], bounds=grid)
+        values = _cell_values(X)
+        largest, lowest_gate = _check_cells(values)
+        grid = self._grid(largest)
+        numbers = _cell_numbers(values, grid)
+        self._check_ranges(lowest_gate)
+        first, inverse = first_occurrences(numbers, math.prod(int(v) for v in grid))
+        cells = np.empty((first.shape[0], 3))
+        cell_rows(values, first, cells)
+        index = LatticeIndex(cells, window_features=[SCAN], bounds=grid)
         order = np.asarray(index.order)
-        eps_by_position = index.eps_rows(eps[order])
-        index.set_point_eps(eps_by_position)
+        # Eps rows by index position; equal ids mark equal rows (one per gate and beam).
+        eps_values = np.empty((first.shape[0], 3))
+        row_ids = np.empty(first.shape[0], dtype=np.intp)
+        # Scans are integers: |ds| <= scan_eps + 0.5 is |ds| <= scan_eps.
+        cell_eps(index.points, self._beam_half_axes(grid), self.scan_eps + 0.5, float(self.g),
+                 eps_values, row_ids)
+        eps = index.eps_rows(eps_values)
+        index.set_point_eps(eps, row_ids)
         covered = np.empty(order.shape[0])
-        index.lattice_counts(index.points, eps_by_position, grid, covered, n_threads)
-        is_core, labels = fit_core(index, index.points, eps_by_position, None,
-                                   self.pts_ratio * covered, False, n_threads)
+        index.lattice_counts(index.points, eps, grid, covered, n_threads)
+        is_core, labels = fit_core(index, index.points, eps, None, self.pts_ratio * covered,
+                                   False, n_threads)
+        position = np.empty_like(order)
+        position[order] = np.arange(order.shape[0])
+        row_position = position[inverse]
         if self.mode == "reference":
-            labels = self._reference_labels(index, eps_by_position, is_core, distinct)
-        distinct_labels = np.empty_like(labels)
-        distinct_labels[order] = labels
-        distinct_core = np.empty(order.shape[0], dtype=bool)
-        distinct_core[order] = is_core.astype(bool)
-        self.labels_ = distinct_labels[inverse]
-        if self.mode == "reference":
-            renumber_by_first_appearance(self.labels_, order.shape[0])
-            distinct_labels[inverse] = self.labels_
-        self.core_sample_indices_ = np.flatnonzero(distinct_core[inverse])
-        self.components_ = X[self.core_sample_indices_].copy()
+            visit = visiting_order(numbers, row_position, int(grid[GATE] * grid[BEAM]),
+                                   int(grid[SCAN]))
+            reference_labels(index, index.points, eps, is_core, visit, labels)
+        self.labels_ = np.empty(X.shape[0], dtype=np.intp)
+        core_rows = np.empty(X.shape[0], dtype=np.uint8)
+        new_id = row_labels(row_position, labels, is_core, self.mode == "consistent",
+                            self.labels_, core_rows)
+        self.core_sample_indices_ = np.flatnonzero(core_rows)
+        self.components_ = np.take(X, self.core_sample_indices_, axis=0)
         self.n_gates_, self.n_beams_, self.n_scans_ = (int(grid[GATE]), int(grid[BEAM]),
                                                        int(grid[SCAN]))
-        self._core_cells = np.ascontiguousarray(distinct[distinct_core])
-        self._core_eps = eps[distinct_core]
-        self._core_labels = distinct_labels[distinct_core]
+        self._cells = (index.points, eps_values, is_core, labels, new_id)
         self._predict_index = None
         return self
 
@@ -294,21 +304,33 @@ class GBDSCAN(ClusterMixin, BaseEstimator):
         """
         check_is_fitted(self, "labels_")
         X = validate_data(self, X, reset=False, dtype="numeric")
-        cells = _cell_columns(X)
+        values = _cell_values(X)
+        _, lowest_gate = _check_cells(values)
         grid = np.array([self.n_scans_, self.n_gates_, self.n_beams_], dtype=np.int64)
-        _check_on_grid(cells, grid)
-        self._check_ranges(cells[:, GATE])
-        if self._core_cells.shape[0] == 0:
-            return np.full(X.shape[0], -1, dtype=np.intp)
+        _cell_numbers(values, grid)
+        self._check_ranges(lowest_gate)
         if self._predict_index is None:
-            index = LatticeIndex(self._core_cells, window_features=[SCAN], bounds=grid)
-            order = np.asarray(index.order)
-            self._predict_index = (index, index.eps_rows(self._core_eps[order]),
-                                   self._core_labels[order])
+            self._predict_index = self._prediction_data(grid)
+        if self._predict_index == ():
+            return np.full(X.shape[0], -1, dtype=np.intp)
         index, core_eps, core_labels = self._predict_index
-        queries = np.ascontiguousarray(cells, dtype=np.float64)
+        queries = np.zeros((X.shape[0], 3))
+        queries[:, GATE] = values[:, 0]
+        queries[:, BEAM] = values[:, 1]
+        if values.shape[1] == 3:
+            queries[:, SCAN] = values[:, 2]
         return predict_core(index, core_eps, core_labels, queries, None, False,
                             effective_n_threads(self.n_jobs))
+
+    def _prediction_data(self, grid):
+        """Lattice index over the core cells, their eps rows and labels; () without any."""
+        cells, eps_values, is_core, labels, new_id = self._cells
+        core = is_core.astype(bool)
+        if not core.any():
+            return ()
+        index = LatticeIndex(np.ascontiguousarray(cells[core]), window_features=[SCAN],
+                             bounds=grid)
+        return index, index.eps_rows(eps_values[core]), new_id[labels[core]]
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -317,9 +339,8 @@ class GBDSCAN(ClusterMixin, BaseEstimator):
             state["_predict_index"] = None
         return state
 
-    def _grid(self, cells):
+    def _grid(self, largest):
         """(n_scans, n_gates, n_beams): given, or the largest cell in the data plus one."""
-        largest = cells.max(axis=0)
         sizes = [self.n_scans, self.n_gates, self.n_beams]
         grid = [int(largest[k]) + 1 if sizes[k] is None else int(sizes[k]) for k in range(3)]
         if math.prod(grid) >= 2 ** 62:
@@ -328,9 +349,9 @@ class GBDSCAN(ClusterMixin, BaseEstimator):
                 "is too large; give n_gates, n_beams and n_scans that fit the data")
         return np.array(grid, dtype=np.int64)
 
-    def _check_ranges(self, gates):
-        """ValueError unless r_init + gate * dr > 0 for every gate (C = 0 at range 0)."""
-        lowest = int(gates.min())
+    def _check_ranges(self, lowest):
+        """ValueError unless r_init + gate * dr > 0 from the lowest gate on (C = 0 at range 0)."""
+        lowest = int(lowest)
         r_lowest = self.r_init + self.dr * lowest
         if not r_lowest > 0:
             raise ValueError(
@@ -349,66 +370,40 @@ class GBDSCAN(ClusterMixin, BaseEstimator):
             half_axes = self.g / (self.f * (ranges[:, None] * arcs[None, :]))
         return half_axes
 
-    def _eps_table(self, distinct, half_axes):
-        """Eps rows (scan window, gate half-axis, beam half-axis) of the distinct cells."""
-        eps = np.empty((distinct.shape[0], 3))
-        # Scans are integers: |ds| <= scan_eps + 0.5 is |ds| <= scan_eps.
-        eps[:, SCAN] = self.scan_eps + 0.5
-        eps[:, GATE] = self.g
-        eps[:, BEAM] = half_axes[distinct[:, GATE].astype(np.intp),
-                                 distinct[:, BEAM].astype(np.intp)]
-        return eps
 
-    def _reference_labels(self, index, eps_by_position, is_core, distinct):
-        """Labels by position from the reference expansion, visiting scans in order."""
-        visit_cells = np.argsort(distinct[:, SCAN], kind="stable")
-        position = np.empty_like(visit_cells)
-        position[np.asarray(index.order)] = np.arange(position.shape[0])
-        labels = np.empty(position.shape[0], dtype=np.intp)
-        reference_labels(index, index.points, eps_by_position, is_core, position[visit_cells],
-                         labels)
-        return labels
-
-
-def _cell_columns(X):
-    """(n, 3) int64 cells in internal order (scan, gate, beam); checks integrality."""
+def _cell_values(X):
+    """X as a C-contiguous int64 or float64 array of 2 or 3 columns."""
     if X.shape[1] not in (2, 3):
         raise ValueError(
             f"X has {X.shape[1]} feature(s); expected 2 columns (gate, beam) or 3 "
             "(gate, beam, scan)")
     if X.dtype.kind == "f":
-        off = np.flatnonzero(np.any(X != np.floor(X), axis=1))
-        if off.shape[0]:
-            raise ValueError(
-                f"X must hold integer cells (gate, beam[, scan]); X[{off[0]}] = "
-                f"{X[off[0]].tolist()}")
-    if X.dtype.kind in "fu":
+        return np.ascontiguousarray(X, dtype=np.float64)
+    if X.dtype.kind == "u":
         # Beyond 2**62 every value is off any grid; clipping keeps the cast exact.
-        X = np.clip(X, -1 if X.dtype.kind == "f" else 0, 2 ** 62)
-    cells = np.zeros((X.shape[0], 3), dtype=np.int64)
-    cells[:, GATE] = X[:, 0]
-    cells[:, BEAM] = X[:, 1]
-    if X.shape[1] == 3:
-        cells[:, SCAN] = X[:, 2]
-    return cells
+        X = np.minimum(X, 2 ** 62)
+    return np.ascontiguousarray(X, dtype=np.int64)
 
 
-def _check_on_grid(cells, grid):
-    """ValueError for negative scans and for cells outside the grid."""
-    negative = np.flatnonzero(cells[:, SCAN] < 0)
-    if negative.shape[0]:
+def _check_cells(values):
+    """(largest (scan, gate, beam), smallest gate); ValueError naming the first bad row."""
+    bad, problem, largest, lowest_gate = check_cells(values)
+    if bad >= 0:
+        row = values[bad].tolist()
+        if problem == CellProblem.NOT_INTEGER:
+            raise ValueError(f"X must hold integer cells (gate, beam[, scan]); X[{bad}] = {row}")
+        if problem == CellProblem.NEGATIVE_SCAN:
+            raise ValueError(f"scans must be >= 0; X[{bad}] has scan {row[2]}")
+        raise ValueError(f"X[{bad}] = {row} lies outside the grid: gates and beams must be >= 0")
+    return largest, lowest_gate
+
+
+def _cell_numbers(values, grid):
+    """Cell number of every row; ValueError naming the first row off the grid."""
+    numbers = np.empty(values.shape[0], dtype=np.int64)
+    off = cell_numbers(values, grid, numbers)
+    if off >= 0:
         raise ValueError(
-            f"scans must be >= 0; X[{negative[0]}] has scan {cells[negative[0], SCAN]}")
-    outside = np.flatnonzero(np.any((cells < 0) | (cells >= grid), axis=1))
-    if outside.shape[0]:
-        i = outside[0]
-        raise ValueError(
-            f"X[{i}] = (gate {cells[i, GATE]}, beam {cells[i, BEAM]}, scan {cells[i, SCAN]}) "
-            f"lies outside the grid of {grid[GATE]} gates x {grid[BEAM]} beams x "
-            f"{grid[SCAN]} scans")
-
-
-def _cell_numbers(cells, grid):
-    """C-order number of each cell on the (scan, gate, beam) grid."""
-    return np.ascontiguousarray((cells[:, SCAN] * grid[GATE] + cells[:, GATE]) * grid[BEAM]
-                                + cells[:, BEAM])
+            f"X[{off}] = {values[off].tolist()} lies outside the grid of {grid[GATE]} gates x "
+            f"{grid[BEAM]} beams x {grid[SCAN]} scans")
+    return numbers
