@@ -87,6 +87,28 @@ def fit_core(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     return is_core, labels
 
 
+def core_flags(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
+               const double[::1] min_weight, bint union_rule, int n_threads):
+    """Core flags by position with unit weights: pass 1 of fit_core on its own.
+
+    For callers that need the core points only (GBDSCAN's reference mode); the
+    arguments are those of fit_core without weights.
+
+    Returns
+    -------
+    is_core : (n,) uint8
+    """
+    cdef intp_t n = points.shape[0]
+    is_core = np.zeros(n, dtype=np.uint8)
+    cdef Direction count_mode = UNION if union_rule and not eps.shared else FORWARD
+    index.set_point_eps(eps)
+    if count_mode == UNION:
+        index.set_reach(eps.reach)
+    _count(index, points, eps, np.ones(n), np.arange(n + 1, dtype=np.float64), min_weight,
+           True, True, count_mode, is_core, n_threads)
+    return is_core
+
+
 def predict_core(SpatialIndex index, EpsRows eps, const intp_t[::1] labels,
                  const double[:, ::1] queries, EpsRows query_eps, bint union_rule,
                  int n_threads):
