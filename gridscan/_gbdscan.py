@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from gridscan._core import fit_core, predict_core
+from gridscan._core import core_flags, fit_core, predict_core
 from gridscan._gbdscan_inner import (
     CellProblem,
     cell_eps,
@@ -248,12 +248,17 @@ class GBDSCAN(ClusterMixin, BaseEstimator):
         index.set_point_eps(eps, row_ids)
         covered = np.empty(order.shape[0])
         index.lattice_counts(index.points, eps, grid, covered, n_threads)
-        is_core, labels = fit_core(index, index.points, eps, None, self.pts_ratio * covered,
-                                   False, n_threads)
         position = np.empty_like(order)
         position[order] = np.arange(order.shape[0])
         row_position = position[inverse]
-        if self.mode == "reference":
+        if self.mode == "consistent":
+            is_core, labels = fit_core(index, index.points, eps, None,
+                                       self.pts_ratio * covered, False, n_threads)
+        else:
+            # Core cells do not depend on labels: found in parallel, then expanded in order.
+            is_core = core_flags(index, index.points, eps, self.pts_ratio * covered, False,
+                                 n_threads)
+            labels = np.empty(order.shape[0], dtype=np.intp)
             visit = visiting_order(numbers, row_position, int(grid[GATE] * grid[BEAM]),
                                    int(grid[SCAN]))
             reference_labels(index, index.points, eps, is_core, visit, labels)
