@@ -228,35 +228,34 @@ def reference_labels(SpatialIndex index, const floating[:, ::1] points, EpsRows 
     cdef intp_t n = points.shape[0], d = points.shape[1]
     cdef Workspace work = Workspace(1, d)
     cdef intp_t* queue = <intp_t*> malloc(max(n, 1) * sizeof(intp_t))
+    cdef intp_t* label = &labels[0] if n else NULL
+    cdef const floating* coords = &points[0, 0] if n else NULL
     cdef intp_t v, s, cluster = 0, head, tail, p
     cdef int failed = 0
     if queue == NULL:
         raise MemoryError("gridscan: could not allocate the expansion queue")
     with nogil:
         for p in range(n):
-            labels[p] = UNLABELLED
+            label[p] = UNLABELLED
         for s in range(visit.shape[0]):
             v = visit[s]
-            if labels[v] != UNLABELLED:
+            if label[v] != UNLABELLED:
                 continue
             if not is_core[v]:
-                labels[v] = NOISE
+                label[v] = NOISE
                 continue
             # The seed: every neighbour gets the new id and is queued, whatever its label.
-            tail = 0
-            if _neighbours(index, points, eps, v, work, True, cluster, labels, queue,
-                           &tail) < 0:
-                failed = 1
-                break
+            tail = _neighbours(index, coords, d, &eps.table, v, work, True, cluster, label,
+                               queue, 0)
             head = 0
-            while head < tail:
+            while head < tail and tail >= 0:
                 p = queue[head]
                 head += 1
-                if is_core[p] and _neighbours(index, points, eps, p, work, False, cluster,
-                                              labels, queue, &tail) < 0:
-                    failed = 1
-                    break
-            if failed:
+                if is_core[p]:
+                    tail = _neighbours(index, coords, d, &eps.table, p, work, False, cluster,
+                                       label, queue, tail)
+            if tail < 0:
+                failed = 1
                 break
             cluster += 1
     free(queue)
@@ -265,32 +264,49 @@ def reference_labels(SpatialIndex index, const floating[:, ::1] points, EpsRows 
     return cluster
 
 
-cdef int _neighbours(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
-                     intp_t p, Workspace work, bint seed, intp_t cluster, intp_t[::1] labels,
-                     intp_t* queue, intp_t* tail) noexcept nogil:
-    """Label the neighbours of p with ``cluster`` and queue them (IN/OUT: labels, queue, tail).
+cdef intp_t _neighbours(SpatialIndex index, const floating* points, intp_t d,
+                        const EpsTable* e, intp_t p, Workspace work, bint seed, intp_t cluster,
+                        intp_t* label, intp_t* queue, intp_t tail) noexcept nogil:
+    """Label the neighbours of p with ``cluster`` and queue them (IN/OUT: label, queue).
 
     seed: every neighbour is relabelled and queued; else only unlabelled and
     noise neighbours are relabelled, and only the unlabelled ones queued.
+    Returns the new queue length, or -1 when memory runs out.
     """
-    cdef const EpsTable* e = &eps.table
     cdef const double* ep = e.values + p * e.row_stride
     cdef Query* query = &work.queries[0]
     cdef RangeList* ranges = &work.ranges[0]
-    cdef intp_t r, j
+    cdef intp_t r, j, current
     ranges.size = 0
-    load_query(query, &points[p, 0], points.shape[1], e, p, FORWARD)
+    load_query(query, &points[p * d], d, e, p, FORWARD)
     if index.candidates(query, FORWARD, ranges) < 0:
         return -1
     for r in range(ranges.size):
-        for j in range(ranges.start[r], ranges.end[r]):
-            if not ranges.full[r] and not within(&points[p, 0], &points[j, 0], ep, e.n_cols,
-                                                 &index.norm):
-                continue
-            if seed or labels[j] == UNLABELLED:
-                queue[tail[0]] = j
-                tail[0] += 1
-                labels[j] = cluster
-            elif labels[j] == NOISE:
-                labels[j] = cluster
-    return 0
+        if seed:
+            for j in range(ranges.start[r], ranges.end[r]):
+                if ranges.full[r] or within(&points[p * d], &points[j * d], ep, e.n_cols,
+                                            &index.norm):
+                    queue[tail] = j
+                    tail += 1
+                    label[j] = cluster
+        elif ranges.full[r]:
+            for j in range(ranges.start[r], ranges.end[r]):
+                current = label[j]
+                if current == UNLABELLED:
+                    queue[tail] = j
+                    tail += 1
+                    label[j] = cluster
+                elif current == NOISE:
+                    label[j] = cluster
+        else:
+            for j in range(ranges.start[r], ranges.end[r]):
+                if not within(&points[p * d], &points[j * d], ep, e.n_cols, &index.norm):
+                    continue
+                current = label[j]
+                if current == UNLABELLED:
+                    queue[tail] = j
+                    tail += 1
+                    label[j] = cluster
+                elif current == NOISE:
+                    label[j] = cluster
+    return tail
