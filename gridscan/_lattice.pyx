@@ -150,7 +150,7 @@ def lattice_layout(X, bounds=None):
     bad, low, high = _integer_extent(np.ascontiguousarray(X))
     if bad >= 0:
         return None
-    origin, shape = _lattice_box(low, high, X.shape[0], bounds)
+    _, shape = _lattice_box(low, high, X.shape[0], bounds)
     n_cells = math.prod(int(s) for s in shape)
     if n_cells <= max(DENSE_MIN_CELLS, DENSE_CELLS_PER_POINT * X.shape[0]):
         return "dense"
@@ -162,8 +162,8 @@ def _lattice_box(low, high, n_points, bounds):
     box [low, high] spanned by the data."""
     if bounds is not None:
         shape = np.asarray(bounds, dtype=np.int64)
-        if math.prod(int(s) for s in shape) <= max(DENSE_MIN_CELLS,
-                                                    DENSE_CELLS_PER_POINT * n_points):
+        dense_limit = max(DENSE_MIN_CELLS, DENSE_CELLS_PER_POINT * n_points)
+        if math.prod(int(s) for s in shape) <= dense_limit:
             return np.zeros_like(shape), shape
     return low, high - low + 1
 
@@ -671,13 +671,12 @@ cdef class LatticeIndex(SpatialIndex):
 
     cdef int _insert(self, intp_t sid) except -1:
         """Put stencil sid into the hash table, growing it to keep it at most half full."""
-        cdef intp_t d = self.norm.n_features, mask, slot, s, old_n = self.n_slots
+        cdef intp_t s, old_n = self.n_slots
         cdef intp_t* old = self.slots
         cdef intp_t* table
         if 2 * self.n_sids > self.n_slots:
             self.n_slots = max(64, 4 * self.n_sids)
-            # power of two
-            s = 1
+            s = 1  # the table size is a power of two
             while s < self.n_slots:
                 s *= 2
             self.n_slots = s
@@ -704,7 +703,7 @@ cdef class LatticeIndex(SpatialIndex):
 
     cdef bint _in_stencil(self, intp_t sid, const intp_t* z) noexcept nogil:
         """Whether offset z (d entries) lies in stencil sid."""
-        cdef intp_t d = self.norm.n_features, m = d - 1, k, idx = 0, r, span
+        cdef intp_t d = self.norm.n_features, m = d - 1, k, idx = 0, r
         cdef const intp_t* ext = &self.st_ext[sid * d]
         cdef const intp_t* rows = &self.row_ptr[self.st_row0[sid]]
         for k in range(m):

@@ -92,7 +92,7 @@ def reference_partition(rows, grid):
 def consistent_partition(rows, grid):
     """SPEC section 1's rules with neighbors="query" and the adaptive minimum, per row."""
     core = [grid.is_core(cell) for cell in rows]
-    core_cells = {cell for cell, c in zip(rows, core) if c}
+    core_cells = {cell for cell, c in zip(rows, core, strict=True) if c}
     edges = {cell: set() for cell in core_cells}
     for cell in core_cells:
         for other in grid.region(cell)[0]:
@@ -101,7 +101,7 @@ def consistent_partition(rows, grid):
                 edges[other].add(cell)
     label_of = {}
     next_label = 0
-    for cell, c in zip(rows, core):
+    for cell, c in zip(rows, core, strict=True):
         if c and cell not in label_of:
             stack = [cell]
             label_of[cell] = next_label
@@ -112,7 +112,7 @@ def consistent_partition(rows, grid):
                         stack.append(other)
             next_label += 1
     labels = []
-    for cell, c in zip(rows, core):
+    for cell, c in zip(rows, core, strict=True):
         if c:
             labels.append(label_of[cell])
         else:

@@ -4,14 +4,13 @@ import pickle
 
 import numpy as np
 import pytest
-
-from gridscan import GridDBSCAN, RangeEps
-from gridscan import _lattice
 from gridscan._ball_tree import BallTree
-from gridscan._dbscan import select_index
 from gridscan._eps_model import lattice_counts
 from gridscan._index import BruteIndex
 from gridscan._lattice import LatticeIndex, lattice_layout
+
+from gridscan import GridDBSCAN, RangeEps, _lattice
+from gridscan._dbscan import select_index
 from gridscan._validation import eps_rows, resolve_metric, window_mask
 
 METRICS = ["euclidean", "manhattan", "chebyshev", "minkowski"]
@@ -226,7 +225,7 @@ def test_grid_equals_ball_tree_and_brute(rng):
         grid = fitted_results(X, params, fit, "grid")
         for algorithm in ("ball_tree", "brute"):
             other = fitted_results(X, params, fit, algorithm)
-            for a, b in zip(grid, other):
+            for a, b in zip(grid, other, strict=True):
                 assert np.array_equal(a, b), (params, algorithm)
         lattices += 1
     assert lattices == 200
@@ -238,7 +237,7 @@ def test_grid_equals_brute_without_cached_stencils(rng, monkeypatch):
     for _ in range(40):
         X, params, fit = random_fit(rng)
         for a, b in zip(fitted_results(X, params, fit, "grid"),
-                        fitted_results(X, params, fit, "brute")):
+                        fitted_results(X, params, fit, "brute"), strict=True):
             assert np.array_equal(a, b), params
 
 
