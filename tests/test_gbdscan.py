@@ -196,6 +196,22 @@ def test_consistent_mode_follows_the_spec_rules():
         assert np.array_equal(est.predict(rows), est.labels_)
 
 
+def test_grids_too_large_for_dense_tables():
+    # 10**7 scans: cells are deduplicated by sorting and the lattice spans the data only,
+    # so P(p) is counted by the generic box scan; the answers must not change.
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        rows, params, grid = random_case(rng)
+        rows[:, 2] += 5_000_000
+        grid = (grid[0], grid[1], 10 ** 7)
+        cells = [tuple(r) for r in rows.tolist()]
+        spec = spec_grid(rows, params, grid)
+        assert np.array_equal(estimator(params, grid).fit(rows).labels_,
+                              consistent_partition(cells, spec))
+        assert np.array_equal(estimator(params, grid, mode="reference").fit(rows).labels_,
+                              reference_partition(cells, spec))
+
+
 def test_modes_differ_on_some_grids_and_reference_still_matches():
     # The modes part ways where a seed overwrites another cluster or a border cell
     # sits between clusters; such grids must exist, and the reference must still match.

@@ -241,6 +241,17 @@ def test_grid_equals_brute_without_cached_stencils(rng, monkeypatch):
             assert np.array_equal(a, b), params
 
 
+def test_float32_lattice_gives_the_float64_labels(rng):
+    for _ in range(20):
+        X, params, fit = random_fit(rng)
+        if "sample_weight" in fit:
+            del fit["sample_weight"]
+        single = fitted_results(X.astype(np.float32), params, fit, "grid")
+        double = fitted_results(X, params, fit, "grid")
+        for a, b in zip(single, double, strict=True):
+            assert np.array_equal(a, b), params
+
+
 def test_grid_labels_do_not_depend_on_threads(rng):
     X = rng.integers(0, 60, size=(5000, 2)).astype(float)
     sample_eps = rng.choice([1.0, 2.0, 3.0], size=X.shape)
