@@ -29,7 +29,8 @@
 # to its bounding box.
 #
 # Searches (see _index.pxd for Direction and full ranges):
-#   FORWARD  every stencil run of the query's eps row is one range, full.
+#   FORWARD  every stencil run of the query's eps row is one range, full (and
+#            possibly empty: testing for that costs more than it saves).
 #   REVERSE  the candidate cells c lie in the envelope, the union of the
 #            reflected stencils of the active points (reach > 0, set_reach).
 #            c is taken whole when all its active points share one stencil
@@ -247,6 +248,9 @@ cdef class LatticeIndex(SpatialIndex):
     stencil of an eps row is the exact set of cells inside the neighbourhood,
     computed once with the same kernel as every other index, so the ranges it
     produces need no per-point test.
+
+    Like the other indexes, it keeps state for the next searches
+    (``set_point_eps``, ``set_reach``): one clustering at a time per index.
 
     Examples
     --------
