@@ -316,7 +316,7 @@ class GBDSCAN(ClusterMixin, BaseEstimator):
         self._check_ranges(lowest_gate)
         if self._predict_index is None:
             self._predict_index = self._prediction_data(grid)
-        if self._predict_index == ():
+        if not self._predict_index:
             return np.full(X.shape[0], -1, dtype=np.intp)
         index, core_eps, core_labels = self._predict_index
         queries = np.zeros((X.shape[0], 3))

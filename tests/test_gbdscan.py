@@ -323,6 +323,13 @@ def test_predict_new_cells():
     assert est.predict([[40, 8]]).tolist() == [0]
 
 
+def test_predict_without_core_cells():
+    est = GBDSCAN(n_gates=75, n_beams=16).fit([[40, 8], [20, 3]])
+    assert est.core_sample_indices_.shape == (0,)
+    assert est.components_.shape == (0, 2)
+    assert est.predict([[40, 8], [40, 9]]).tolist() == [-1, -1]
+
+
 def test_integer_and_float_input_agree_and_input_is_not_modified():
     rows = np.array([[10, 3, 0], [10, 4, 0], [11, 4, 1], [30, 9, 2]])
     before = rows.copy()
