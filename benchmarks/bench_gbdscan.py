@@ -155,13 +155,15 @@ def same_partition(a, b):
 
 
 def best_time(function, repeat):
+    """(best wall time, median wall time, median process CPU time summed over threads)."""
     function()
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         function()
         times.append(time.perf_counter() - start)
-    return min(times), float(np.median(times))
+        cpu.append(time.process_time() - start_cpu)
+    return min(times), float(np.median(times)), float(np.median(cpu))
 
 
 def main():
@@ -199,15 +201,18 @@ def main():
           "same partition as reference mode")
 
     print()
-    print(f"{'':34s}{'best':>10s}{'median':>10s}")
-    for (mode, threads), (best, median) in timings.items():
-        print(f"GBDSCAN {mode:10s} {threads} thread(s)      {best:9.4f}s {median:9.4f}s")
+    print(f"{'':34s}{'best':>10s}{'median':>10s}{'cpu':>10s}")
+    for (mode, threads), (best, median, cpu) in timings.items():
+        print(f"GBDSCAN {mode:10s} {threads} thread(s)      {best:9.4f}s {median:9.4f}s "
+              f"{cpu:9.4f}s")
     for name, per_point in python.items():
         print(f"pure Python {name:16s}     {per_point * len(X):9.1f}s  "
               f"({per_point * 1e3:.3f} ms per cell, scaled)")
     print()
     consistent = timings["consistent", args.threads][0]
     reference = timings["reference", args.threads][0]
+    print(f"(cpu: process time summed over threads; on a machine shared with other jobs, "
+          f"load average now {os.getloadavg()[0]:.2f}, wall times include waiting for a core)")
     print(f"consistent mode, {args.threads} threads: {consistent * 1e3:.1f} ms "
           f"(target < 50 ms: {'met' if consistent < 0.05 else 'NOT met'})")
     for name, per_point in python.items():
