@@ -7,6 +7,8 @@ GridDBSCAN  exact DBSCAN (scikit-learn's labels for a scalar eps) with per-featu
             GBDSCAN minimum
 RangeEps    declarative eps model: radii that follow a range feature
 BallTree    ball tree with per-point eps for radius searches
+GBDSCAN     grid-based DBSCAN for radar gate/beam/scan cells (consistent and
+            reference modes)
 
 Submodules, imported on first use (they pull in their own dependencies):
 gridscan.radar  radar readers (Py-ART, xradar, SuperDARN tables), beam geometry,
@@ -19,11 +21,12 @@ import importlib
 
 from gridscan._ball_tree import BallTree
 from gridscan._dbscan import GridDBSCAN
+from gridscan._gbdscan import GBDSCAN
 from gridscan._range_eps import RangeEps
 
 __version__ = "0.1.0"
 
-__all__ = ["BallTree", "GridDBSCAN", "RangeEps", "__version__"]
+__all__ = ["BallTree", "GBDSCAN", "GridDBSCAN", "RangeEps", "__version__"]
 
 _SUBMODULES = ("radar", "plot", "cli")
 

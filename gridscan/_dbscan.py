@@ -10,9 +10,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from gridscan._ball_tree import BallTree
 from gridscan._core import fit_core, predict_core
-from gridscan._eps_model import lattice_counts
 from gridscan._grid import CellGrid
 from gridscan._index import BruteIndex
+from gridscan._lattice import LatticeIndex, lattice_layout
 from gridscan._range_eps import RangeEps
 from gridscan._validation import (
     METRIC_ALIASES,
@@ -44,6 +44,11 @@ BRUTE_MAX_POINTS = 64
 
 # Up to this many features "auto" uses the cell grid, beyond it the ball tree.
 GRID_MAX_FEATURES = 3
+
+# "auto" takes the lattice index for integer data with at most this many
+# features and with eps of at most this many cells along every feature.
+LATTICE_AUTO_MAX_FEATURES = 4
+LATTICE_AUTO_MAX_EPS = 8.0
 
 
 def grid_cell_size(typical, metric, p, window):
@@ -98,9 +103,11 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         Lattice bounds for ``pts_ratio``: cell k runs from 0 to
         ``grid_shape[k] - 1``. None takes ``X.max(axis=0) + 1``.
     algorithm : {"auto", "ball_tree", "grid", "brute"}, default="auto"
-        Neighbour search: a ball tree, a grid of cells (cell lists, for up to
-        8 features), or all pairs. "auto" takes "brute" for at most 64 points,
-        "grid" for up to 3 features, else "ball_tree". Every choice gives the
+        Neighbour search: a ball tree; a grid (for integer data a lattice index
+        with per-eps stencils, otherwise cell lists, for up to 8 features); or
+        all pairs. "auto" takes "brute" for at most 64 points, the lattice for
+        integer data with up to 4 features and eps of at most 8 cells, the cell
+        grid for up to 3 features, else "ball_tree". Every choice gives the
         same labels.
     leaf_size : int, default=40
         Leaf size of the ball tree.
@@ -326,10 +333,11 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         index, the eps rows, the weights and the minimum weights permuted into
         the index's order, and whether the union rule differs from the query rule.
         """
-        index = self._build_index(X, eps_table)
+        shape = None if self.pts_ratio is None else self._lattice_shape(X)
+        index = self._build_index(X, eps_table, shape)
         order = np.asarray(index.order)
         eps = index.eps_rows(eps_table)
-        min_weight = self._min_weight(index, X, eps, n_threads)
+        min_weight = self._min_weight(index, X, eps, shape, n_threads)
         return _CoreInputs(
             index=index,
             eps=eps.take(order, index),
@@ -338,12 +346,27 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
             union_rule=self.neighbors == "union" and not eps.shared,
         )
 
-    def _build_index(self, X, eps_table):
-        """The neighbour index chosen by ``algorithm`` for X with eps rows eps_table."""
+    def _build_index(self, X, eps_table, lattice_shape=None):
+        """The neighbour index chosen by ``algorithm`` for X with eps rows eps_table.
+
+        "grid" means the lattice index for integer data (bounded by
+        ``lattice_shape``, the pts_ratio grid, when given) and the cell grid
+        otherwise; "auto" takes brute force for at most BRUTE_MAX_POINTS points,
+        the lattice for integer data of small eps and few features, the cell
+        grid up to GRID_MAX_FEATURES features, else the ball tree.
+        """
         metric, p = resolve_metric(self.metric, self.p)
         window = window_mask(self.window_features, X.shape[1],
                              getattr(self, "feature_names_in_", None))
         algorithm = self.algorithm
+        if algorithm in ("auto", "grid"):
+            layout = lattice_layout(X, lattice_shape)
+            small_eps = eps_table.max() <= LATTICE_AUTO_MAX_EPS
+            if (algorithm == "grid" and layout is not None) or (
+                    layout == "dense" and small_eps and X.shape[1] <= LATTICE_AUTO_MAX_FEATURES
+                    and X.shape[0] > BRUTE_MAX_POINTS):
+                return LatticeIndex(X, metric, p, bounds=lattice_shape,
+                                    window_features=np.flatnonzero(window))
         if algorithm == "auto":
             if X.shape[0] <= BRUTE_MAX_POINTS:
                 algorithm = "brute"
@@ -375,13 +398,12 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         return eps_rows(self.eps, n_rows=n, n_features=d, name="eps",
                         forms=("scalar", "features")), "constant"
 
-    def _min_weight(self, index, X, eps, n_threads):
+    def _min_weight(self, index, X, eps, shape, n_threads):
         """Minimum weight of a core point's neighbourhood, (1,) or (n,) in row order."""
         if self.pts_ratio is None:
             return np.array([float(self.min_samples)])
-        shape = self._lattice_shape(X)
         cells = np.empty(X.shape[0])
-        lattice_counts(index, X, eps, shape, cells, n_threads)
+        index.lattice_counts(X, eps, shape, cells, n_threads)
         return self.pts_ratio * cells
 
     def _lattice_shape(self, X):

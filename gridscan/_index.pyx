@@ -318,6 +318,14 @@ cdef class SpatialIndex:
         """An EpsRows table for this index's metric and window features."""
         return EpsRows(values, self)
 
+    def lattice_counts(self, X, EpsRows eps, shape, double[::1] out, int n_threads):
+        """out[i] (OUT) = number of lattice cells of [0, shape) in the neighbourhood of X[i].
+
+        X and eps are in the same row order.
+        """
+        from gridscan._eps_model import lattice_counts
+        lattice_counts(self, X, eps, np.ascontiguousarray(shape, dtype=np.intp), out, n_threads)
+
     def prepare_forward(self, EpsRows eps, int n_threads=1):
         """Get ready for FORWARD searches of whole blocks with eps (by position).
 

@@ -1,0 +1,314 @@
+# Compiled parts of GBDSCAN (gridscan/_gbdscan.py) besides the general core.
+#
+# Input rows are X[i] = (gate, beam[, scan]) as int64 or float64.  A cell is
+# numbered in C order over the grid (n_scans, n_gates, n_beams):
+# (scan * n_gates + gate) * n_beams + beam.  The distinct occupied cells are
+# listed in order of first occurrence (so that the core numbers clusters by
+# their first core row); the lattice index sorts them by cell.
+#
+# Reference expansion.  is_core of every distinct cell is known beforehand
+# (|N| >= pts_ratio * P does not depend on labels, so the general core
+# computes it in parallel).  What remains is sequential by definition (SPEC
+# section 2, mode="reference"): cells are visited in the given order; an
+# unlabelled core cell starts a cluster whose seed overwrites the label of
+# every member of its neighbourhood and queues them all; each queued core cell
+# then labels its unlabelled or noise neighbours and queues the unlabelled
+# ones.  Within one cluster a cell enters the queue at most once (only
+# unlabelled cells are queued after the seed, and they are labelled at once),
+# so a queue of n entries suffices.  Neighbourhoods come from the index's
+# FORWARD search, exactly those of the consistent mode.
+
+import numpy as np
+
+from libc.math cimport fabs, floor
+from libc.stdlib cimport free, malloc
+from libc.stdint cimport int64_t
+
+from cython cimport floating
+
+from gridscan._index cimport (
+    EpsRows, Query, RangeList, SpatialIndex, Workspace, load_point_query,
+)
+from gridscan._kernels cimport FORWARD, EpsTable, within
+from gridscan._typedefs cimport intp_t, uint8_t
+
+DEF UNLABELLED = -2
+DEF NOISE = -1
+
+cpdef enum CellProblem:
+    # What check_cells found wrong with a row.
+    CELL_OK = 0
+    NOT_INTEGER = 1
+    NEGATIVE_SCAN = 2
+    OFF_GRID = 3
+
+# A dense table of distinct cells is used up to this many cells (or 8 per row).
+DENSE_MIN_CELLS = 1 << 21
+
+ctypedef fused cell_value:
+    int64_t
+    double
+
+
+cdef inline int64_t _column(const cell_value[:, ::1] X, intp_t i, intp_t k) noexcept nogil:
+    """Internal column k (0 scan, 1 gate, 2 beam) of row i; scan 0 without a scan column."""
+    if k == 0:
+        return <int64_t> X[i, 2] if X.shape[1] == 3 else 0
+    return <int64_t> X[i, k - 1]
+
+
+def check_cells(const cell_value[:, ::1] X):
+    """One pass over the rows: (first bad row or -1, its problem, maxima of (scan, gate,
+    beam), smallest gate).
+
+    Problems: NOT_INTEGER (a float that is not integral), NEGATIVE_SCAN, OFF_GRID
+    (a negative gate or beam, or a value beyond 2**62).
+    """
+    cdef intp_t n = X.shape[0], i, k, bad = -1
+    cdef int problem = CELL_OK
+    cdef double v
+    cdef int64_t[::1] largest = np.zeros(3, dtype=np.int64)
+    cdef int64_t c, lowest_gate = 0 if n == 0 else 4611686018427387904
+    with nogil:
+        for i in range(n):
+            if cell_value is double:
+                for k in range(X.shape[1]):
+                    v = X[i, k]
+                    if v != floor(v):
+                        problem = NOT_INTEGER
+                    elif fabs(v) >= 4611686018427387904.0 and problem == CELL_OK:
+                        problem = OFF_GRID
+                if problem != CELL_OK:
+                    bad = i
+                    break
+            for k in range(3):
+                c = _column(X, i, k)
+                if c < 0:
+                    problem = NEGATIVE_SCAN if k == 0 else OFF_GRID
+                    break
+                if c > largest[k]:
+                    largest[k] = c
+                if k == 1 and c < lowest_gate:
+                    lowest_gate = c
+            if problem != CELL_OK:
+                bad = i
+                break
+    return bad, problem, np.asarray(largest), lowest_gate
+
+
+def cell_numbers(const cell_value[:, ::1] X, const int64_t[::1] grid, int64_t[::1] out):
+    """out[i] (OUT) = number of the cell of row i; returns the first row off the grid or -1."""
+    cdef intp_t n = X.shape[0], i, off = -1
+    cdef int64_t scan, gate, beam
+    with nogil:
+        for i in range(n):
+            scan = _column(X, i, 0)
+            gate = _column(X, i, 1)
+            beam = _column(X, i, 2)
+            if scan >= grid[0] or gate >= grid[1] or beam >= grid[2]:
+                off = i
+                break
+            out[i] = (scan * grid[1] + gate) * grid[2] + beam
+    return off
+
+
+def first_occurrences(const int64_t[::1] numbers, int64_t n_cells):
+    """Distinct cells in order of first occurrence.
+
+    Returns ``first`` (rows where each distinct cell first occurs, ascending)
+    and ``inverse`` (n,) with ``numbers[i] == numbers[first[inverse[i]]]``.
+    """
+    cdef intp_t n = numbers.shape[0], i, n_distinct = 0
+    if n_cells > max(DENSE_MIN_CELLS, 8 * n):
+        _, first, inverse = np.unique(np.asarray(numbers), return_index=True,
+                                      return_inverse=True)
+        by_row = np.argsort(first, kind="stable")
+        rank = np.empty_like(by_row)
+        rank[by_row] = np.arange(by_row.shape[0])
+        return first[by_row].astype(np.intp), rank[inverse].astype(np.intp)
+    cdef intp_t[::1] slot = np.full(n_cells, -1, dtype=np.intp)
+    cdef intp_t[::1] inverse_view = np.empty(n, dtype=np.intp)
+    cdef intp_t[::1] first_view = np.empty(n, dtype=np.intp)
+    with nogil:
+        for i in range(n):
+            if slot[numbers[i]] < 0:
+                slot[numbers[i]] = n_distinct
+                first_view[n_distinct] = i
+                n_distinct += 1
+            inverse_view[i] = slot[numbers[i]]
+    return np.asarray(first_view)[:n_distinct].copy(), np.asarray(inverse_view)
+
+
+def cell_rows(const cell_value[:, ::1] X, const intp_t[::1] rows, double[:, ::1] out):
+    """out[u] (OUT) = (scan, gate, beam) of row rows[u] of X."""
+    cdef intp_t u, k
+    with nogil:
+        for u in range(rows.shape[0]):
+            for k in range(3):
+                out[u, k] = _column(X, rows[u], k)
+
+
+def cell_eps(const double[:, ::1] cells, const double[:, ::1] half_axes, double scan_window,
+             double g, double[:, ::1] eps, intp_t[::1] row_ids):
+    """Eps rows (scan_window, g, half_axes[gate, beam]) of cells (scan, gate, beam) and their
+    row ids gate * n_beams + beam (equal ids, equal rows); both OUT."""
+    cdef intp_t u, gate, beam, n_beams = half_axes.shape[1]
+    with nogil:
+        for u in range(cells.shape[0]):
+            gate = <intp_t> cells[u, 1]
+            beam = <intp_t> cells[u, 2]
+            eps[u, 0] = scan_window
+            eps[u, 1] = g
+            eps[u, 2] = half_axes[gate, beam]
+            row_ids[u] = gate * n_beams + beam
+
+
+def visiting_order(const int64_t[::1] numbers, const intp_t[::1] row_position,
+                   int64_t cells_per_scan, intp_t n_scans):
+    """Positions in the reference's visiting order: scans in order, rows within a scan in
+    input order (repeats included; the expansion skips labelled cells)."""
+    cdef intp_t n = numbers.shape[0], i, s, total = 0, count
+    cdef intp_t[::1] start = np.zeros(n_scans + 1, dtype=np.intp)
+    cdef intp_t[::1] visit = np.empty(n, dtype=np.intp)
+    with nogil:
+        for i in range(n):
+            start[numbers[i] // cells_per_scan + 1] += 1
+        for s in range(n_scans + 1):
+            count = start[s]
+            start[s] = total
+            total += count
+        for i in range(n):
+            s = numbers[i] // cells_per_scan
+            visit[start[s + 1]] = row_position[i]
+            start[s + 1] += 1
+    return np.asarray(visit)
+
+
+def row_labels(const intp_t[::1] inverse, const intp_t[::1] labels, const uint8_t[::1] is_core,
+               bint by_core_rows, intp_t[::1] out, uint8_t[::1] out_core):
+    """Labels and core flags of every row (OUT) from those of the distinct cells (row i is
+    cell inverse[i]).
+
+    Clusters are renumbered 0, 1, ... in order of first appearance among the
+    rows: among core rows (by_core_rows, the consistent mode's numbering) or
+    among all rows.  Returns the new number of every old id (-1: vanished).
+    """
+    cdef intp_t n = inverse.shape[0], i, u, label, next_id = 0
+    cdef intp_t[::1] new_id = np.full(max(labels.shape[0], 1), -1, dtype=np.intp)
+    with nogil:
+        for i in range(n):
+            u = inverse[i]
+            out_core[i] = is_core[u]
+            label = labels[u]
+            if label >= 0 and new_id[label] < 0 and (is_core[u] or not by_core_rows):
+                new_id[label] = next_id
+                next_id += 1
+        for i in range(n):
+            label = labels[inverse[i]]
+            out[i] = new_id[label] if label >= 0 else -1
+    return np.asarray(new_id)
+
+
+def reference_labels(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
+                     const uint8_t[::1] is_core, const intp_t[::1] visit, intp_t[::1] labels):
+    """The reference algorithm's labels.
+
+    Parameters
+    ----------
+    index : SpatialIndex                  # IN: neighbourhood searches
+    points : (n, d) array                 # IN: index.points
+    eps : EpsRows                         # IN: eps by position
+    is_core : (n,) uint8                  # IN: core flags by position
+    visit : (m,) intp                     # IN: positions in visiting order
+    labels : (n,) intp                    # OUT: cluster ids in order of creation, -1 noise
+
+    Returns
+    -------
+    n_clusters : int
+        Number of cluster ids created (some may have lost every member).
+    """
+    cdef intp_t n = points.shape[0], d = points.shape[1]
+    cdef Workspace work = Workspace(1, d)
+    cdef intp_t* queue = <intp_t*> malloc(max(n, 1) * sizeof(intp_t))
+    cdef intp_t* label = &labels[0] if n else NULL
+    cdef const floating* coords = &points[0, 0] if n else NULL
+    cdef intp_t v, s, cluster = 0, head, tail, p
+    cdef int failed = 0
+    if queue == NULL:
+        raise MemoryError("gridscan: could not allocate the expansion queue")
+    with nogil:
+        for p in range(n):
+            label[p] = UNLABELLED
+        for s in range(visit.shape[0]):
+            v = visit[s]
+            if label[v] != UNLABELLED:
+                continue
+            if not is_core[v]:
+                label[v] = NOISE
+                continue
+            # The seed: every neighbour gets the new id and is queued, whatever its label.
+            tail = _neighbours(index, coords, d, &eps.table, v, work, True, cluster, label,
+                               queue, 0)
+            head = 0
+            while head < tail and tail >= 0:
+                p = queue[head]
+                head += 1
+                if is_core[p]:
+                    tail = _neighbours(index, coords, d, &eps.table, p, work, False, cluster,
+                                       label, queue, tail)
+            if tail < 0:
+                failed = 1
+                break
+            cluster += 1
+    free(queue)
+    if failed:
+        raise MemoryError("gridscan: out of memory while collecting candidate ranges")
+    return cluster
+
+
+cdef intp_t _neighbours(SpatialIndex index, const floating* points, intp_t d,
+                        const EpsTable* e, intp_t p, Workspace work, bint seed, intp_t cluster,
+                        intp_t* label, intp_t* queue, intp_t tail) noexcept nogil:
+    """Label the neighbours of p with ``cluster`` and queue them (IN/OUT: label, queue).
+
+    seed: every neighbour is relabelled and queued; else only unlabelled and
+    noise neighbours are relabelled, and only the unlabelled ones queued.
+    Returns the new queue length, or -1 when memory runs out.
+    """
+    cdef const double* ep = e.values + p * e.row_stride
+    cdef Query* query = &work.queries[0]
+    cdef RangeList* ranges = &work.ranges[0]
+    cdef intp_t r, j, current
+    ranges.size = 0
+    load_point_query(query, &points[p * d], e, p, FORWARD, d)
+    if index.candidates(query, FORWARD, ranges) < 0:
+        return -1
+    for r in range(ranges.size):
+        if seed:
+            for j in range(ranges.start[r], ranges.end[r]):
+                if ranges.full[r] or within(&points[p * d], &points[j * d], ep, e.n_cols,
+                                            &index.norm):
+                    queue[tail] = j
+                    tail += 1
+                    label[j] = cluster
+        elif ranges.full[r]:
+            for j in range(ranges.start[r], ranges.end[r]):
+                current = label[j]
+                if current == UNLABELLED:
+                    queue[tail] = j
+                    tail += 1
+                    label[j] = cluster
+                elif current == NOISE:
+                    label[j] = cluster
+        else:
+            for j in range(ranges.start[r], ranges.end[r]):
+                if not within(&points[p * d], &points[j * d], ep, e.n_cols, &index.norm):
+                    continue
+                current = label[j]
+                if current == UNLABELLED:
+                    queue[tail] = j
+                    tail += 1
+                    label[j] = cluster
+                elif current == NOISE:
+                    label[j] = cluster
+    return tail

@@ -1,0 +1,447 @@
+"""GBDSCAN against plain-Python implementations of SPEC section 2.
+
+``SpecGrid`` computes neighbourhoods and covered cells exactly as the SPEC
+(and the reference implementation) writes them: a box scan with the ellipse
+test ``di**2 / g**2 + dj**2 / b**2 <= 1.0`` and C in its long form.
+``reference_partition`` is the reference algorithm, visiting order and
+overwriting seed included; ``consistent_partition`` applies section 1's rules
+by brute force.
+"""
+
+import math
+import pickle
+from collections import deque
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from gridscan import GBDSCAN, GridDBSCAN
+
+DEFAULTS = dict(f=0.2, g=1.0, pts_ratio=0.3, dr=45.0, dtheta=3.24, r_init=180.0, scan_eps=1)
+
+
+class SpecGrid:
+    """Neighbourhoods of occupied (gate, beam, scan) cells by SPEC section 2, brute force."""
+
+    def __init__(self, cells, params, n_gates, n_beams, n_scans):
+        self.occupied = set(cells)
+        self.p = params
+        self.n_gates, self.n_beams, self.n_scans = n_gates, n_beams, n_scans
+        self.cache = {}
+
+    def half_axis(self, i, j):
+        p = self.p
+        dt = p["dtheta"] * math.pi / 180.0
+        c = (p["r_init"] + p["dr"] * i) / (2.0 * p["dr"]) * (
+            math.sin(dt * (j + 1.0) - dt * j) + math.sin(dt * j - dt * (j - 1.0)))
+        return p["g"] / (p["f"] * c)
+
+    def region(self, cell):
+        """(occupied neighbours, number of grid cells covered) of a cell."""
+        if cell not in self.cache:
+            i, j, s = cell
+            g, b, w = self.p["g"], self.half_axis(i, j), self.p["scan_eps"]
+            hg, hb = math.ceil(g), math.ceil(b)
+            found, covered = [], 0
+            for i2 in range(max(0, i - hg), min(self.n_gates, i + hg + 1)):
+                for j2 in range(max(0, j - hb), min(self.n_beams, j + hb + 1)):
+                    if (i2 - i) ** 2.0 / g ** 2.0 + (j2 - j) ** 2.0 / b ** 2.0 <= 1.0:
+                        for s2 in range(max(0, s - w), min(self.n_scans, s + w + 1)):
+                            covered += 1
+                            if (i2, j2, s2) in self.occupied:
+                                found.append((i2, j2, s2))
+            self.cache[cell] = (found, covered)
+        return self.cache[cell]
+
+    def is_core(self, cell):
+        found, covered = self.region(cell)
+        return len(found) >= self.p["pts_ratio"] * covered
+
+
+def reference_partition(rows, grid):
+    """The reference algorithm (SPEC section 2, mode="reference"), labels per row."""
+    labels = {}
+    cluster = 0
+    for row in sorted(range(len(rows)), key=lambda r: rows[r][2]):
+        cell = rows[row]
+        if cell in labels:
+            continue
+        if not grid.is_core(cell):
+            labels[cell] = -1
+            continue
+        seeds = grid.region(cell)[0]
+        for member in seeds:
+            labels[member] = cluster
+        queue = deque(seeds)
+        while queue:
+            current = queue.popleft()
+            if not grid.is_core(current):
+                continue
+            for member in grid.region(current)[0]:
+                if member not in labels:
+                    queue.append(member)
+                    labels[member] = cluster
+                elif labels[member] == -1:
+                    labels[member] = cluster
+        cluster += 1
+    return by_first_appearance([labels[cell] for cell in rows])
+
+
+def consistent_partition(rows, grid):
+    """SPEC section 1's rules with neighbors="query" and the adaptive minimum, per row."""
+    core = [grid.is_core(cell) for cell in rows]
+    core_cells = {cell for cell, c in zip(rows, core, strict=True) if c}
+    edges = {cell: set() for cell in core_cells}
+    for cell in core_cells:
+        for other in grid.region(cell)[0]:
+            if other in core_cells:
+                edges[cell].add(other)
+                edges[other].add(cell)
+    label_of = {}
+    next_label = 0
+    for cell, c in zip(rows, core, strict=True):
+        if c and cell not in label_of:
+            stack = [cell]
+            label_of[cell] = next_label
+            while stack:
+                for other in edges[stack.pop()]:
+                    if other not in label_of:
+                        label_of[other] = next_label
+                        stack.append(other)
+            next_label += 1
+    labels = []
+    for cell, c in zip(rows, core, strict=True):
+        if c:
+            labels.append(label_of[cell])
+        else:
+            holders = [label_of[p] for p in core_cells if cell in grid.region(p)[0]]
+            labels.append(min(holders, default=-1))
+    return np.array(labels)
+
+
+def by_first_appearance(labels):
+    """Labels renumbered 0, 1, ... in order of first appearance (-1 kept)."""
+    mapping = {}
+    out = []
+    for label in labels:
+        if label >= 0 and label not in mapping:
+            mapping[label] = len(mapping)
+        out.append(mapping.get(label, -1))
+    return np.array(out)
+
+
+def random_case(rng):
+    """Random rows (gate, beam, scan), parameters and grid: blobs, noise and repeated rows."""
+    n_gates, n_beams = int(rng.integers(3, 40)), int(rng.integers(2, 17))
+    n_scans = int(rng.integers(1, 5))
+    n = int(rng.integers(1, 100))
+    centres = rng.integers(0, [n_gates, n_beams, n_scans], size=(int(rng.integers(1, 5)), 3))
+    rows = centres[rng.integers(0, len(centres), n)] + np.round(
+        rng.normal(0, rng.uniform(0.5, 4), size=(n, 3)) * [1, 1, 0.5]).astype(int)
+    rows = np.clip(rows, 0, [n_gates - 1, n_beams - 1, n_scans - 1])
+    if rng.random() < 0.5:
+        rows = np.vstack([rows, rows[rng.integers(0, n, int(rng.integers(1, n + 1)))]])
+    rows = rows[rng.permutation(len(rows))]
+    params = dict(DEFAULTS)
+    params["f"] = float(rng.choice([0.2, rng.uniform(0.05, 1.0)]))
+    params["g"] = float(rng.choice([1.0, 1.0, 2.0, rng.uniform(0.5, 3.0)]))
+    params["pts_ratio"] = float(rng.choice([0.3, rng.uniform(0.02, 1.0)]))
+    params["scan_eps"] = int(rng.choice([0, 1, 1, 2]))
+    if rng.random() < 0.3:
+        params.update(dr=float(rng.uniform(10, 60)), dtheta=float(rng.uniform(1, 10)),
+                      r_init=float(rng.uniform(1, 400)))
+    grid = (n_gates, n_beams, n_scans)
+    if rng.random() < 0.3:
+        grid = tuple(int(v) for v in rows.max(axis=0) + 1)
+    return rows, params, grid
+
+
+def spec_grid(rows, params, grid):
+    return SpecGrid([tuple(r) for r in rows.tolist()], params, *grid)
+
+
+def estimator(params, grid, **kw):
+    # One thread: hundreds of tiny fits; test_labels_do_not_depend_on_threads covers more.
+    kw.setdefault("n_jobs", 1)
+    return GBDSCAN(**params, n_gates=grid[0], n_beams=grid[1], n_scans=grid[2], **kw)
+
+
+def same_partition(a, b):
+    return np.array_equal(by_first_appearance(a), by_first_appearance(b))
+
+
+def test_reference_mode_reproduces_the_reference_algorithm():
+    rng = np.random.default_rng(0)
+    clusters_seen = 0
+    for _ in range(300):
+        rows, params, grid = random_case(rng)
+        expected = reference_partition([tuple(r) for r in rows.tolist()],
+                                       spec_grid(rows, params, grid))
+        got = estimator(params, grid, mode="reference").fit(rows).labels_
+        assert np.array_equal(got, expected), (rows.tolist(), params, grid)
+        clusters_seen += expected.max() + 1
+    assert clusters_seen > 300
+
+
+def test_consistent_mode_follows_the_spec_rules():
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        rows, params, grid = random_case(rng)
+        expected = consistent_partition([tuple(r) for r in rows.tolist()],
+                                        spec_grid(rows, params, grid))
+        est = estimator(params, grid).fit(rows)
+        assert np.array_equal(est.labels_, expected), (rows.tolist(), params, grid)
+        assert np.array_equal(est.predict(rows), est.labels_)
+
+
+def test_grids_too_large_for_dense_tables():
+    # 10**7 scans: cells are deduplicated by sorting and the lattice spans the data only,
+    # so P(p) is counted by the generic box scan; the answers must not change.
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        rows, params, grid = random_case(rng)
+        rows[:, 2] += 5_000_000
+        grid = (grid[0], grid[1], 10 ** 7)
+        cells = [tuple(r) for r in rows.tolist()]
+        spec = spec_grid(rows, params, grid)
+        assert np.array_equal(estimator(params, grid).fit(rows).labels_,
+                              consistent_partition(cells, spec))
+        assert np.array_equal(estimator(params, grid, mode="reference").fit(rows).labels_,
+                              reference_partition(cells, spec))
+
+
+def test_modes_differ_on_some_grids_and_reference_still_matches():
+    # The modes part ways where a seed overwrites another cluster or a border cell
+    # sits between clusters; such grids must exist, and the reference must still match.
+    rng = np.random.default_rng(5)
+    differing = 0
+    for _ in range(200):
+        rows, params, grid = random_case(rng)
+        ref = estimator(params, grid, mode="reference").fit(rows).labels_
+        con = estimator(params, grid).fit(rows).labels_
+        if not same_partition(ref, con):
+            differing += 1
+            expected = reference_partition([tuple(r) for r in rows.tolist()],
+                                           spec_grid(rows, params, grid))
+            assert np.array_equal(ref, expected)
+    assert differing > 0
+
+
+@pytest.mark.parametrize("mode", ["consistent", "reference"])
+def test_hand_computed_cells_on_the_superdarn_grid(mode):
+    est = GBDSCAN(n_gates=75, n_beams=16, mode=mode)
+    # The clipped ellipse of the corner cell covers 3 cells and 0.3 * 3 <= 1.
+    assert est.fit_predict([[74, 15]]).tolist() == [0]
+    # At gate 40, b = 2.01: 5 cells along the beam plus 2 along the gates; needs 2.1.
+    assert est.fit_predict([[40, 8]]).tolist() == [-1]
+    assert est.fit_predict([[40, 8], [40, 9]]).tolist() == [-1, -1]
+    assert est.fit_predict([[40, 7], [40, 8], [40, 9]]).tolist() == [0, 0, 0]
+    # Beam 11 is 3 beams from 8 (outside b = 2.01), so it stays alone.
+    assert est.fit_predict([[40, 7], [40, 8], [40, 9], [40, 12]]).tolist() == [0, 0, 0, -1]
+    # Repeated rows are one occupied cell: two copies do not make a lone cell core.
+    assert est.fit_predict([[40, 8], [40, 8], [40, 8]]).tolist() == [-1, -1, -1]
+    # A scan window: the corner cell in scan 0 sees 2 of 6 cells, in scan 1 2 of 9.
+    labels = est.fit([[74, 15, 0], [74, 15, 1], [74, 15, 3]])
+    assert labels.labels_.tolist() == [0, 0, -1]
+    assert labels.core_sample_indices_.tolist() == [0]
+
+
+def test_half_axis_shrinks_with_range():
+    est = GBDSCAN(n_gates=75, n_beams=16)
+    # Gate 0 (b ~ 22): the ellipse spans all 16 beams, plus the cell of gate 1 in the
+    # same beam (gate -1 is off the grid): 17 cells, so 5.1 are needed.
+    row = [[0, j] for j in range(16)]
+    assert est.fit_predict(row[:5]).tolist() == [-1] * 5
+    assert est.fit_predict(row[:6]).tolist() == [0] * 6
+    # Beams 0 and 15 are neighbours at gate 0.
+    assert est.fit_predict(row[:5] + [[0, 15]]).tolist() == [0] * 6
+    # At gate 74 cells two beams apart are not neighbours, one beam apart are.
+    assert est.fit_predict([[74, 3], [74, 5]]).tolist() == [-1, -1]
+    assert est.fit_predict([[74, 3], [74, 4], [74, 5]]).tolist() == [0, 0, 0]
+
+
+def test_consistent_mode_ignores_row_order():
+    rng = np.random.default_rng(2)
+    for _ in range(60):
+        rows, params, grid = random_case(rng)
+        labels = estimator(params, grid).fit_predict(rows)
+        permutation = rng.permutation(len(rows))
+        permuted = estimator(params, grid).fit_predict(rows[permutation])
+        assert np.array_equal(by_first_appearance(labels[permutation]),
+                              by_first_appearance(permuted))
+
+
+def test_consistent_mode_is_gridscan_core_on_distinct_cells():
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        rows, params, grid = random_case(rng)
+        sg = spec_grid(rows, params, grid)
+        _, first = np.unique(rows, axis=0, return_index=True)
+        cells = rows[np.sort(first)]
+        sample_eps = np.array([[params["g"], sg.half_axis(i, j), params["scan_eps"] + 0.5]
+                               for i, j, _ in cells.tolist()])
+        general = GridDBSCAN(neighbors="query", window_features=[2],
+                             pts_ratio=params["pts_ratio"], grid_shape=grid, n_jobs=1)
+        expected = general.fit_predict(cells.astype(float), sample_eps=sample_eps)
+        got = estimator(params, grid).fit(cells).labels_
+        assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("mode", ["consistent", "reference"])
+def test_labels_do_not_depend_on_threads(mode):
+    rng = np.random.default_rng(4)
+    rows = np.column_stack([rng.integers(0, 75, 3000), rng.integers(0, 16, 3000),
+                            rng.integers(0, 20, 3000)])
+    one = GBDSCAN(f=0.3, mode=mode, n_jobs=1).fit_predict(rows)
+    for n_jobs in (2, 3):
+        assert np.array_equal(one, GBDSCAN(f=0.3, mode=mode, n_jobs=n_jobs).fit_predict(rows))
+
+
+def test_two_columns_mean_one_scan():
+    rows = np.array([[10, 3], [10, 4], [11, 4], [30, 9], [10, 3]])
+    three = np.column_stack([rows, np.zeros(len(rows), dtype=int)])
+    for mode in ("consistent", "reference"):
+        assert np.array_equal(GBDSCAN(mode=mode).fit_predict(rows),
+                              GBDSCAN(mode=mode).fit_predict(three))
+
+
+def test_grid_defaults_to_the_data_and_edges_matter():
+    rows = np.array([[5, 2], [5, 3]])
+    fitted = GBDSCAN().fit(rows)
+    assert (fitted.n_gates_, fitted.n_beams_, fitted.n_scans_) == (6, 4, 1)
+    # In a larger grid the same cells cover more cells and stop being core.
+    assert GBDSCAN().fit_predict(rows).tolist() == [0, 0]
+    assert GBDSCAN(n_gates=75, n_beams=16).fit_predict(rows).tolist() == [-1, -1]
+
+
+def test_predict_new_cells():
+    est = GBDSCAN(n_gates=75, n_beams=16).fit([[40, 7], [40, 8], [40, 9], [60, 2]])
+    # (41, 8) is one gate from the core cell (40, 8); (40, 11) is two beams from (40, 9).
+    assert est.predict([[41, 8], [45, 8], [40, 11], [40, 12]]).tolist() == [0, -1, 0, -1]
+    assert est.predict([[40, 8]]).tolist() == [0]
+
+
+def test_predict_without_core_cells():
+    est = GBDSCAN(n_gates=75, n_beams=16).fit([[40, 8], [20, 3]])
+    assert est.core_sample_indices_.shape == (0,)
+    assert est.components_.shape == (0, 2)
+    assert est.predict([[40, 8], [40, 9]]).tolist() == [-1, -1]
+
+
+def test_integer_and_float_input_agree_and_input_is_not_modified():
+    rows = np.array([[10, 3, 0], [10, 4, 0], [11, 4, 1], [30, 9, 2]])
+    before = rows.copy()
+    labels = GBDSCAN().fit_predict(rows)
+    assert np.array_equal(rows, before)
+    assert np.array_equal(labels, GBDSCAN().fit_predict(rows.astype(np.float32)))
+
+
+@pytest.mark.parametrize("X, message", [
+    ([[1.5, 2]], "integer cells"),
+    ([[1, np.nan]], "NaN"),
+    ([[1, np.inf]], "infinity"),
+    ([[1, 2, -1]], "scans must be >= 0"),
+    ([[-1, 2]], "outside the grid"),
+    ([[75, 2]], "outside the grid of 75 gates"),
+    ([[3, 16]], "outside the grid of 75 gates x 16 beams"),
+    ([[1, 2, 3, 4]], "expected 2 columns"),
+    ([[1e300, 2]], "outside the grid"),
+])
+def test_bad_cells(X, message):
+    with pytest.raises(ValueError, match=message):
+        GBDSCAN(n_gates=75, n_beams=16).fit(X)
+
+
+def test_bad_cells_in_predict():
+    est = GBDSCAN(n_gates=75, n_beams=16).fit([[3, 4, 0], [3, 5, 1]])
+    with pytest.raises(ValueError, match="outside the grid"):
+        est.predict([[3, 4, 2]])
+    with pytest.raises(ValueError, match="integer cells"):
+        est.predict([[3, 4.5, 0]])
+    with pytest.raises(ValueError, match="3 features"):
+        est.predict([[3, 4]])
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(f=0.0), "'f' parameter"),
+    (dict(g=-1.0), "'g' parameter"),
+    (dict(dr=0.0), "'dr' parameter"),
+    (dict(dtheta=0.0), "'dtheta' parameter"),
+    (dict(pts_ratio=0.0), "'pts_ratio' parameter"),
+    (dict(pts_ratio=1.5), "'pts_ratio' parameter"),
+    (dict(r_init=np.nan), "'r_init' parameter"),
+    (dict(scan_eps=-1), "'scan_eps' parameter"),
+    (dict(scan_eps=0.5), "'scan_eps' parameter"),
+    (dict(mode="fast"), "'mode' parameter"),
+    (dict(n_gates=0), "'n_gates' parameter"),
+])
+def test_bad_parameters(params, message):
+    with pytest.raises(ValueError, match=message):
+        GBDSCAN(**params).fit([[3, 4]])
+
+
+def test_zero_range_is_rejected():
+    with pytest.raises(ValueError, match=r"gate 0 gives 0.0 \(r_init=0.0, dr=45.0\)"):
+        GBDSCAN(r_init=0.0).fit([[0, 3], [5, 3]])
+    with pytest.raises(ValueError, match="gate 1 gives"):
+        GBDSCAN(r_init=-90.0).fit([[1, 3], [5, 3]])
+    # The same r_init is fine while every gate in X has a positive range.
+    assert GBDSCAN(r_init=-90.0).fit_predict([[3, 3], [3, 4]]).tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("mode", ["consistent", "reference"])
+def test_pickle_clone_and_params(mode):
+    rows = np.array([[40, 7, 0], [40, 8, 0], [40, 9, 0], [41, 8, 1], [60, 2, 1]])
+    est = GBDSCAN(f=0.3, n_gates=75, n_beams=16, mode=mode).fit(rows)
+    est.predict(rows)
+    restored = pickle.loads(pickle.dumps(est))
+    assert np.array_equal(restored.labels_, est.labels_)
+    assert np.array_equal(restored.predict(rows), est.predict(rows))
+    assert np.array_equal(restored.components_, rows[est.core_sample_indices_])
+    copy = clone(est)
+    assert copy.get_params() == est.get_params()
+    assert not hasattr(copy, "labels_")
+
+
+def test_dataframe_input_keeps_feature_names():
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame({"gate": [40, 40, 40], "beam": [7, 8, 9]})
+    est = GBDSCAN(n_gates=75, n_beams=16).fit(frame)
+    assert list(est.feature_names_in_) == ["gate", "beam"]
+    assert est.labels_.tolist() == [0, 0, 0]
+
+
+# GBDSCAN's input is integer grid cells in 2 or 3 columns; these checks feed
+# random floats or other numbers of columns, which it rejects.
+OFF_GRID = "feeds off-grid data (non-integer floats or not 2-3 columns)"
+EXPECTED_FAILED_CHECKS = {name: OFF_GRID for name in [
+    "check_fit_score_takes_y",
+    "check_estimators_overwrite_params",
+    "check_dont_overwrite_parameters",
+    "check_estimators_fit_returns_self",
+    "check_readonly_memmap_input",
+    "check_n_features_in_after_fitting",
+    "check_estimators_dtypes",
+    "check_dtype_object",
+    "check_pipeline_consistency",
+    "check_estimators_nan_inf",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
+    "check_clustering",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_fit2d_1sample",
+    "check_dict_unchanged",
+    "check_fit_idempotent",
+    "check_fit_check_is_fitted",
+    "check_n_features_in",
+    "check_fit2d_predict1d",
+    "check_positive_only_tag_during_fit",
+]}
+
+
+@parametrize_with_checks([GBDSCAN()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
