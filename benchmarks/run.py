@@ -36,6 +36,7 @@ import resource
 import subprocess
 import sys
 import time
+from functools import partial
 
 import numpy as np
 
@@ -52,7 +53,8 @@ def blobs(n, seed=0, noise=0.1):
     n_noise = int(noise * n)
     centres = rng.uniform(0, side, (max(n // 10_000, 1), 2))
     members = centres[rng.integers(0, len(centres), n - n_noise)]
-    X = np.vstack([members + rng.normal(0, 1.0, members.shape), rng.uniform(0, side, (n_noise, 2))])
+    X = np.vstack([members + rng.normal(0, 1.0, members.shape),
+                   rng.uniform(0, side, (n_noise, 2))])
     return X[rng.permutation(n)]
 
 
@@ -70,7 +72,8 @@ def radar_detections(n, seed=0):
     a = target_azimuth[which] + np.degrees(rng.normal(0, 1, len(which)) * size_km[which]
                                            / target_range[which])
     X = np.vstack([np.column_stack([r, a % 360]),
-                   np.column_stack([rng.uniform(2, 150, n_clutter), rng.uniform(0, 360, n_clutter)])])
+                   np.column_stack([rng.uniform(2, 150, n_clutter),
+                                    rng.uniform(0, 360, n_clutter)])])
     X[:, 0] = np.clip(X[:, 0], 2, None)
     return X[rng.permutation(n)]
 
@@ -116,9 +119,9 @@ def same_core_clusters(labels_a, core_a, labels_b, core_b):
 
 def table(title, header, rows):
     print(f"\n{title}")
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
     for row in [header, ["-" * w for w in widths], *rows]:
-        print("  " + "  ".join(str(x).rjust(w) for x, w in zip(row, widths)))
+        print("  " + "  ".join(str(x).rjust(w) for x, w in zip(row, widths, strict=True)))
 
 
 def ms(seconds):
@@ -128,33 +131,36 @@ def ms(seconds):
 # --- sections --------------------------------------------------------------------------------
 
 
-def constant_section(args):
+def constant_case(n, neighbours, args):
+    """One row of the constant-eps table: n blob points with about ``neighbours`` each."""
     import dbscan
     from sklearn.cluster import DBSCAN
 
     from gridscan import GridDBSCAN
 
+    X = blobs(n)
+    eps, min_samples = calibrate_eps(X, neighbours), 10
+    t_1, ours = best_time(lambda: GridDBSCAN(eps, min_samples=min_samples, n_jobs=1).fit(X),
+                          args.repeat)
+    t_n, ours_n = best_time(
+        lambda: GridDBSCAN(eps, min_samples=min_samples, n_jobs=args.threads).fit(X),
+        args.repeat)
+    t_sk, theirs = best_time(
+        lambda: DBSCAN(eps=eps, min_samples=min_samples, n_jobs=args.threads).fit(X),
+        1 if n > 500_000 else args.repeat)
+    assert np.array_equal(ours.labels_, theirs.labels_), "labels differ from scikit-learn"
+    assert np.array_equal(ours_n.labels_, ours.labels_), "labels depend on threads"
+    t_db, (db_labels, db_core) = best_time(
+        lambda: dbscan.DBSCAN(X, eps=eps, min_samples=min_samples), args.repeat)
+    assert same_core_clusters(ours.labels_, ours.core_sample_indices_, db_labels,
+                              np.flatnonzero(db_core)), "clusters differ from dbscan"
+    return [f"{n:,}", f"{neighbours}", ms(t_1), ms(t_n), ms(t_sk), ms(t_db),
+            f"{t_n / t_sk:.3f}", f"{t_n / t_db:.3f}"]
+
+
+def constant_section(args):
     sizes = [(200_000, 30)] + ([] if args.quick else [(2_000_000, 60)])
-    rows = []
-    for n, neighbours in sizes:
-        X = blobs(n)
-        eps, min_samples = calibrate_eps(X, neighbours), 10
-        t_1, ours = best_time(lambda: GridDBSCAN(eps, min_samples=min_samples, n_jobs=1).fit(X),
-                              args.repeat)
-        t_n, ours_n = best_time(
-            lambda: GridDBSCAN(eps, min_samples=min_samples, n_jobs=args.threads).fit(X),
-            args.repeat)
-        t_sk, theirs = best_time(
-            lambda: DBSCAN(eps=eps, min_samples=min_samples, n_jobs=args.threads).fit(X),
-            1 if n > 500_000 else args.repeat)
-        assert np.array_equal(ours.labels_, theirs.labels_), "labels differ from scikit-learn"
-        assert np.array_equal(ours_n.labels_, ours.labels_), "labels depend on threads"
-        t_db, (db_labels, db_core) = best_time(
-            lambda: dbscan.DBSCAN(X, eps=eps, min_samples=min_samples), args.repeat)
-        assert same_core_clusters(ours.labels_, ours.core_sample_indices_, db_labels,
-                                  np.flatnonzero(db_core)), "clusters differ from dbscan"
-        rows.append([f"{n:,}", f"{neighbours}", ms(t_1), ms(t_n), ms(t_sk), ms(t_db),
-                     f"{t_n / t_sk:.3f}", f"{t_n / t_db:.3f}"])
+    rows = [constant_case(n, neighbours, args) for n, neighbours in sizes]
     table(f"Constant eps, 2-D blobs with noise, min_samples=10 ({args.threads} threads; "
           "labels equal to scikit-learn's)",
           ["points", "neighbours", "gridscan 1 thr", f"gridscan {args.threads} thr",
@@ -197,8 +203,13 @@ def callable_dbscan(X, model, min_samples):
     """scikit-learn with a Python callable: the union rule's scaled distance, eps=1."""
     from sklearn.cluster import DBSCAN
 
+    base, power = np.asarray(model.base, float), np.asarray(model.power, float)
+    low, high = np.asarray(model.min_eps, float), np.asarray(model.max_eps, float)
+
     def scaled(a, b):
-        ea, eb = model.evaluate(a[None])[0], model.evaluate(b[None])[0]
+        # what a user writes today: the model in numpy, called once per pair
+        ea = np.clip(base * a[model.range_feature] ** power, low, high)
+        eb = np.clip(base * b[model.range_feature] ** power, low, high)
         return min(np.sqrt((((b - a) / ea) ** 2).sum()), np.sqrt((((a - b) / eb) ** 2).sum()))
 
     return DBSCAN(eps=1.0, min_samples=min_samples, metric=scaled, algorithm="brute").fit(X)
@@ -294,8 +305,8 @@ def scaling_section(args):
     rows, first = [], None
     for n in sizes:
         X = blobs(n)
-        t, _ = best_time(lambda: GridDBSCAN(eps, min_samples=10, n_jobs=args.threads).fit(X),
-                         args.repeat)
+        model = GridDBSCAN(eps, min_samples=10, n_jobs=args.threads)
+        t, _ = best_time(partial(model.fit, X), args.repeat)
         per_point = t / n
         first = first or per_point
         rows.append([f"{n:,}", ms(t), f"{per_point * 1e9:.0f} ns", f"{per_point / first:.2f}"])

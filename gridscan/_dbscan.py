@@ -379,9 +379,9 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         if algorithm == "grid":
             typical = np.median(eps_table, axis=0)
             along = most_varying_feature(eps_table, typical)
+            row_scale = None if along is None else eps_table[:, along] / typical[along]
             return CellGrid(X, grid_cell_size(typical, metric, p, window), metric, p, window,
-                            row_feature=along,
-                            row_scale=None if along is None else eps_table[:, along] / typical[along])
+                            row_feature=along, row_scale=row_scale)
         return BallTree(X, self.leaf_size, metric, p,
                         window_features=np.flatnonzero(window))
 
