@@ -14,9 +14,6 @@ from gridscan import GridDBSCAN, RangeEps
 from gridscan.cli import main
 from gridscan.radar import make_superdarn_table, superdarn_cells
 
-needs_gbdscan = pytest.mark.skipif(not hasattr(gridscan, "GBDSCAN"),
-                                   reason="GBDSCAN lands with issue 3")
-
 
 def run(*args, cwd=None):
     """``python -m gridscan ARGS`` in a subprocess with this checkout on the path."""
@@ -228,7 +225,6 @@ def superdarn():
     return make_superdarn_table(n_scans=40, random_state=5)
 
 
-@needs_gbdscan
 def test_gbdscan_subprocess_labels_equal_the_estimators(tmp_path, superdarn):
     source = save(superdarn, tmp_path / "day.parquet")
     target = tmp_path / "out.csv"
@@ -241,7 +237,6 @@ def test_gbdscan_subprocess_labels_equal_the_estimators(tmp_path, superdarn):
     np.testing.assert_array_equal(pd.read_csv(target)["label"], expected)
 
 
-@needs_gbdscan
 def test_gbdscan_scan_column_csv_times_and_groups(tmp_path, superdarn):
     table = superdarn.copy()
     cells, _ = superdarn_cells(table, scan_length="2min")
@@ -261,7 +256,6 @@ def test_gbdscan_scan_column_csv_times_and_groups(tmp_path, superdarn):
         np.testing.assert_array_equal(labels[rows], expected)
 
 
-@needs_gbdscan
 @pytest.mark.parametrize("args, message", [
     (["--gate", "range_gate"], "no column 'range_gate'"),
     (["--pts-ratio", "1.5"], "argument --pts-ratio: expected a number in (0, 1], got '1.5'"),

@@ -239,7 +239,6 @@ def superdarn_groups(seed=0):
     return pd.concat(frames, ignore_index=True)
 
 
-@pytest.mark.skipif(not hasattr(gridscan, "GBDSCAN"), reason="GBDSCAN lands with issue 3")
 @pytest.mark.parametrize("mode", ["consistent", "reference"])
 def test_cluster_groups_gbdscan(client, mode):
     df = superdarn_groups()

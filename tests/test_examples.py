@@ -8,8 +8,6 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import pytest
 
-import gridscan
-
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
@@ -24,18 +22,13 @@ EXPECTED = {
     "sklearn_pipeline.py": (["GridDBSCAN labels == DBSCAN labels: True",
                              "reproduces its labels: True"], None),
 }
-needs_gbdscan = pytest.mark.skipif(not hasattr(gridscan, "GBDSCAN"),
-                                   reason="GBDSCAN lands with issue 3")
-NEEDS_GBDSCAN = {"superdarn_day.py"}
 
 
 def test_every_example_is_listed():
     assert {path.name for path in EXAMPLES} == set(EXPECTED)
 
 
-@pytest.mark.parametrize("script", [
-    pytest.param(path, id=path.name, marks=[needs_gbdscan] if path.name in NEEDS_GBDSCAN else [])
-    for path in EXAMPLES])
+@pytest.mark.parametrize("script", [pytest.param(path, id=path.name) for path in EXAMPLES])
 def test_example_runs_small(tmp_path, script):
     env = dict(os.environ, MPLBACKEND="Agg", PYART_QUIET="1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -63,10 +56,8 @@ def test_readme_python_blocks_run(tmp_path):
     """The README's code runs as written, one block after the other (one namespace)."""
     blocks = readme_blocks()
     assert len(blocks) >= 6
-    runnable = [block for block in blocks
-                # The Dask tour needs a Dask collection and cluster: tests/test_dask.py.
-                if "gridscan.dask" not in block
-                and (hasattr(gridscan, "GBDSCAN") or "GBDSCAN" not in block)]
+    # The Dask tour needs a Dask collection and cluster: tests/test_dask.py.
+    runnable = [block for block in blocks if "gridscan.dask" not in block]
     script = tmp_path / "readme.py"
     script.write_text("\n".join(runnable))
     env = dict(os.environ, MPLBACKEND="Agg", PYART_QUIET="1")

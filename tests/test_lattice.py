@@ -4,13 +4,13 @@ import pickle
 
 import numpy as np
 import pytest
+
+from gridscan import GridDBSCAN, RangeEps, _lattice
 from gridscan._ball_tree import BallTree
 from gridscan._eps_model import lattice_counts
 from gridscan._grid import CellGrid
 from gridscan._index import BruteIndex
 from gridscan._lattice import LatticeIndex, lattice_layout
-
-from gridscan import GridDBSCAN, RangeEps, _lattice
 from gridscan._validation import eps_rows, resolve_metric, window_mask
 
 METRICS = ["euclidean", "manhattan", "chebyshev", "minkowski"]
