@@ -785,9 +785,19 @@ cdef class LatticeIndex(SpatialIndex):
         end[0] = lo
 
     cdef inline intp_t _query_stencil(self, const Query* q) noexcept nogil:
-        """Stencil id of the query's eps row, found by value; -1 when none is cached."""
+        """Stencil id of the query's eps row; -1 when none is cached.
+
+        A query that is one indexed point usually has that point's registered
+        row: checked by value, then looked up in the hash table otherwise.
+        """
+        cdef intp_t sid, d = self.norm.n_features
         if q.eps_cols == 0:
             return -1
+        if q.block >= 0 and self.point_sid != NULL and q.block < self.n_points:
+            sid = self.point_sid[q.block]
+            if (sid >= 0 and self.key_cols[sid] == q.eps_cols
+                    and _same_row(&self.keys[sid * d], q.eps_max, q.eps_cols)):
+                return sid
         return self._find(q.eps_max, q.eps_cols)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
