@@ -17,14 +17,14 @@ import numpy as np
 
 from cpython.exc cimport PyErr_CheckSignals
 from cython.parallel cimport prange, threadid
-from libc.math cimport INFINITY, fmax, fmin, pow, sqrt
+from libc.math cimport INFINITY, fmax, fmin
 from libc.stdlib cimport calloc, free, malloc, realloc
 
 from cython cimport floating
 
 from gridscan._kernels cimport (
     CHEBYSHEV, EUCLIDEAN, FORWARD, MANHATTAN, MINKOWSKI, REVERSE, UNION, Direction, EpsTable,
-    Metric, Norm, scaled_distance, within,
+    Metric, Norm, accumulate, scaled_distance, unreduce, within,
 )
 from gridscan._typedefs cimport intp_t, uint8_t
 
@@ -253,27 +253,13 @@ cdef double _reach(const double* e, intp_t n_cols, const Norm* norm) noexcept no
     for k in range(norm.n_features):
         ek = e[0 if n_cols == 1 else k]
         if norm.window != NULL and norm.window[k]:
-            acc = _combine(acc, ek, norm)
+            acc = accumulate(acc, ek, norm)
         else:
             largest = fmax(largest, ek)
             has_norm_part = True
     if has_norm_part:
-        acc = _combine(acc, largest, norm)
-    if norm.metric == EUCLIDEAN:
-        return sqrt(acc)
-    if norm.metric == MINKOWSKI:
-        return pow(acc, 1.0 / norm.p)
-    return acc
-
-
-cdef inline double _combine(double acc, double x, const Norm* norm) noexcept nogil:
-    if norm.metric == EUCLIDEAN:
-        return acc + x * x
-    if norm.metric == MANHATTAN:
-        return acc + x
-    if norm.metric == CHEBYSHEV:
-        return fmax(acc, x)
-    return acc + pow(x, norm.p)
+        acc = accumulate(acc, largest, norm)
+    return unreduce(acc, norm)
 
 
 cdef double _inner(const double* e, intp_t n_cols, const Norm* norm) noexcept nogil:
