@@ -190,7 +190,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                     PyErr_CheckSignals()
             start = blocks[b]
             end = blocks[b + 1]
-            query = &work.queries[t]
+            query = work.queries[t]
             taken = load_block_query(query, points, start, end, &is_core[0], 0, e,
                                      <Direction> mode, b)
             if taken == 0:
@@ -207,7 +207,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                     continue
             if not whole_ranges:
                 query.inner = 0.0
-            ranges = &work.ranges[t]
+            ranges = work.ranges[t]
             ranges.size = 0
             if index.candidates(query, <Direction> mode, ranges) < 0:
                 failed[0] = 1
@@ -265,7 +265,7 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     with nogil:
         # Each block's first core point; the core points of a clique are joined at once.
         for b in prange(n_blocks, schedule="dynamic", chunksize=64, num_threads=n_threads):
-            query = &work.queries[threadid()]
+            query = work.queries[threadid()]
             if load_block_query(query, points, blocks[b], blocks[b + 1], &is_core[0], 1, e,
                                 FORWARD, b) == 0:
                 continue
@@ -288,9 +288,9 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
             start = blocks[b]
             end = blocks[b + 1]
             first = first_core[b]
-            query = &work.queries[t]
+            query = work.queries[t]
             load_block_query(query, points, start, end, &is_core[0], 1, e, FORWARD, b)
-            ranges = &work.ranges[t]
+            ranges = work.ranges[t]
             ranges.size = 0
             if index.candidates(query, FORWARD, ranges) < 0:
                 failed[0] = 1
@@ -431,11 +431,11 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
                     PyErr_CheckSignals()
             start = query_blocks[b]
             end = query_blocks[b + 1]
-            query = &work.queries[t]
+            query = work.queries[t]
             if load_block_query(query, queries, start, end, &skip[0], 0, qe,
                                 <Direction> mode, b if own_blocks else -1) == 0:
                 continue
-            ranges = &work.ranges[t]
+            ranges = work.ranges[t]
             ranges.size = 0
             if index.candidates(query, <Direction> mode, ranges) < 0:
                 failed[0] = 1

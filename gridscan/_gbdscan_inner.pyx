@@ -276,8 +276,8 @@ cdef intp_t _neighbours(SpatialIndex index, const floating* points, intp_t d,
     Returns the new queue length, or -1 when memory runs out.
     """
     cdef const double* ep = e.values + p * e.row_stride
-    cdef Query* query = &work.queries[0]
-    cdef RangeList* ranges = &work.ranges[0]
+    cdef Query* query = work.queries[0]
+    cdef RangeList* ranges = work.ranges[0]
     cdef intp_t r, j, current
     ranges.size = 0
     load_point_query(query, &points[p * d], e, p, FORWARD, d)

@@ -513,8 +513,8 @@ def _symmetric_neighbours(CellGrid grid, const floating[:, ::1] points, EpsRows 
     with nogil:
         for u in prange(n_cells, schedule="static", num_threads=n_threads):
             t = threadid()
-            query = &work.queries[t]
-            pairs = &work.ranges[t]
+            query = work.queries[t]
+            pairs = work.ranges[t]
             # The box of all the cell's points: the list serves any of them.
             load_block_query(query, points, grid.cell_start[u], grid.cell_start[u + 1], NULL,
                              0, &eps.table, FORWARD, u)
@@ -526,7 +526,7 @@ def _symmetric_neighbours(CellGrid grid, const floating[:, ::1] points, EpsRows 
         if not failed[0]:
             # Degrees of the mirrored lists, then their starts.
             for u in range(n_cells):
-                pairs = &work.ranges[owner[u]]
+                pairs = work.ranges[owner[u]]
                 for i in range(offset[u], offset[u] + count[u]):
                     start[u + 1] += 1
                     if pairs.block[i] != u:
@@ -540,7 +540,7 @@ def _symmetric_neighbours(CellGrid grid, const floating[:, ::1] points, EpsRows 
     cdef uint8_t[::1] full = np.empty(start[n_cells], dtype=np.uint8)
     with nogil:
         for u in range(n_cells):
-            pairs = &work.ranges[owner[u]]
+            pairs = work.ranges[owner[u]]
             for i in range(offset[u], offset[u] + count[u]):
                 v = pairs.block[i]
                 cells[fill[u]] = v

@@ -65,8 +65,8 @@ cdef class SpatialIndex:
 
 
 cdef class Workspace:
-    cdef RangeList* ranges      # one candidate list per thread
-    cdef Query* queries         # one query per thread, pointing into buffers
-    cdef double* buffers        # n_threads x 4 x n_features: lo, hi, eps_max, eps_min
+    cdef RangeList** ranges     # one candidate list per thread
+    cdef Query** queries        # one query per thread (lo, hi, eps_max, eps_min buffers)
+    cdef void** blocks          # each thread's memory, apart from the others'
     cdef intp_t n_threads
     cdef intp_t n_features

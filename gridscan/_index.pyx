@@ -31,6 +31,9 @@ from gridscan._typedefs cimport intp_t, uint8_t
 METRIC_CODES = {"euclidean": EUCLIDEAN, "manhattan": MANHATTAN,
                 "chebyshev": CHEBYSHEV, "minkowski": MINKOWSKI}
 
+# Bytes kept free on each side of a thread's scratch memory (two cache lines).
+DEF CACHE_LINE = 128
+
 # Queries between two checks for Ctrl-C by the calling thread.
 DEF CHECK_SIGNALS_EVERY = 256
 
@@ -85,32 +88,50 @@ cdef int _grow(void** array, intp_t capacity, size_t item_size) noexcept nogil:
 
 
 cdef class Workspace:
-    """Per-thread scratch memory for searches, indexed by cython.parallel.threadid()."""
+    """Per-thread scratch memory for searches, indexed by cython.parallel.threadid().
+
+    Each thread's candidate list, query and coordinate buffers live in one
+    allocation of their own, padded on both sides so that no cache line is
+    shared between threads (their sizes change at every search).
+    """
 
     def __cinit__(self, intp_t n_threads, intp_t n_features):
         cdef intp_t t, d = max(n_features, 1)
+        cdef size_t size = 2 * CACHE_LINE + sizeof(RangeList) + sizeof(Query) \
+            + 4 * d * sizeof(double)
+        cdef char* block
+        cdef double* buffers
         self.n_threads = n_threads
         self.n_features = n_features
-        self.ranges = <RangeList*> calloc(n_threads, sizeof(RangeList))
-        self.buffers = <double*> malloc(n_threads * 4 * d * sizeof(double))
-        self.queries = <Query*> malloc(n_threads * sizeof(Query))
-        if self.ranges == NULL or self.buffers == NULL or self.queries == NULL:
+        self.blocks = <void**> calloc(n_threads, sizeof(void*))
+        self.ranges = <RangeList**> calloc(n_threads, sizeof(RangeList*))
+        self.queries = <Query**> calloc(n_threads, sizeof(Query*))
+        if self.blocks == NULL or self.ranges == NULL or self.queries == NULL:
             raise MemoryError("gridscan: could not allocate search workspace")
         for t in range(n_threads):
-            self.queries[t].lo = &self.buffers[(4 * t) * d]
-            self.queries[t].hi = &self.buffers[(4 * t + 1) * d]
-            self.queries[t].eps_max = &self.buffers[(4 * t + 2) * d]
-            self.queries[t].eps_min = &self.buffers[(4 * t + 3) * d]
-            if range_init(&self.ranges[t]) < 0:
+            block = <char*> calloc(1, size)
+            if block == NULL:
+                raise MemoryError("gridscan: could not allocate search workspace")
+            self.blocks[t] = block
+            self.ranges[t] = <RangeList*> (block + CACHE_LINE)
+            self.queries[t] = <Query*> (block + CACHE_LINE + sizeof(RangeList))
+            buffers = <double*> (block + CACHE_LINE + sizeof(RangeList) + sizeof(Query))
+            self.queries[t].lo = buffers
+            self.queries[t].hi = buffers + d
+            self.queries[t].eps_max = buffers + 2 * d
+            self.queries[t].eps_min = buffers + 3 * d
+            if range_init(self.ranges[t]) < 0:
                 raise MemoryError("gridscan: could not allocate search workspace")
 
     def __dealloc__(self):
         cdef intp_t t
-        if self.ranges != NULL:
+        if self.blocks != NULL:
             for t in range(self.n_threads):
-                range_free(&self.ranges[t])
-            free(self.ranges)
-        free(self.buffers)
+                if self.blocks[t] != NULL:
+                    range_free(self.ranges[t])
+                    free(self.blocks[t])
+        free(self.blocks)
+        free(self.ranges)
         free(self.queries)
 
 
@@ -452,10 +473,10 @@ def radius_scan(SpatialIndex index, const floating[:, ::1] points,
             if t == 0 and i % CHECK_SIGNALS_EVERY == 0:
                 with gil:
                     PyErr_CheckSignals()
-            ranges = &work.ranges[t]
+            ranges = work.ranges[t]
             ranges.size = 0
             e_q = qe.values + i * qe.row_stride
-            query = &work.queries[t]
+            query = work.queries[t]
             load_point_query(query, &queries[i, 0], qe, i, <Direction> mode, d)
             if index.candidates(query, <Direction> mode, ranges) < 0:
                 failed[0] = 1
