@@ -76,7 +76,7 @@ def find_core_points(SpatialIndex index, EpsRows eps, weights, const double[::1]
     cdef bint whole_ranges = bool(np.all(weights == np.round(weights))) \
         and np.abs(weights).sum() < 2.0 ** 52
     is_core = np.zeros(n, dtype=np.uint8)
-    index.prepare_forward(eps, n_threads)
+    index.prepare_searches(eps, n_threads)
     # With one eps row for every point the relation is symmetric: FORWARD is enough.
     if not union_rule or eps.shared or can_stop_early:
         _count(index, index.points, eps, weights, weight_prefix, min_weight, can_stop_early,

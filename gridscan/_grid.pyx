@@ -37,7 +37,7 @@ from cython cimport floating
 from gridscan._index cimport (
     EpsRows, Query, RangeList, SpatialIndex, Workspace, load_block_query, range_push,
 )
-from gridscan._kernels cimport FORWARD, REVERSE, Direction, EpsTable, within_offsets
+from gridscan._kernels cimport FORWARD, REVERSE, UNION, Direction, EpsTable, within_offsets
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
 
 DEF MAX_DIMS = 8
@@ -48,6 +48,14 @@ DEF EXTENT_MARGIN = 1e-12
 
 # Cells along a row are at most this many times finer or coarser than typical.
 DEF MAX_ROW_SCALE = 16.0
+
+# Flags of a pair of cells (u, c), seen from u: some point of c may lie in the
+# neighbourhood of some point of u (FORWARD), every one does (FORWARD_FULL), and
+# the same with the roles swapped (REVERSE, REVERSE_FULL).
+DEF PAIR_FORWARD = 1
+DEF PAIR_FORWARD_FULL = 2
+DEF PAIR_REVERSE = 4
+DEF PAIR_REVERSE_FULL = 8
 
 DEF RADIX_BITS = 11
 DEF RADIX = 2048
@@ -102,12 +110,15 @@ cdef class CellGrid(SpatialIndex):
     cdef double[::1] eps_reach_max        # (d,) largest |dx_k| a point's eps allows
     cdef double[::1] row_reach            # (n_rows,) the same along each row, or empty
     cdef intp_t eps_cols
-    # FORWARD candidates of every cell for one shared eps row (prepare_forward):
-    # cells neighbour_cell[neighbour_start[u]:neighbour_start[u + 1]], with flags.
-    cdef double[::1] neighbour_eps
-    cdef intp_t[::1] neighbour_start
-    cdef intp_t[::1] neighbour_cell
-    cdef uint8_t[::1] neighbour_full
+    # The candidate cells of every cell (prepare_searches): cells
+    # pair_cell[pair_start[u]:pair_start[u + 1]] with PAIR_* flags, found with
+    # the cells' eps bounds pair_eps_max/min (one row when eps is shared).
+    cdef object pair_eps                  # the EpsRows they were made for
+    cdef double[:, ::1] pair_eps_max
+    cdef double[:, ::1] pair_eps_min
+    cdef intp_t[::1] pair_start
+    cdef intp_t[::1] pair_cell
+    cdef uint8_t[::1] pair_flags
 
     def __init__(self, X, cell_size, metric="euclidean", double p=2.0, window=None,
                  row_feature=None, row_scale=None):
@@ -180,10 +191,12 @@ cdef class CellGrid(SpatialIndex):
         self.cell_hi = np.empty((self.n_cells, d))
         _cell_boxes(points, self.cell_start, self.cell_lo, self.cell_hi)
         self.eps_cols = 0
-        self.neighbour_start = np.empty(0, dtype=np.intp)
+        self.pair_start = np.empty(0, dtype=np.intp)
 
     def set_point_eps(self, EpsRows eps, mask=None):
         """Elementwise largest and smallest eps row of every cell (masked points left out)."""
+        if eps is not self.pair_eps:
+            self.pair_start = np.empty(0, dtype=np.intp)
         cols = eps.table.n_cols
         self.eps_cols = cols
         self.cell_eps_max = np.zeros((self.n_cells, cols))
@@ -194,38 +207,74 @@ cdef class CellGrid(SpatialIndex):
             else np.ascontiguousarray(mask, dtype=np.uint8)
         _cell_eps_bounds(self, eps, keep)
 
-    def prepare_forward(self, EpsRows eps, int n_threads=1):
-        """With one eps row for all points, find every cell's FORWARD candidates once.
+    def prepare_searches(self, EpsRows eps, int n_threads=1):
+        """Find every cell's candidate cells once, for all the passes to reuse.
 
-        Two cells then relate symmetrically, so each pair is tested only once;
-        the count, connect and border passes all reuse the lists.
+        For each pair of cells that may hold a pair of neighbours, the flags
+        say in which direction (a point of one in the neighbourhood of a point
+        of the other) and whether all such pairs are neighbours.  Each pair of
+        cells is found once, from the lower cell, and entered in both lists.
+        Searches of some points of one cell with these eps rows then read the
+        cell's list instead of scanning the grid.
         """
-        if not eps.shared:
-            return
-        self.neighbour_eps = np.asarray(eps.values).reshape(-1).copy()
-        self.neighbour_start, self.neighbour_cell, self.neighbour_full = \
-            _symmetric_neighbours(self, self.points, eps, n_threads)
+        self.set_point_eps(eps)
+        self.pair_eps = eps
+        self.pair_eps_max = np.array(self.cell_eps_max[:1] if eps.shared else self.cell_eps_max)
+        self.pair_eps_min = np.array(self.cell_eps_min[:1] if eps.shared else self.cell_eps_min)
+        self.pair_start, self.pair_cell, self.pair_flags = _cell_pairs(
+            self, self.points, eps, n_threads)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
         cdef intp_t i, u
-        if mode == FORWARD and q.block >= 0 and self._uses_neighbour_list(q):
-            for i in range(self.neighbour_start[q.block], self.neighbour_start[q.block + 1]):
-                u = self.neighbour_cell[i]
+        cdef uint8_t hit, full, flags
+        if q.block < 0 or not self._uses_pair_list(q, mode):
+            return self._collect(q, mode, 0, out)
+        hit = PAIR_FORWARD if mode == FORWARD else (
+            PAIR_REVERSE if mode == REVERSE else PAIR_FORWARD | PAIR_REVERSE)
+        full = PAIR_FORWARD_FULL if mode == FORWARD else (
+            PAIR_REVERSE_FULL if mode == REVERSE else PAIR_FORWARD_FULL | PAIR_REVERSE_FULL)
+        for i in range(self.pair_start[q.block], self.pair_start[q.block + 1]):
+            flags = self.pair_flags[i]
+            if flags & hit:
+                u = self.pair_cell[i]
                 if range_push(out, self.cell_start[u], self.cell_start[u + 1],
-                              self.neighbour_full[i], u) < 0:
+                              (flags & full) != 0, u) < 0:
                     return -1
-            return 0
-        return self._collect(q, mode, 0, out)
+        return 0
 
-    cdef bint _uses_neighbour_list(self, const Query* q) noexcept nogil:
-        """Whether the prepared lists answer q: they were made for its very eps row."""
-        cdef intp_t k
-        if self.neighbour_start.shape[0] == 0 or q.eps_cols != self.neighbour_eps.shape[0]:
+    cdef bint _uses_pair_list(self, const Query* q, Direction mode) noexcept nogil:
+        """Whether the prepared lists answer q: its eps lie within its cell's bounds."""
+        cdef intp_t k, row
+        if self.pair_start.shape[0] == 0:
             return False
+        if mode == REVERSE:
+            return True
+        if q.eps_cols != self.pair_eps_max.shape[1]:
+            return False
+        row = q.block if self.pair_eps_max.shape[0] > 1 else 0
         for k in range(q.eps_cols):
-            if q.eps_max[k] != self.neighbour_eps[k] or q.eps_min[k] != self.neighbour_eps[k]:
+            if (q.eps_max[k] > self.pair_eps_max[row, k]
+                    or q.eps_min[k] < self.pair_eps_min[row, k]):
                 return False
         return True
+
+    cdef uint8_t _pair(self, intp_t u, intp_t c) noexcept nogil:
+        """PAIR_* flags of cell c seen from cell u (the cells' current eps bounds)."""
+        cdef intp_t d = self.norm.n_features
+        cdef double near[MAX_DIMS]
+        cdef double far[MAX_DIMS]
+        cdef uint8_t flags = 0
+        _box_gaps(&self.cell_lo[u, 0], &self.cell_hi[u, 0], &self.cell_lo[c, 0],
+                  &self.cell_hi[c, 0], d, near, far)
+        if within_offsets(near, &self.cell_eps_max[u, 0], self.eps_cols, &self.norm):
+            flags |= PAIR_FORWARD
+            if within_offsets(far, &self.cell_eps_min[u, 0], self.eps_cols, &self.norm):
+                flags |= PAIR_FORWARD_FULL
+        if within_offsets(near, &self.cell_eps_max[c, 0], self.eps_cols, &self.norm):
+            flags |= PAIR_REVERSE
+            if within_offsets(far, &self.cell_eps_min[c, 0], self.eps_cols, &self.norm):
+                flags |= PAIR_REVERSE_FULL
+        return flags
 
     cdef int _collect(self, const Query* q, Direction mode, intp_t first_cell,
                       RangeList* out) noexcept nogil:
@@ -342,17 +391,11 @@ cdef class CellGrid(SpatialIndex):
     cdef int _test_cell(self, const Query* q, Direction mode, intp_t u,
                         RangeList* out) noexcept nogil:
         """Push cell u unless no pair can be neighbours; flag it full when all pairs are."""
-        cdef intp_t d = self.norm.n_features, k
         cdef double near[MAX_DIMS]
         cdef double far[MAX_DIMS]
-        cdef double lo, hi
         cdef bint reached = False, full = False
-        for k in range(d):
-            # Smallest and largest coordinate difference between the two boxes.
-            lo = self.cell_lo[u, k]
-            hi = self.cell_hi[u, k]
-            near[k] = lo - q.hi[k] if lo > q.hi[k] else (q.lo[k] - hi if q.lo[k] > hi else 0.0)
-            far[k] = fmax(hi - q.lo[k], q.hi[k] - lo)
+        _box_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], self.norm.n_features,
+                  near, far)
         if mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols, &self.norm):
             reached = True
             full = within_offsets(far, q.eps_min, q.eps_cols, &self.norm)
@@ -363,6 +406,17 @@ cdef class CellGrid(SpatialIndex):
         if not reached:
             return 0
         return range_push(out, self.cell_start[u], self.cell_start[u + 1], full, u)
+
+
+cdef inline void _box_gaps(const double* a_lo, const double* a_hi, const double* b_lo,
+                           const double* b_hi, intp_t d, double* near,
+                           double* far) noexcept nogil:
+    """Smallest and largest coordinate difference (OUT) between two boxes, per feature."""
+    cdef intp_t k
+    for k in range(d):
+        near[k] = b_lo[k] - a_hi[k] if b_lo[k] > a_hi[k] else (
+            a_lo[k] - b_hi[k] if a_lo[k] > b_hi[k] else 0.0)
+        far[k] = fmax(b_hi[k] - a_lo[k], a_hi[k] - b_lo[k])
 
 
 cdef inline bint _clip_span(int64_t* lo, int64_t* hi, int64_t n) noexcept nogil:
@@ -489,17 +543,19 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep):
                                            grid.cell_eps_max[u, 0 if cols == 1 else grid.along])
 
 
-def _symmetric_neighbours(CellGrid grid, const floating[:, ::1] points, EpsRows eps,
-                          int n_threads):
-    """FORWARD candidate cells of every cell for a shared eps row, as CSR arrays.
+def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n_threads):
+    """The candidate cells of every cell with their PAIR_* flags, as CSR arrays.
 
-    Each unordered pair of cells is tested once, from the lower cell: every
-    thread appends the pairs of a contiguous run of cells to its own buffer,
-    then the pairs are mirrored into one array.
+    Each thread finds, for a contiguous run of cells u, the cells c >= u that
+    may hold a pair of neighbours in either direction, with the flags seen from
+    u; each pair is then entered in both lists, the flags mirrored for c.
     """
     cdef intp_t n_cells = grid.n_cells, d = grid.norm.n_features
     cdef Workspace work = Workspace(n_threads, d)
-    cdef intp_t u, v, t, i
+    cdef Direction mode = FORWARD if eps.shared else UNION
+    cdef bint shared = eps.shared
+    cdef intp_t u, c, t, i, j
+    cdef uint8_t flags
     cdef intp_t[::1] owner = np.empty(n_cells, dtype=np.intp)
     cdef intp_t[::1] offset = np.empty(n_cells + 1, dtype=np.intp)
     cdef intp_t[::1] count = np.zeros(n_cells, dtype=np.intp)
@@ -515,16 +571,29 @@ def _symmetric_neighbours(CellGrid grid, const floating[:, ::1] points, EpsRows 
             t = threadid()
             query = work.queries[t]
             pairs = work.ranges[t]
-            # The box of all the cell's points: the list serves any of them.
             load_block_query(query, points, grid.cell_start[u], grid.cell_start[u + 1], NULL,
-                             0, &eps.table, FORWARD, u)
+                             0, &eps.table, mode, u)
             owner[u] = t
             offset[u] = pairs.size
-            if grid._collect(query, FORWARD, u, pairs) < 0:
+            if grid._collect(query, mode, u, pairs) < 0:
                 failed[0] = 1
-            count[u] = pairs.size - offset[u]
+            # Keep the pairs with a flag, the flags (seen from u) in place of full.
+            # With a shared eps the search's own test holds in both directions.
+            j = offset[u]
+            for i in range(offset[u], pairs.size):
+                if shared:
+                    flags = PAIR_FORWARD | PAIR_REVERSE
+                    if pairs.full[i]:
+                        flags = flags | PAIR_FORWARD_FULL | PAIR_REVERSE_FULL
+                else:
+                    flags = grid._pair(u, pairs.block[i])
+                if flags:
+                    pairs.block[j] = pairs.block[i]
+                    pairs.full[j] = flags
+                    j = j + 1
+            pairs.size = j
+            count[u] = j - offset[u]
         if not failed[0]:
-            # Degrees of the mirrored lists, then their starts.
             for u in range(n_cells):
                 pairs = work.ranges[owner[u]]
                 for i in range(offset[u], offset[u] + count[u]):
@@ -534,20 +603,27 @@ def _symmetric_neighbours(CellGrid grid, const floating[:, ::1] points, EpsRows 
             for u in range(n_cells):
                 start[u + 1] += start[u]
     if failed[0]:
-        raise MemoryError("gridscan: out of memory while collecting neighbour cells")
+        raise MemoryError("gridscan: out of memory while collecting candidate cells")
     cdef intp_t[::1] fill = np.array(start[:n_cells], dtype=np.intp)
     cdef intp_t[::1] cells = np.empty(start[n_cells], dtype=np.intp)
-    cdef uint8_t[::1] full = np.empty(start[n_cells], dtype=np.uint8)
+    cdef uint8_t[::1] pair_flags = np.empty(start[n_cells], dtype=np.uint8)
     with nogil:
         for u in range(n_cells):
             pairs = work.ranges[owner[u]]
             for i in range(offset[u], offset[u] + count[u]):
-                v = pairs.block[i]
-                cells[fill[u]] = v
-                full[fill[u]] = pairs.full[i]
+                c = pairs.block[i]
+                flags = <uint8_t> pairs.full[i]
+                cells[fill[u]] = c
+                pair_flags[fill[u]] = flags
                 fill[u] += 1
-                if v != u:
-                    cells[fill[v]] = u
-                    full[fill[v]] = pairs.full[i]
-                    fill[v] += 1
-    return np.asarray(start), np.asarray(cells), np.asarray(full)
+                if c != u:
+                    cells[fill[c]] = u
+                    pair_flags[fill[c]] = _mirrored(flags)
+                    fill[c] += 1
+    return np.asarray(start), np.asarray(cells), np.asarray(pair_flags)
+
+
+cdef inline uint8_t _mirrored(uint8_t flags) noexcept nogil:
+    """The flags of a pair of cells seen from the other cell: directions swap."""
+    return ((flags & (PAIR_FORWARD | PAIR_FORWARD_FULL)) << 2) | (
+        (flags & (PAIR_REVERSE | PAIR_REVERSE_FULL)) >> 2)

@@ -333,10 +333,10 @@ cdef class SpatialIndex:
         from gridscan._eps_model import lattice_counts
         lattice_counts(self, X, eps, np.ascontiguousarray(shape, dtype=np.intp), out, n_threads)
 
-    def prepare_forward(self, EpsRows eps, int n_threads=1):
-        """Get ready for FORWARD searches of whole blocks with eps (by position).
+    def prepare_searches(self, EpsRows eps, int n_threads=1):
+        """Get ready for searches of the index's own blocks with eps (by position).
 
-        An index may precompute what every such search shares; nothing here.
+        An index may precompute what the passes' searches share; nothing here.
         """
 
     def _set_own_eps(self, sample_eps):

@@ -446,7 +446,7 @@ cdef class LatticeIndex(SpatialIndex):
         reach = np.broadcast_to(eps.reach, (self.n_points,))
         self._set_active(reach if mask is None else reach * np.asarray(mask))
 
-    def prepare_forward(self, EpsRows eps, int n_threads=1):
+    def prepare_searches(self, EpsRows eps, int n_threads=1):
         """Cache the stencils of the points' eps rows: FORWARD searches look them up."""
         self.register_points(eps)
 
