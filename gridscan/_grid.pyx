@@ -217,10 +217,15 @@ cdef class CellGrid(SpatialIndex):
         Searches of some points of one cell with these eps rows then read the
         cell's list instead of scanning the grid.
         """
-        self.set_point_eps(eps)
+        if eps.shared:
+            # Every cell has the one row: no per-cell bounds are needed.
+            self.pair_eps_max = np.array(eps.values)
+            self.pair_eps_min = self.pair_eps_max
+        else:
+            self.set_point_eps(eps)
+            self.pair_eps_max = np.array(self.cell_eps_max)
+            self.pair_eps_min = np.array(self.cell_eps_min)
         self.pair_eps = eps
-        self.pair_eps_max = np.array(self.cell_eps_max[:1] if eps.shared else self.cell_eps_max)
-        self.pair_eps_min = np.array(self.cell_eps_min[:1] if eps.shared else self.cell_eps_min)
         self.pair_start, self.pair_cell, self.pair_flags = _cell_pairs(
             self, self.points, eps, n_threads)
 
