@@ -43,6 +43,7 @@ from gridscan._index cimport (
 from gridscan._kernels cimport (
     FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, admit, limit_of, related, within,
 )
+from gridscan._signals cimport POINTS_PER_POLL, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
 from gridscan._union_find cimport uf_find, uf_union
 
@@ -384,6 +385,7 @@ def _number_clusters(const intp_t[::1] order, const uint8_t[::1] is_core,
         for pos in range(n):
             position_of[order[pos]] = pos
         for row in range(n):
+            poll_signals(row, POINTS_PER_POLL)
             pos = position_of[row]
             if not is_core[pos]:
                 continue

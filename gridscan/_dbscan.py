@@ -12,7 +12,7 @@ from gridscan._ball_tree import BallTree
 from gridscan._core import fit_core, predict_core
 from gridscan._eps_model import lattice_counts
 from gridscan._grid import CellGrid
-from gridscan._index import BruteIndex
+from gridscan._index import BruteIndex, take_rows
 from gridscan._range_eps import RangeEps
 from gridscan._validation import (
     METRIC_ALIASES,
@@ -241,7 +241,7 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         core_mask = np.empty(n, dtype=bool)
         core_mask[order] = is_core.astype(bool)
         self.core_sample_indices_ = np.flatnonzero(core_mask)
-        self.components_ = X[self.core_sample_indices_].copy()
+        self.components_ = take_rows(X, self.core_sample_indices_)
         self._core_labels = self.labels_[self.core_sample_indices_]
         self._core_eps = table if job.eps.shared else table[self.core_sample_indices_]
         self._union_rule = job.union_rule

@@ -29,12 +29,15 @@
 
 import numpy as np
 
+from gridscan._index import take_rows
+
 from libc.math cimport floor, fmax, fmin
 
 from cython cimport floating
 
 from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, Workspace, range_push
 from gridscan._kernels cimport FORWARD, REVERSE, Direction, EpsTable, within_offsets
+from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, poll_signals
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
 
 DEF MAX_DIMS = 8
@@ -168,7 +171,7 @@ cdef class CellGrid(SpatialIndex):
                 np.arange(n_rows + 1)).astype(np.intp)
         else:
             self.row_first_cell = np.empty(0, dtype=np.intp)
-        points = X[order]
+        points = take_rows(X, order)
         if window is None:
             window = np.zeros(d, dtype=np.uint8)
         self._setup(points, order, metric, p, window)
@@ -380,6 +383,7 @@ def _bounds(const floating[:, ::1] X, double[::1] low, double[::1] high):
             low[k] = X[0, k]
             high[k] = X[0, k]
         for i in range(1, n):
+            poll_signals(i, POINTS_PER_POLL)
             for k in range(d):
                 low[k] = fmin(low[k], X[i, k])
                 high[k] = fmax(high[k], X[i, k])
@@ -393,6 +397,7 @@ def _row_keys(const floating[:, ::1] X, const double[::1] origin, const double[:
     cdef int64_t row
     with nogil:
         for i in range(n):
+            poll_signals(i, POINTS_PER_POLL)
             row = 0
             for k in range(d):
                 if k != along:
@@ -410,6 +415,7 @@ def _cell_keys(const floating[:, ::1] X, double origin, const double[::1] row_in
     cdef bint per_row = row_inv_size.shape[0] > 1
     with nogil:
         for i in range(n):
+            poll_signals(i, POINTS_PER_POLL)
             r = rows[i] if per_row else 0
             keys[i] = rows[i] * row_length + _clipped_cell(X[i, along], origin,
                                                            row_inv_size[r], row_cells[r])
@@ -434,10 +440,12 @@ def _radix_sort(const int64_t[::1] keys, int64_t max_key):
         while shift < n_bits:
             count[:] = 0
             for i in range(n):
+                poll_signals(i, POINTS_PER_POLL)
                 count[((current[i] >> shift) & (RADIX - 1)) + 1] += 1
             for digit in range(RADIX):
                 count[digit + 1] += count[digit]
             for i in range(n):
+                poll_signals(i, POINTS_PER_POLL)
                 digit = (current[i] >> shift) & (RADIX - 1)
                 order_next[count[digit]] = order[i]
                 current_next[count[digit]] = current[i]
@@ -454,6 +462,7 @@ def _cell_boxes(const floating[:, ::1] points, const intp_t[::1] cell_start,
     cdef intp_t u, i, k, d = points.shape[1]
     with nogil:
         for u in range(cell_start.shape[0] - 1):
+            poll_signals(u, CELLS_PER_POLL)
             for k in range(d):
                 lo[u, k] = points[cell_start[u], k]
                 hi[u, k] = points[cell_start[u], k]
@@ -471,6 +480,7 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep):
     cdef const double* eps_row
     with nogil:
         for u in range(grid.n_cells):
+            poll_signals(u, CELLS_PER_POLL)
             for i in range(grid.cell_start[u], grid.cell_start[u + 1]):
                 if not keep[i]:
                     continue
@@ -516,6 +526,7 @@ def _symmetric_neighbours(CellGrid grid, EpsRows eps):
     pairs.size = 0
     with nogil:
         for u in range(n_cells):
+            poll_signals(u, CELLS_PER_POLL)
             for k in range(d):
                 lo[k] = grid.cell_lo[u, k]
                 hi[k] = grid.cell_hi[u, k]
@@ -525,6 +536,7 @@ def _symmetric_neighbours(CellGrid grid, EpsRows eps):
             upper_start[u + 1] = pairs.size
         if not failed:
             for u in range(n_cells):
+                poll_signals(u, CELLS_PER_POLL)
                 for i in range(upper_start[u], upper_start[u + 1]):
                     degree[u + 1] += 1
                     if pairs.block[i] != u:
@@ -538,6 +550,7 @@ def _symmetric_neighbours(CellGrid grid, EpsRows eps):
     cdef uint8_t[::1] full = np.empty(degree[n_cells], dtype=np.uint8)
     with nogil:
         for u in range(n_cells):
+            poll_signals(u, CELLS_PER_POLL)
             for i in range(upper_start[u], upper_start[u + 1]):
                 v = pairs.block[i]
                 cells[fill[u]] = v

@@ -26,6 +26,7 @@ from gridscan._kernels cimport (
     CHEBYSHEV, EUCLIDEAN, FORWARD, MANHATTAN, MINKOWSKI, REVERSE, UNION, Direction, EpsTable,
     Metric, Norm, scaled_distance, within,
 )
+from gridscan._signals cimport POINTS_PER_POLL, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
 
 METRIC_CODES = {"euclidean": EUCLIDEAN, "manhattan": MANHATTAN,
@@ -33,6 +34,21 @@ METRIC_CODES = {"euclidean": EUCLIDEAN, "manhattan": MANHATTAN,
 
 # Queries between two checks for Ctrl-C by the calling thread.
 DEF CHECK_SIGNALS_EVERY = 256
+
+# Rows gathered by one call of take_rows' loop (a few milliseconds).
+TAKE_ROWS_CHUNK = 1 << 18
+
+
+def take_rows(array, rows):
+    """array[rows] along the first axis, gathered in chunks with a Ctrl-C check after each."""
+    array = np.asarray(array)
+    rows = np.asarray(rows, dtype=np.intp)
+    out = np.empty((rows.shape[0],) + array.shape[1:], dtype=array.dtype)
+    for start in range(0, rows.shape[0], TAKE_ROWS_CHUNK):
+        stop = start + TAKE_ROWS_CHUNK
+        np.take(array, rows[start:stop], axis=0, out=out[start:stop])
+        PyErr_CheckSignals()
+    return out
 
 
 cdef int range_init(RangeList* out) noexcept nogil:
@@ -212,6 +228,7 @@ cdef class EpsRows:
             inner_view = np.empty(n_rows)
             with nogil:
                 for r in range(n_rows):
+                    poll_signals(r, POINTS_PER_POLL)
                     reach_view[r] = _reach(&v[r, 0], n_cols, &index.norm)
                     inner_view[r] = _inner(&v[r, 0], n_cols, &index.norm)
         else:
@@ -236,8 +253,8 @@ cdef class EpsRows:
         """The rows at ``positions`` (shared tables are returned as they are)."""
         if self.shared:
             return self
-        return EpsRows(np.asarray(self.values)[positions], index,
-                       np.asarray(self.reach)[positions], np.asarray(self.inner)[positions])
+        return EpsRows(take_rows(np.asarray(self.values), positions), index,
+                       take_rows(self.reach, positions), take_rows(self.inner, positions))
 
 
 cdef double _reach(const double* e, intp_t n_cols, const Norm* norm) noexcept nogil:
