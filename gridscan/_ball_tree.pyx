@@ -16,6 +16,7 @@
 import numpy as np
 
 from gridscan._index import take_rows
+from gridscan._validation import effective_n_threads
 
 from cython.parallel cimport prange, threadid
 from libc.math cimport fabs, fmax
@@ -308,8 +309,9 @@ def _node_bounds(BallTree tree, const floating[:, ::1] points):
     cdef intp_t n_nodes = tree.n_nodes
     cdef double radius, count
     cdef double[:, ::1] buffer = np.empty((n_nodes, d))
+    cdef int n_threads = effective_n_threads(None)
     with nogil:
-        for node in prange(n_nodes, schedule="dynamic"):
+        for node in prange(n_nodes, schedule="dynamic", num_threads=n_threads):
             if threadid() == 0 and (node % 64 == 0 or tree.node_end[node]
                                     - tree.node_start[node] >= POINTS_PER_CHECK):
                 check_signals()

@@ -105,8 +105,8 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
     leaf_size : int, default=40
         Leaf size of the ball tree.
     n_jobs : int, default=None
-        OpenMP threads; None uses OMP_NUM_THREADS or all cores, -1 all cores.
-        The labels never depend on it.
+        OpenMP threads; None uses OMP_NUM_THREADS or all cores, -1 all cores;
+        never more than the CPUs available. The labels never depend on it.
 
     Attributes
     ----------

@@ -374,7 +374,8 @@ cdef class SpatialIndex:
             also points whose own neighbourhood (``sample_eps`` given when the
             index was built) contains the query.
         n_jobs : int, default=None
-            Threads; None uses OpenMP's default (OMP_NUM_THREADS or all cores).
+            Threads; None uses OpenMP's default (OMP_NUM_THREADS or all cores);
+            never more than the CPUs available.
 
         Returns
         -------

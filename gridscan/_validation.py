@@ -123,12 +123,25 @@ def window_mask(window_features, n_features, feature_names=None):
     return mask
 
 
+def available_cpus():
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def effective_n_threads(n_jobs):
-    """Threads to use: None means OpenMP's default (OMP_NUM_THREADS or all cores)."""
+    """Threads to use: None means OpenMP's default (OMP_NUM_THREADS or all cores).
+
+    Never more than the available CPUs: more threads cannot be faster, and
+    asking OpenMP for tens of thousands of them exhausts the process.
+    """
+    cpus = available_cpus()
     if n_jobs is None:
-        return max(1, openmp_max_threads())
-    if not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+        return max(1, min(openmp_max_threads(), cpus))
+    if (not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool)
+            or n_jobs == 0):
         raise ValueError(f"n_jobs must be None or a non-zero integer; got {n_jobs!r}")
     if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
-    return int(n_jobs)
+        return max(1, cpus + 1 + int(n_jobs))
+    return min(int(n_jobs), cpus)
