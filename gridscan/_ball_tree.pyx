@@ -106,7 +106,8 @@ cdef class BallTree(SpatialIndex):
             raise ValueError(f"leaf_size must be an integer >= 1; got {leaf_size!r}")
         metric, p = resolve_metric(metric, p)
         n, d = X.shape
-        self.leaf_size = leaf_size
+        # A leaf larger than the data is the whole data.
+        self.leaf_size = min(leaf_size, n)
         n_levels = int(np.log2(max(1.0, (n - 1) / leaf_size))) + 1
         self.n_nodes = 2 ** n_levels - 1
         self.data = X.view()

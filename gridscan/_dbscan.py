@@ -16,6 +16,7 @@ from gridscan._index import BruteIndex, take_rows
 from gridscan._range_eps import RangeEps
 from gridscan._validation import (
     METRIC_ALIASES,
+    check_span,
     effective_n_threads,
     eps_rows,
     resolve_metric,
@@ -227,10 +228,14 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
             The fitted estimator.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
+        check_span(X)
         n = X.shape[0]
         n_threads = effective_n_threads(self.n_jobs)
         table, self._eps_source = self._eps_table(X, sample_eps)
         if sample_weight is not None:
+            shape = np.asarray(sample_weight).shape
+            if shape not in ((), (n,)):
+                raise ValueError(f"sample_weight has shape {shape}; expected ({n},)")
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         job = self._prepare(X, table, sample_weight, n_threads)
         is_core, labels = fit_core(job.index, job.eps, job.weights, job.min_weight,
@@ -295,8 +300,10 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         n = X.shape[0]
         query_table = None
         if sample_eps is not None:
+            metric, p = resolve_metric(self.metric, self.p)
             query_table = eps_rows(sample_eps, n_rows=n, n_features=X.shape[1],
-                                   name="sample_eps", forms=("rows", "rows_features"))
+                                   name="sample_eps", forms=("rows", "rows_features"),
+                                   metric=metric, p=p)
         elif self._union_rule and self._eps_source == "sample":
             raise ValueError(
                 "predict needs sample_eps: the model was fitted with sample_eps and "
@@ -365,15 +372,16 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
     def _eps_table(self, X, sample_eps):
         """Eps rows of X and where they came from ("sample", "model" or "constant")."""
         n, d = X.shape
+        metric, p = resolve_metric(self.metric, self.p)
         if sample_eps is not None:
             return eps_rows(sample_eps, n_rows=n, n_features=d, name="sample_eps",
-                            forms=("rows", "rows_features")), "sample"
+                            forms=("rows", "rows_features"), metric=metric, p=p), "sample"
         if isinstance(self.eps, RangeEps):
             table = self.eps.evaluate(X, getattr(self, "feature_names_in_", None))
             return eps_rows(table, n_rows=n, n_features=d, name="eps",
-                            forms=("rows_features",)), "model"
+                            forms=("rows_features",), metric=metric, p=p), "model"
         return eps_rows(self.eps, n_rows=n, n_features=d, name="eps",
-                        forms=("scalar", "features")), "constant"
+                        forms=("scalar", "features"), metric=metric, p=p), "constant"
 
     def _min_weight(self, index, X, eps, n_threads):
         """Minimum weight of a core point's neighbourhood, (1,) or (n,) in row order."""

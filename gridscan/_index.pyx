@@ -348,7 +348,8 @@ cdef class SpatialIndex:
             self.own_eps = None
             return
         table = eps_rows(sample_eps, n_rows=self.n_points, n_features=self.n_features,
-                         name="sample_eps", forms=("rows", "rows_features"))
+                         name="sample_eps", forms=("rows", "rows_features"),
+                         metric=self.metric, p=self.p)
         self.own_eps = EpsRows(table, self).take(self.order, self)
         self.set_point_eps(self.own_eps)
 
@@ -390,7 +391,8 @@ cdef class SpatialIndex:
         Q = check_points(X, name="X", n_features=self.n_features)
         m = Q.shape[0]
         query_eps = EpsRows(
-            eps_rows(eps, n_rows=m, n_features=self.n_features, name="eps"), self)
+            eps_rows(eps, n_rows=m, n_features=self.n_features, name="eps",
+                     metric=self.metric, p=self.p), self)
         if neighbors not in ("query", "union"):
             raise ValueError(f"neighbors must be 'query' or 'union'; got {neighbors!r}")
         mode = FORWARD
