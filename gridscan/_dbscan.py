@@ -411,7 +411,7 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         if outside.any():
             row = int(np.flatnonzero(outside)[0])
             raise ValueError(
-                f"X[{row}] = {X[row]} lies outside grid_shape {tuple(shape)}")
+                f"X[{row}] = {X[row]} lies outside grid_shape {tuple(shape.tolist())}")
         return shape
 
     def __sklearn_tags__(self):
