@@ -16,12 +16,11 @@ import traceback
 from types import SimpleNamespace
 from typing import NamedTuple
 
+import child
 import numpy as np
 import pytest
 
 from gridscan import BallTree, GridDBSCAN, RangeEps
-
-import child
 
 # ---------------------------------------------------------------- data of the cases
 
@@ -217,7 +216,8 @@ CASES = [
       r"grid_shape must hold 2 positive integers; got \(2\.5, 3\)"),
     C("grid_shape-string", lambda: GridDBSCAN(eps=1, pts_ratio=0.5, grid_shape="ab").fit(LATTICE),
       r"'grid_shape' parameter of GridDBSCAN must be an array-like or None\. Got 'ab'"),
-    C("grid_shape-too-small", lambda: GridDBSCAN(eps=1, pts_ratio=0.5, grid_shape=(2, 2)).fit(LATTICE),
+    C("grid_shape-too-small",
+      lambda: GridDBSCAN(eps=1, pts_ratio=0.5, grid_shape=(2, 2)).fit(LATTICE),
       r"X\[2\] = \[2\. 0\.\] lies outside grid_shape \(2, 2\)"),
     C("algorithm", lambda: GridDBSCAN(algorithm="kd_tree").fit(X),
       r"'algorithm' parameter of GridDBSCAN must be a str among .*Got 'kd_tree'"),
