@@ -132,7 +132,9 @@ def predict_core(SpatialIndex index, EpsRows eps, const intp_t[::1] labels,
 
     ``index`` holds only core points (float64), ``labels`` their labels by
     position, ``eps`` their eps by position; ``query_eps`` is needed under the
-    union rule only.
+    union rule only.  Unless eps is shared, the caller has given the index the
+    eps of its points (``index.set_point_eps(eps)``): predict_core only reads
+    the index, so several threads may predict with one index at once.
     """
     cdef intp_t m = queries.shape[0]
     out = np.full(m, -1, dtype=np.intp)
@@ -143,8 +145,6 @@ def predict_core(SpatialIndex index, EpsRows eps, const intp_t[::1] labels,
     elif not union_rule:
         # REVERSE reads only the core points' eps; the query table is a placeholder.
         mode, query_eps = REVERSE, index.eps_rows(np.ones((1, 1)))
-    if mode != FORWARD:
-        index.set_point_eps(eps)
     _border(index, index.points, queries, np.arange(m + 1, dtype=np.intp), query_eps, eps,
             all_core, labels, mode, np.zeros(m, dtype=np.uint8), out, False, n_threads)
     return out

@@ -323,6 +323,8 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
             index = self._build_index(self.components_.astype(np.float64), self._core_eps)
             order = np.asarray(index.order)
             core_eps = index.eps_rows(self._core_eps).take(order, index)
+            if not core_eps.shared:
+                index.set_point_eps(core_eps)
             self._predict_index = (index, core_eps, self._core_labels[order])
         return self._predict_index
 

@@ -763,6 +763,8 @@ def _block_labels(state, component_labels, estimator, collapse, union_rule, n_th
     index = estimator._build_index(core_points, core_table)
     order = np.asarray(index.order)
     core_eps = index.eps_rows(core_table).take(order, index)
+    if not core_eps.shared:
+        index.set_point_eps(core_eps)
     query_points = np.ascontiguousarray(state.own_points[queries], dtype=np.float64)
     query_eps = (index.eps_rows(_eps_table(estimator, query_points, collapse))
                  if union_rule else None)
