@@ -32,7 +32,6 @@
 
 import numpy as np
 
-from cpython.exc cimport PyErr_CheckSignals
 from cython.parallel cimport prange, threadid
 
 from cython cimport floating
@@ -43,7 +42,7 @@ from gridscan._index cimport (
 from gridscan._kernels cimport (
     FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, admit, limit_of, related, within,
 )
-from gridscan._signals cimport POINTS_PER_POLL, poll_signals
+from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
 from gridscan._union_find cimport uf_find, uf_union
 
@@ -187,8 +186,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
         for b in prange(n_blocks, schedule="dynamic", chunksize=16, num_threads=n_threads):
             t = threadid()
             if t == 0 and b % CHECK_SIGNALS_EVERY == 0:
-                with gil:
-                    PyErr_CheckSignals()
+                check_signals()
             start = blocks[b]
             end = blocks[b + 1]
             query = &work.queries[t]
@@ -284,8 +282,7 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 continue
             t = threadid()
             if t == 0 and b % CHECK_SIGNALS_EVERY == 0:
-                with gil:
-                    PyErr_CheckSignals()
+                check_signals()
             start = blocks[b]
             end = blocks[b + 1]
             first = first_core[b]
@@ -429,8 +426,7 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
         for b in prange(n_blocks, schedule="dynamic", chunksize=16, num_threads=n_threads):
             t = threadid()
             if t == 0 and b % CHECK_SIGNALS_EVERY == 0:
-                with gil:
-                    PyErr_CheckSignals()
+                check_signals()
             start = query_blocks[b]
             end = query_blocks[b + 1]
             query = &work.queries[t]

@@ -26,7 +26,7 @@ from gridscan._kernels cimport (
     CHEBYSHEV, EUCLIDEAN, FORWARD, MANHATTAN, MINKOWSKI, REVERSE, UNION, Direction, EpsTable,
     Metric, Norm, scaled_distance, within,
 )
-from gridscan._signals cimport POINTS_PER_POLL, poll_signals
+from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
 
 METRIC_CODES = {"euclidean": EUCLIDEAN, "manhattan": MANHATTAN,
@@ -476,8 +476,7 @@ def radius_scan(SpatialIndex index, const floating[:, ::1] points,
         for i in prange(m, schedule="dynamic", chunksize=16, num_threads=n_threads):
             t = threadid()
             if t == 0 and i % CHECK_SIGNALS_EVERY == 0:
-                with gil:
-                    PyErr_CheckSignals()
+                check_signals()
             ranges = &work.ranges[t]
             ranges.size = 0
             e_q = qe.values + i * qe.row_stride
