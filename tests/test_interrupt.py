@@ -1,7 +1,8 @@
 """Ctrl-C: a fit of tens of millions of points stops within about a second of SIGINT.
 
 A child process holds 20,000,000 points and starts long jobs on request (fits
-with the grid and the ball tree, a range-dependent eps, a radius search); the
+with the grid and the ball tree, a range-dependent eps, a radius search,
+predict); the
 test sends SIGINT at several moments of each job, so that index construction
 and each pass of the core are hit, and measures the time until the child
 reports KeyboardInterrupt.  Afterwards no Python thread is left behind, the
@@ -42,8 +43,11 @@ JOBS = {
         eps=RangeEps(base=[0.05, 0.1], range_feature=0, power=[0.0, 0.5], offset=1.0),
         min_samples=5).fit(X),
     "query_radius": lambda: TREE.query_radius(X, 0.1, count_only=True),
+    "predict": lambda: FITTED.predict(X),
 }
 TREE = BallTree(X[:100_000])
+FITTED = GridDBSCAN(eps=RangeEps(base=[0.5, 1.0], range_feature=0, power=[0.0, 0.5],
+                                 offset=1.0), min_samples=5).fit(X[:200_000])
 print("ready", flush=True)
 for line in sys.stdin:
     job = line.strip()
@@ -122,7 +126,7 @@ def worker():
 MOMENTS = [("grid", 0.3), ("grid", 1.5), ("grid", 3.0), ("grid", 5.0),
            ("ball_tree", 1.0), ("ball_tree", 4.0),
            ("range_eps", 0.2), ("range_eps", 2.5),
-           ("query_radius", 1.0)]
+           ("query_radius", 1.0), ("predict", 0.5), ("predict", 2.0)]
 
 
 @pytest.mark.parametrize("job, delay", MOMENTS, ids=[f"{j}-{d}s" for j, d in MOMENTS])
