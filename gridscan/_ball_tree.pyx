@@ -15,7 +15,10 @@
 
 import numpy as np
 
-from cython.parallel cimport prange
+from gridscan._index import take_rows
+from gridscan._validation import effective_n_threads
+
+from cython.parallel cimport prange, threadid
 from libc.math cimport fabs, fmax
 
 from cython cimport floating
@@ -24,12 +27,16 @@ from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, range_push
 from gridscan._kernels cimport (
     FORWARD, REVERSE, Direction, Norm, accumulate, point_distance, unreduce,
 )
+from gridscan._signals cimport check_signals
 from gridscan._typedefs cimport intp_t
 
 # Relative tolerance of the pruning tests: a node is skipped or taken whole
 # only when the bound clears the eps by more than the floating point error of
 # computing it, so the exact per-pair kernel always has the last word.
 DEF SLACK = 1e-9
+
+# Ctrl-C is checked before partitioning or bounding a node of this many points.
+DEF POINTS_PER_CHECK = 65536
 
 
 cdef class BallTree(SpatialIndex):
@@ -99,7 +106,8 @@ cdef class BallTree(SpatialIndex):
             raise ValueError(f"leaf_size must be an integer >= 1; got {leaf_size!r}")
         metric, p = resolve_metric(metric, p)
         n, d = X.shape
-        self.leaf_size = leaf_size
+        # A leaf larger than the data is the whole data.
+        self.leaf_size = min(leaf_size, n)
         n_levels = int(np.log2(max(1.0, (n - 1) / leaf_size))) + 1
         self.n_nodes = 2 ** n_levels - 1
         self.data = X.view()
@@ -111,7 +119,7 @@ cdef class BallTree(SpatialIndex):
         self.node_centroid = np.zeros((self.n_nodes, d))
         order = np.arange(n, dtype=np.intp)
         _partition(X, order, self.node_start, self.node_end)
-        points = X[order]
+        points = take_rows(X, order)
         self._setup(points, order, metric, p, window_mask(window_features, d))
         _node_bounds(self, points)
         self._set_own_eps(sample_eps)
@@ -211,18 +219,21 @@ def _partition(const floating[:, ::1] X, intp_t[::1] order,
         _split(X, &order[0], 0, X.shape[0], 0, node_start, node_end)
 
 
-cdef void _split(const floating[:, ::1] X, intp_t* order, intp_t start, intp_t end,
-                 intp_t node, intp_t[::1] node_start, intp_t[::1] node_end) noexcept nogil:
+cdef int _split(const floating[:, ::1] X, intp_t* order, intp_t start, intp_t end,
+                intp_t node, intp_t[::1] node_start, intp_t[::1] node_end) except -1 nogil:
     cdef intp_t n_nodes = node_start.shape[0]
     cdef intp_t mid = start + (end - start) // 2
     node_start[node] = start
     node_end[node] = end
     if 2 * node + 1 >= n_nodes:
-        return
+        return 0
+    if end - start >= POINTS_PER_CHECK:
+        check_signals()
     if end - start > 1:
         _select(X, _widest_feature(X, order, start, end), order, start, end, mid)
     _split(X, order, start, mid, 2 * node + 1, node_start, node_end)
     _split(X, order, mid, end, 2 * node + 2, node_start, node_end)
+    return 0
 
 
 cdef intp_t _widest_feature(const floating[:, ::1] X, const intp_t* order,
@@ -299,8 +310,12 @@ def _node_bounds(BallTree tree, const floating[:, ::1] points):
     cdef intp_t n_nodes = tree.n_nodes
     cdef double radius, count
     cdef double[:, ::1] buffer = np.empty((n_nodes, d))
+    cdef int n_threads = effective_n_threads(None)
     with nogil:
-        for node in prange(n_nodes, schedule="dynamic"):
+        for node in prange(n_nodes, schedule="dynamic", num_threads=n_threads):
+            if threadid() == 0 and (node % 64 == 0 or tree.node_end[node]
+                                    - tree.node_start[node] >= POINTS_PER_CHECK):
+                check_signals()
             if tree.node_end[node] == tree.node_start[node]:
                 continue
             count = tree.node_end[node] - tree.node_start[node]

@@ -32,7 +32,6 @@
 
 import numpy as np
 
-from cpython.exc cimport PyErr_CheckSignals
 from cython.parallel cimport prange, threadid
 
 from cython cimport floating
@@ -43,6 +42,7 @@ from gridscan._index cimport (
 from gridscan._kernels cimport (
     FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, admit, limit_of, related, within,
 )
+from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
 from gridscan._union_find cimport uf_find, uf_union
 
@@ -131,7 +131,10 @@ def predict_core(SpatialIndex index, EpsRows eps, const intp_t[::1] labels,
 
     ``index`` holds only core points (float64), ``labels`` their labels by
     position, ``eps`` their eps by position; ``query_eps`` is needed under the
-    union rule only.
+    union rule only.  The caller has given the index the eps of its points
+    (``index.set_point_eps(eps)``; the union rule needs them even when they are
+    all equal): predict_core only reads the index, so several threads may
+    predict with one index at once.
     """
     cdef intp_t m = queries.shape[0]
     out = np.full(m, -1, dtype=np.intp)
@@ -142,8 +145,6 @@ def predict_core(SpatialIndex index, EpsRows eps, const intp_t[::1] labels,
     elif not union_rule:
         # REVERSE reads only the core points' eps; the query table is a placeholder.
         mode, query_eps = REVERSE, index.eps_rows(np.ones((1, 1)))
-    if mode != FORWARD:
-        index.set_point_eps(eps)
     _border(index, index.points, queries, np.arange(m + 1, dtype=np.intp), query_eps, eps,
             all_core, labels, mode, np.zeros(m, dtype=np.uint8), out, False, n_threads)
     return out
@@ -186,8 +187,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
         for b in prange(n_blocks, schedule="dynamic", chunksize=16, num_threads=n_threads):
             t = threadid()
             if t == 0 and b % CHECK_SIGNALS_EVERY == 0:
-                with gil:
-                    PyErr_CheckSignals()
+                check_signals()
             start = blocks[b]
             end = blocks[b + 1]
             query = work.queries[t]
@@ -283,8 +283,7 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 continue
             t = threadid()
             if t == 0 and b % CHECK_SIGNALS_EVERY == 0:
-                with gil:
-                    PyErr_CheckSignals()
+                check_signals()
             start = blocks[b]
             end = blocks[b + 1]
             first = first_core[b]
@@ -384,6 +383,7 @@ def _number_clusters(const intp_t[::1] order, const uint8_t[::1] is_core,
         for pos in range(n):
             position_of[order[pos]] = pos
         for row in range(n):
+            poll_signals(row, POINTS_PER_POLL)
             pos = position_of[row]
             if not is_core[pos]:
                 continue
@@ -427,8 +427,7 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
         for b in prange(n_blocks, schedule="dynamic", chunksize=16, num_threads=n_threads):
             t = threadid()
             if t == 0 and b % CHECK_SIGNALS_EVERY == 0:
-                with gil:
-                    PyErr_CheckSignals()
+                check_signals()
             start = query_blocks[b]
             end = query_blocks[b + 1]
             query = work.queries[t]

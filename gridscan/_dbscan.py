@@ -11,11 +11,12 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from gridscan._ball_tree import BallTree
 from gridscan._core import fit_core, predict_core
 from gridscan._grid import CellGrid
-from gridscan._index import BruteIndex
+from gridscan._index import BruteIndex, take_rows
 from gridscan._lattice import LatticeIndex, lattice_layout
 from gridscan._range_eps import RangeEps
 from gridscan._validation import (
     METRIC_ALIASES,
+    check_span,
     effective_n_threads,
     eps_rows,
     resolve_metric,
@@ -112,8 +113,8 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
     leaf_size : int, default=40
         Leaf size of the ball tree.
     n_jobs : int, default=None
-        OpenMP threads; None uses OMP_NUM_THREADS or all cores, -1 all cores.
-        The labels never depend on it.
+        OpenMP threads; None uses OMP_NUM_THREADS or all cores, -1 all cores;
+        never more than the CPUs available. The labels never depend on it.
 
     Attributes
     ----------
@@ -144,8 +145,16 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
     every other point is noise. These rules do not depend on the input order
     beyond the numbering, nor on the number of threads.
 
-    Memory is O(n): a tree of about ``n * (d + 3)`` numbers and about 40
-    bytes per point for the clustering itself.
+    Memory is O(n) and does not grow with the number of neighbours:
+    neighbourhoods are never stored. Beyond the input, a fit of 2-D float64
+    points peaks at about 180 bytes per point with ``algorithm="grid"`` and
+    80 with ``"ball_tree"`` (150 with a per-point eps), at 200,000 as at
+    2,000,000 points (``benchmarks/memory_per_point.py``). An allocation
+    that fails raises MemoryError.
+
+    Fits release the GIL: several fits (of different estimators) may run in
+    Python threads at once, and so may ``predict`` on one fitted estimator.
+    Ctrl-C stops a fit within a fraction of a second.
 
     References
     ----------
@@ -234,10 +243,14 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
             The fitted estimator.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
+        check_span(X)
         n = X.shape[0]
         n_threads = effective_n_threads(self.n_jobs)
         table, self._eps_source = self._eps_table(X, sample_eps)
         if sample_weight is not None:
+            shape = np.asarray(sample_weight).shape
+            if shape not in ((), (n,)):
+                raise ValueError(f"sample_weight has shape {shape}; expected ({n},)")
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         job = self._prepare(X, table, sample_weight, n_threads)
         is_core, labels = fit_core(job.index, job.eps, job.weights, job.min_weight,
@@ -248,7 +261,7 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         core_mask = np.empty(n, dtype=bool)
         core_mask[order] = is_core.astype(bool)
         self.core_sample_indices_ = np.flatnonzero(core_mask)
-        self.components_ = X[self.core_sample_indices_].copy()
+        self.components_ = take_rows(X, self.core_sample_indices_)
         self._core_labels = self.labels_[self.core_sample_indices_]
         self._core_eps = table if job.eps.shared else table[self.core_sample_indices_]
         self._union_rule = job.union_rule
@@ -302,8 +315,10 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         n = X.shape[0]
         query_table = None
         if sample_eps is not None:
+            metric, p = resolve_metric(self.metric, self.p)
             query_table = eps_rows(sample_eps, n_rows=n, n_features=X.shape[1],
-                                   name="sample_eps", forms=("rows", "rows_features"))
+                                   name="sample_eps", forms=("rows", "rows_features"),
+                                   metric=metric, p=p)
         elif self._union_rule and self._eps_source == "sample":
             raise ValueError(
                 "predict needs sample_eps: the model was fitted with sample_eps and "
@@ -323,6 +338,7 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
             index = self._build_index(self.components_.astype(np.float64), self._core_eps)
             order = np.asarray(index.order)
             core_eps = index.eps_rows(self._core_eps).take(order, index)
+            index.set_point_eps(core_eps)   # here, once: predict_core only reads the index
             self._predict_index = (index, core_eps, self._core_labels[order])
         return self._predict_index
 
@@ -388,15 +404,16 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
     def _eps_table(self, X, sample_eps):
         """Eps rows of X and where they came from ("sample", "model" or "constant")."""
         n, d = X.shape
+        metric, p = resolve_metric(self.metric, self.p)
         if sample_eps is not None:
             return eps_rows(sample_eps, n_rows=n, n_features=d, name="sample_eps",
-                            forms=("rows", "rows_features")), "sample"
+                            forms=("rows", "rows_features"), metric=metric, p=p), "sample"
         if isinstance(self.eps, RangeEps):
             table = self.eps.evaluate(X, getattr(self, "feature_names_in_", None))
             return eps_rows(table, n_rows=n, n_features=d, name="eps",
-                            forms=("rows_features",)), "model"
+                            forms=("rows_features",), metric=metric, p=p), "model"
         return eps_rows(self.eps, n_rows=n, n_features=d, name="eps",
-                        forms=("scalar", "features")), "constant"
+                        forms=("scalar", "features"), metric=metric, p=p), "constant"
 
     def _min_weight(self, index, X, eps, shape, n_threads):
         """Minimum weight of a core point's neighbourhood, (1,) or (n,) in row order."""
@@ -425,7 +442,7 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         if outside.any():
             row = int(np.flatnonzero(outside)[0])
             raise ValueError(
-                f"X[{row}] = {X[row]} lies outside grid_shape {tuple(shape)}")
+                f"X[{row}] = {X[row]} lies outside grid_shape {tuple(shape.tolist())}")
         return shape
 
     def __sklearn_tags__(self):

@@ -17,7 +17,11 @@ from cython cimport floating
 
 from gridscan._index cimport EpsRows, SpatialIndex
 from gridscan._kernels cimport EpsTable, Norm, within
+from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t
+
+# Points between two checks for Ctrl-C by the calling thread.
+DEF CHECK_SIGNALS_EVERY = 512
 
 
 def evaluate_range_eps(const floating[:, ::1] X, intp_t range_feature,
@@ -30,6 +34,7 @@ def evaluate_range_eps(const floating[:, ::1] X, intp_t range_feature,
     cdef double r, v
     with nogil:
         for i in range(n):
+            poll_signals(i, POINTS_PER_POLL)
             r = X[i, range_feature] + offset
             for k in range(n_cols):
                 v = fmin(fmax(base[k] * pow(r, power[k]), lo[k]), hi[k])
@@ -56,6 +61,8 @@ def lattice_counts(SpatialIndex index, const floating[:, ::1] X, EpsRows eps,
     with nogil:
         for i in prange(n, schedule="dynamic", chunksize=64, num_threads=n_threads):
             t = threadid()
+            if t == 0 and i % CHECK_SIGNALS_EVERY == 0:
+                check_signals()
             for k in range(d):
                 centre[t, k] = X[i, k]
             out[i] = _count_box(&centre[t, 0], e.values + i * e.row_stride, e.n_cols,

@@ -335,7 +335,9 @@ class GBDSCAN(ClusterMixin, BaseEstimator):
             return ()
         index = LatticeIndex(np.ascontiguousarray(cells[core]), window_features=[SCAN],
                              bounds=grid)
-        return index, index.eps_rows(eps_values[core]), new_id[labels[core]]
+        core_eps = index.eps_rows(eps_values[core])
+        index.set_point_eps(core_eps)   # once, so that predict only reads the index
+        return index, core_eps, new_id[labels[core]]
 
     def __getstate__(self):
         state = super().__getstate__()

@@ -30,6 +30,7 @@ from gridscan._index cimport (
     EpsRows, Query, RangeList, SpatialIndex, Workspace, load_point_query,
 )
 from gridscan._kernels cimport FORWARD, EpsTable, within
+from gridscan._signals cimport CELLS_PER_POLL, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
 
 DEF UNLABELLED = -2
@@ -236,31 +237,35 @@ def reference_labels(SpatialIndex index, const floating[:, ::1] points, EpsRows 
     cdef int failed = 0
     if queue == NULL:
         raise MemoryError("gridscan: could not allocate the expansion queue")
-    with nogil:
-        for p in range(n):
-            label[p] = UNLABELLED
-        for s in range(visit.shape[0]):
-            v = visit[s]
-            if label[v] != UNLABELLED:
-                continue
-            if not is_core[v]:
-                label[v] = NOISE
-                continue
-            # The seed: every neighbour gets the new id and is queued, whatever its label.
-            tail = _neighbours(index, coords, d, &eps.table, v, work, True, cluster, label,
-                               queue, 0)
-            head = 0
-            while head < tail and tail >= 0:
-                p = queue[head]
-                head += 1
-                if is_core[p]:
-                    tail = _neighbours(index, coords, d, &eps.table, p, work, False, cluster,
-                                       label, queue, tail)
-            if tail < 0:
-                failed = 1
-                break
-            cluster += 1
-    free(queue)
+    try:
+        with nogil:
+            for p in range(n):
+                label[p] = UNLABELLED
+            for s in range(visit.shape[0]):
+                poll_signals(s, CELLS_PER_POLL)
+                v = visit[s]
+                if label[v] != UNLABELLED:
+                    continue
+                if not is_core[v]:
+                    label[v] = NOISE
+                    continue
+                # The seed: every neighbour gets the new id and is queued, whatever its label.
+                tail = _neighbours(index, coords, d, &eps.table, v, work, True, cluster, label,
+                                   queue, 0)
+                head = 0
+                while head < tail and tail >= 0:
+                    poll_signals(head, CELLS_PER_POLL)
+                    p = queue[head]
+                    head += 1
+                    if is_core[p]:
+                        tail = _neighbours(index, coords, d, &eps.table, p, work, False, cluster,
+                                           label, queue, tail)
+                if tail < 0:
+                    failed = 1
+                    break
+                cluster += 1
+    finally:
+        free(queue)
     if failed:
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")
     return cluster

@@ -30,6 +30,9 @@
 import numpy as np
 
 from cython.parallel cimport prange, threadid
+
+from gridscan._index import take_rows
+
 from libc.math cimport floor, fmax, fmin
 
 from cython cimport floating
@@ -38,6 +41,7 @@ from gridscan._index cimport (
     EpsRows, Query, RangeList, SpatialIndex, Workspace, load_block_query, range_push,
 )
 from gridscan._kernels cimport FORWARD, REVERSE, UNION, Direction, EpsTable, within_offsets
+from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, poll_signals
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
 
 DEF MAX_DIMS = 8
@@ -182,7 +186,7 @@ cdef class CellGrid(SpatialIndex):
                 np.arange(n_rows + 1)).astype(np.intp)
         else:
             self.row_first_cell = np.empty(0, dtype=np.intp)
-        points = X[order]
+        points = take_rows(X, order)
         if window is None:
             window = np.zeros(d, dtype=np.uint8)
         self._setup(points, order, metric, p, window)
@@ -222,9 +226,10 @@ cdef class CellGrid(SpatialIndex):
             self.pair_eps_max = np.array(eps.values)
             self.pair_eps_min = self.pair_eps_max
         else:
+            # set_point_eps makes new bound arrays each time, so these stay as they are.
             self.set_point_eps(eps)
-            self.pair_eps_max = np.array(self.cell_eps_max)
-            self.pair_eps_min = np.array(self.cell_eps_min)
+            self.pair_eps_max = self.cell_eps_max
+            self.pair_eps_min = self.cell_eps_min
         self.pair_eps = eps
         self.pair_start, self.pair_cell, self.pair_flags = _cell_pairs(
             self, self.points, eps, n_threads)
@@ -441,6 +446,7 @@ def _bounds(const floating[:, ::1] X, double[::1] low, double[::1] high):
             low[k] = X[0, k]
             high[k] = X[0, k]
         for i in range(1, n):
+            poll_signals(i, POINTS_PER_POLL)
             for k in range(d):
                 low[k] = fmin(low[k], X[i, k])
                 high[k] = fmax(high[k], X[i, k])
@@ -454,6 +460,7 @@ def _row_keys(const floating[:, ::1] X, const double[::1] origin, const double[:
     cdef int64_t row
     with nogil:
         for i in range(n):
+            poll_signals(i, POINTS_PER_POLL)
             row = 0
             for k in range(d):
                 if k != along:
@@ -471,6 +478,7 @@ def _cell_keys(const floating[:, ::1] X, double origin, const double[::1] row_in
     cdef bint per_row = row_inv_size.shape[0] > 1
     with nogil:
         for i in range(n):
+            poll_signals(i, POINTS_PER_POLL)
             r = rows[i] if per_row else 0
             keys[i] = rows[i] * row_length + _clipped_cell(X[i, along], origin,
                                                            row_inv_size[r], row_cells[r])
@@ -495,10 +503,12 @@ def _radix_sort(const int64_t[::1] keys, int64_t max_key):
         while shift < n_bits:
             count[:] = 0
             for i in range(n):
+                poll_signals(i, POINTS_PER_POLL)
                 count[((current[i] >> shift) & (RADIX - 1)) + 1] += 1
             for digit in range(RADIX):
                 count[digit + 1] += count[digit]
             for i in range(n):
+                poll_signals(i, POINTS_PER_POLL)
                 digit = (current[i] >> shift) & (RADIX - 1)
                 order_next[count[digit]] = order[i]
                 current_next[count[digit]] = current[i]
@@ -515,6 +525,7 @@ def _cell_boxes(const floating[:, ::1] points, const intp_t[::1] cell_start,
     cdef intp_t u, i, k, d = points.shape[1]
     with nogil:
         for u in range(cell_start.shape[0] - 1):
+            poll_signals(u, CELLS_PER_POLL)
             for k in range(d):
                 lo[u, k] = points[cell_start[u], k]
                 hi[u, k] = points[cell_start[u], k]
@@ -532,6 +543,7 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep):
     cdef const double* eps_row
     with nogil:
         for u in range(grid.n_cells):
+            poll_signals(u, CELLS_PER_POLL)
             for i in range(grid.cell_start[u], grid.cell_start[u + 1]):
                 if not keep[i]:
                     continue
@@ -574,6 +586,8 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
     with nogil:
         for u in prange(n_cells, schedule="static", num_threads=n_threads):
             t = threadid()
+            if t == 0:
+                poll_signals(u, CELLS_PER_POLL)
             query = work.queries[t]
             pairs = work.ranges[t]
             load_block_query(query, points, grid.cell_start[u], grid.cell_start[u + 1], NULL,
@@ -600,6 +614,7 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
             count[u] = j - offset[u]
         if not failed[0]:
             for u in range(n_cells):
+                poll_signals(u, CELLS_PER_POLL)
                 pairs = work.ranges[owner[u]]
                 for i in range(offset[u], offset[u] + count[u]):
                     start[u + 1] += 1
@@ -614,6 +629,7 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
     cdef uint8_t[::1] pair_flags = np.empty(start[n_cells], dtype=np.uint8)
     with nogil:
         for u in range(n_cells):
+            poll_signals(u, CELLS_PER_POLL)
             pairs = work.ranges[owner[u]]
             for i in range(offset[u], offset[u] + count[u]):
                 c = pairs.block[i]

@@ -26,6 +26,7 @@ from gridscan._kernels cimport (
     CHEBYSHEV, EUCLIDEAN, FORWARD, MANHATTAN, MINKOWSKI, REVERSE, UNION, Direction, EpsTable,
     Metric, Norm, accumulate, scaled_distance, unreduce, within,
 )
+from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
 
 METRIC_CODES = {"euclidean": EUCLIDEAN, "manhattan": MANHATTAN,
@@ -36,6 +37,21 @@ DEF CACHE_LINE = 128
 
 # Queries between two checks for Ctrl-C by the calling thread.
 DEF CHECK_SIGNALS_EVERY = 256
+
+# Rows gathered by one call of take_rows' loop (a few milliseconds).
+TAKE_ROWS_CHUNK = 1 << 18
+
+
+def take_rows(array, rows):
+    """array[rows] along the first axis, gathered in chunks with a Ctrl-C check after each."""
+    array = np.asarray(array)
+    rows = np.asarray(rows, dtype=np.intp)
+    out = np.empty((rows.shape[0],) + array.shape[1:], dtype=array.dtype)
+    for start in range(0, rows.shape[0], TAKE_ROWS_CHUNK):
+        stop = start + TAKE_ROWS_CHUNK
+        np.take(array, rows[start:stop], axis=0, out=out[start:stop])
+        PyErr_CheckSignals()
+    return out
 
 
 cdef int range_init(RangeList* out) noexcept nogil:
@@ -233,6 +249,7 @@ cdef class EpsRows:
             inner_view = np.empty(n_rows)
             with nogil:
                 for r in range(n_rows):
+                    poll_signals(r, POINTS_PER_POLL)
                     reach_view[r] = _reach(&v[r, 0], n_cols, &index.norm)
                     inner_view[r] = _inner(&v[r, 0], n_cols, &index.norm)
         else:
@@ -257,8 +274,8 @@ cdef class EpsRows:
         """The rows at ``positions`` (shared tables are returned as they are)."""
         if self.shared:
             return self
-        return EpsRows(np.asarray(self.values)[positions], index,
-                       np.asarray(self.reach)[positions], np.asarray(self.inner)[positions])
+        return EpsRows(take_rows(np.asarray(self.values), positions), index,
+                       take_rows(self.reach, positions), take_rows(self.inner, positions))
 
 
 cdef double _reach(const double* e, intp_t n_cols, const Norm* norm) noexcept nogil:
@@ -346,7 +363,8 @@ cdef class SpatialIndex:
             self.own_eps = None
             return
         table = eps_rows(sample_eps, n_rows=self.n_points, n_features=self.n_features,
-                         name="sample_eps", forms=("rows", "rows_features"))
+                         name="sample_eps", forms=("rows", "rows_features"),
+                         metric=self.metric, p=self.p)
         self.own_eps = EpsRows(table, self).take(self.order, self)
         self.set_point_eps(self.own_eps)
 
@@ -372,7 +390,8 @@ cdef class SpatialIndex:
             also points whose own neighbourhood (``sample_eps`` given when the
             index was built) contains the query.
         n_jobs : int, default=None
-            Threads; None uses OpenMP's default (OMP_NUM_THREADS or all cores).
+            Threads; None uses OpenMP's default (OMP_NUM_THREADS or all cores);
+            never more than the CPUs available.
 
         Returns
         -------
@@ -387,7 +406,8 @@ cdef class SpatialIndex:
         Q = check_points(X, name="X", n_features=self.n_features)
         m = Q.shape[0]
         query_eps = EpsRows(
-            eps_rows(eps, n_rows=m, n_features=self.n_features, name="eps"), self)
+            eps_rows(eps, n_rows=m, n_features=self.n_features, name="eps",
+                     metric=self.metric, p=self.p), self)
         if neighbors not in ("query", "union"):
             raise ValueError(f"neighbors must be 'query' or 'union'; got {neighbors!r}")
         mode = FORWARD
@@ -471,8 +491,7 @@ def radius_scan(SpatialIndex index, const floating[:, ::1] points,
         for i in prange(m, schedule="dynamic", chunksize=16, num_threads=n_threads):
             t = threadid()
             if t == 0 and i % CHECK_SIGNALS_EVERY == 0:
-                with gil:
-                    PyErr_CheckSignals()
+                check_signals()
             ranges = work.ranges[t]
             ranges.size = 0
             e_q = qe.values + i * qe.row_stride

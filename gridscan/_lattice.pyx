@@ -56,6 +56,7 @@ from cython cimport floating
 
 from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, range_push
 from gridscan._kernels cimport FORWARD, REVERSE, UNION, Direction, within
+from gridscan._signals cimport POINTS_PER_POLL, poll_signals
 from gridscan._typedefs cimport intp_t
 
 # Features a lattice may have (query scratch arrays live on the stack).
@@ -183,6 +184,7 @@ def _integer_extent(const floating[:, ::1] X):
     cdef double[::1] high = np.full(d, -INFINITY)
     with nogil:
         for i in range(n):
+            poll_signals(i, POINTS_PER_POLL)
             for k in range(d):
                 v = X[i, k]
                 # NaN fails the first test; below 2**52 the cast drops only the fraction.
@@ -1074,6 +1076,7 @@ def _cell_numbers(const floating[:, ::1] X, const int64_t[::1] origin,
     cdef bint ascending = True
     with nogil:
         for i in range(n):
+            poll_signals(i, POINTS_PER_POLL)
             cell = 0
             for k in range(d):
                 cell = cell * shape[k] + (<int64_t> X[i, k] - origin[k])

@@ -57,14 +57,17 @@ def check_points(X, name="X", n_features=None):
     return X
 
 
-def eps_rows(eps, *, n_rows, n_features, name, forms=("scalar", "features", "rows_features")):
+def eps_rows(eps, *, n_rows, n_features, name, forms=("scalar", "features", "rows_features"),
+             metric=None, p=2.0):
     """Canonical eps table of shape (1 or n_rows, 1 or n_features), float64.
 
     ``forms`` lists the accepted shapes: "scalar" (a float), "features" (one
     radius per feature, (n_features,)), "rows" (one radius per row, (n_rows,))
     and "rows_features" ((n_rows, n_features) or (n_rows, 1)).  Rows whose
     entries are all equal collapse to one isotropic column, so that a constant
-    radius is always compared in scikit-learn's exact form.
+    radius is always compared in scikit-learn's exact form.  With ``metric``
+    (a canonical name, see resolve_metric) the radii are also checked by
+    check_eps_scale.
     """
     arr = np.asarray(eps)
     if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
@@ -92,9 +95,56 @@ def eps_rows(eps, *, n_rows, n_features, name, forms=("scalar", "features", "row
         raise ValueError(
             f"{name} must be finite and > 0; got {table[row, col]!r}{where}"
         )
+    if metric is not None:
+        check_eps_scale(table, metric, p, name)
     if table.shape[1] > 1 and np.all(table == table[:, :1]):
         table = table[:, :1]
     return np.ascontiguousarray(table)
+
+
+# The smallest radius of any metric (far below any real data's scale).
+SMALLEST_EPS = 1e-300
+
+
+def metric_power(metric, p):
+    """The power q of the reduced distance sum |dx|**q (chebyshev: its max, q = 1)."""
+    return {"euclidean": 2.0, "manhattan": 1.0, "chebyshev": 1.0}.get(metric, p)
+
+
+def check_eps_scale(table, metric, p, name):
+    """Reject radii outside the range where every comparison is exact.
+
+    The kernels compare reduced distances (squared for euclidean, as
+    scikit-learn does) with eps**q; if that underflows to 0 or overflows to
+    inf, points farther than eps would count as neighbours.  Radii below
+    SMALLEST_EPS would also make the reciprocal of a grid cell side overflow.
+    """
+    q = metric_power(metric, p)
+    low = max(np.finfo(np.float64).tiny ** (1.0 / q), SMALLEST_EPS)
+    high = np.finfo(np.float64).max ** (1.0 / q)
+    with np.errstate(over="ignore", under="ignore"):
+        reduced = np.power(table, q)
+    bad = ~(np.isfinite(reduced) & (reduced >= np.finfo(np.float64).tiny) & (table >= low))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        where = "" if table.size == 1 else f" (first at row {row}, column {col})"
+        power = f" with p={p:g}" if metric == "minkowski" else ""
+        raise ValueError(
+            f"{name} must lie between {low:.3g} and {high:.3g} for metric={metric!r}{power}, "
+            f"where eps**{q:g} is an exact double; got {float(table[row, col])!r}{where}")
+
+
+def check_span(X, name="X"):
+    """Reject data whose coordinate differences overflow (a span above the largest double)."""
+    with np.errstate(over="ignore"):
+        span = X.max(axis=0).astype(np.float64) - X.min(axis=0)
+    bad = ~np.isfinite(span)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{name} spans from {float(X[:, k].min())!r} to {float(X[:, k].max())!r} along "
+            f"feature {k}; expected a span below {np.finfo(np.float64).max:.4g}, so that "
+            f"distances do not overflow (rescale {name})")
 
 
 def window_mask(window_features, n_features, feature_names=None):
@@ -123,12 +173,25 @@ def window_mask(window_features, n_features, feature_names=None):
     return mask
 
 
+def available_cpus():
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def effective_n_threads(n_jobs):
-    """Threads to use: None means OpenMP's default (OMP_NUM_THREADS or all cores)."""
+    """Threads to use: None means OpenMP's default (OMP_NUM_THREADS or all cores).
+
+    Never more than the available CPUs: more threads cannot be faster, and
+    asking OpenMP for tens of thousands of them exhausts the process.
+    """
+    cpus = available_cpus()
     if n_jobs is None:
-        return max(1, openmp_max_threads())
-    if not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+        return max(1, min(openmp_max_threads(), cpus))
+    if (not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool)
+            or n_jobs == 0):
         raise ValueError(f"n_jobs must be None or a non-zero integer; got {n_jobs!r}")
     if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
-    return int(n_jobs)
+        return max(1, cpus + 1 + int(n_jobs))
+    return min(int(n_jobs), cpus)

@@ -5,7 +5,8 @@ gridscan cluster  cluster the rows of CSV, Parquet or NPZ files (GridDBSCAN); ad
 gridscan gbdscan  cluster gate/beam/scan tables with GBDSCAN; add a label column
 
 Every user error (missing file or column, bad number, bad data) prints one line
-``gridscan: error: ...`` on stderr and exits with status 2. matplotlib, pandas
+``gridscan: error: ...`` on stderr and exits with status 2; running out of
+memory exits with status 1 and Ctrl-C with status 130, each with one line. matplotlib, pandas
 and tqdm are imported only by the commands that use them.
 """
 
@@ -268,7 +269,10 @@ def _cluster_files(args, prepare):
             labels[rows] = group_labels
             n_clusters += int(group_labels.max()) + 1
         elapsed = time.perf_counter() - started
-        write_table(target, frame, labels, args.label_column, npz_arrays)
+        try:
+            write_table(target, frame, labels, args.label_column, npz_arrays)
+        except OSError as exc:
+            raise CommandError(f"cannot write {str(target)!r}: {_one_line(exc)}") from None
         in_groups = f" in {len(groups):,} groups" if group_by else ""
         print(f"{source}: {len(frame):,} rows{in_groups}, {n_clusters:,} clusters, "
               f"{int(np.count_nonzero(labels < 0)):,} noise, {elapsed:.2f} s -> {target}")
@@ -311,8 +315,8 @@ def run_demo(args):
         summary.append(f"{n_clusters} clusters with {title.split(' (')[0]} ({elapsed:.3f} s)")
     figure.suptitle(f"gridscan demo: {len(points):,} radar gates of a synthetic scan "
                     f"(seed {args.seed}); noise in grey")
-    output.parent.mkdir(parents=True, exist_ok=True)
     try:
+        output.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(output)
     except OSError as exc:
         raise CommandError(f"cannot write {str(output)!r}: {_one_line(exc)}") from None
@@ -587,4 +591,9 @@ def main(argv=None):
         args.run(args)
     except CommandError as exc:
         parser.exit(2, f"gridscan: error: {exc}\n")
+    except MemoryError as exc:
+        parser.exit(1, f"gridscan: error: out of memory ({_one_line(exc)}); try fewer "
+                       f"points per file or group\n")
+    except KeyboardInterrupt:
+        parser.exit(130, "gridscan: interrupted\n")
     return 0

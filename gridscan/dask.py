@@ -54,7 +54,13 @@ from sklearn.utils.validation import check_array
 from gridscan._core import connect_core_points, find_core_points, predict_core
 from gridscan._dbscan import GridDBSCAN
 from gridscan._range_eps import RangeEps
-from gridscan._validation import effective_n_threads, resolve_metric, window_mask
+from gridscan._validation import (
+    check_eps_scale,
+    check_span,
+    effective_n_threads,
+    resolve_metric,
+    window_mask,
+)
 
 __all__ = ["cluster_groups", "fit_predict_partitioned"]
 
@@ -360,12 +366,25 @@ def _check_weights(sample_weight, X):
         if sample_weight.shape != (X.shape[0],):
             raise ValueError(f"sample_weight has shape {sample_weight.shape}; expected "
                              f"({X.shape[0]},)")
+        _finite_weights(sample_weight)
         return da.from_array(sample_weight, chunks=(X.chunks[0],))
     if sample_weight.ndim != 1 or (not math.isnan(X.shape[0])
                                    and sample_weight.shape[0] != X.shape[0]):
         raise ValueError(f"sample_weight has shape {sample_weight.shape}; expected "
                          f"({X.shape[0]},)")
-    return sample_weight.astype(np.float64).rechunk((X.chunks[0],))
+    return sample_weight.astype(np.float64).rechunk((X.chunks[0],)).map_blocks(
+        _finite_weights, dtype=np.float64)
+
+
+def _finite_weights(weights, block_info=None):
+    """The weights, checked to be finite (on the workers for a Dask array)."""
+    bad = ~np.isfinite(weights)
+    if bad.any():
+        offset = 0 if block_info is None else block_info[0]["array-location"][0][0]
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"sample_weight must be finite; got {weights[row]!r} at row "
+                         f"{offset + row}")
+    return weights
 
 
 def _check_split_features(split_features, n_features):
@@ -460,6 +479,7 @@ def _partition_plan(X, estimator, n_blocks, split, progress):
     stats = _combine_stats(stats)
     if stats["n"] == 0:
         raise ValueError("X has 0 samples; expected at least 1")
+    check_span(np.stack([stats["min"], stats["max"]]))
     n_blocks = n_blocks or max(1, math.ceil(stats["n"] / DEFAULT_BLOCK_POINTS))
     plan = _plan_cuts(stats, n_blocks, split)
     cells = [dask.delayed(_chunk_cells)(c, estimator, stats["collapse"], plan) for c in chunks]
@@ -476,6 +496,7 @@ def _eps_table(estimator, points, collapse):
     """
     if isinstance(estimator.eps, RangeEps):
         table = estimator.eps.evaluate(points)
+        check_eps_scale(table, *resolve_metric(estimator.metric, estimator.p), "eps")
         return np.ascontiguousarray(table[:, :1] if collapse else table)
     return estimator._eps_table(points, None)[0]
 
@@ -742,6 +763,7 @@ def _block_labels(state, component_labels, estimator, collapse, union_rule, n_th
     index = estimator._build_index(core_points, core_table)
     order = np.asarray(index.order)
     core_eps = index.eps_rows(core_table).take(order, index)
+    index.set_point_eps(core_eps)
     query_points = np.ascontiguousarray(state.own_points[queries], dtype=np.float64)
     query_eps = (index.eps_rows(_eps_table(estimator, query_points, collapse))
                  if union_rule else None)

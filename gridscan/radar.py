@@ -24,6 +24,7 @@ make_superdarn_table  a SuperDARN-style day of ionospheric and ground scatter
 Py-ART, xradar and pandas are imported only by the functions that need them.
 """
 
+import numbers
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -35,6 +36,9 @@ EFFECTIVE_RADIUS_FACTOR = 4.0 / 3.0
 """Standard-atmosphere refraction: the beam is straight over an earth this much larger."""
 
 _METRES_UNITS = {"m", "meter", "meters", "metre", "metres"}
+
+MAX_CELL_INDEX = 2**31 - 1
+"""Largest gate or beam number superdarn_cells accepts."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,12 +134,38 @@ def _field_error(name, available):
                       f"{', '.join(sorted(map(str, available))) or 'none'}")
 
 
+def _field_data(field, data):
+    """The (n_rays, n_gates) values of a field, checked to be a 2-D array of numbers."""
+    values = np.ma.getdata(data)
+    if np.ndim(values) != 2:
+        raise ValueError(f"field {field!r} has shape {np.shape(values)}; expected "
+                         f"(n_rays, n_gates)")
+    if not (np.issubdtype(np.asarray(values).dtype, np.number)
+            or np.asarray(values).dtype == bool):
+        raise ValueError(f"field {field!r} must hold numbers; got dtype "
+                         f"{np.asarray(values).dtype}")
+    return data
+
+
+def _check_coordinates(range_km, azimuth, elevation, ray, gate):
+    """Every kept gate needs a finite range, azimuth and elevation."""
+    for name, values, index, unit in (("range", range_km, gate, "gate"),
+                                      ("azimuth", azimuth, ray, "ray"),
+                                      ("elevation", elevation, ray, "ray")):
+        bad = ~np.isfinite(values[index])
+        if bad.any():
+            position = int(index[np.flatnonzero(bad)[0]])
+            raise ValueError(f"{name} must be finite at every kept gate; got "
+                             f"{float(values[position])!r} at {unit} {position}")
+
+
 def _keep_mask(data, threshold):
     """Gates with a finite, unmasked value, and >= threshold when one is given."""
     values = np.ma.getdata(data)
     keep = ~np.ma.getmaskarray(data) & np.isfinite(values)
     if threshold is not None:
-        if not np.isfinite(threshold):
+        if (not isinstance(threshold, numbers.Real) or isinstance(threshold, bool)
+                or not np.isfinite(threshold)):
             raise ValueError(f"threshold must be a finite number or None; got {threshold!r}")
         with np.errstate(invalid="ignore"):
             keep &= values >= threshold
@@ -150,6 +180,10 @@ def _range_km(values, units):
     if units in {"km", "kilometer", "kilometers", "kilometre", "kilometres"}:
         return values
     raise ValueError(f"range units must be metres or kilometres; got {units!r}")
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _typical_step(values, period=None):
@@ -211,7 +245,7 @@ def from_pyart(radar, field, *, threshold=None, sweeps=None):
     """
     if field not in radar.fields:
         raise _field_error(field, radar.fields)
-    data = radar.fields[field]["data"]
+    data = _field_data(field, radar.fields[field]["data"])
     n_rays, n_gates = np.shape(data)
     range_km = _range_km(radar.range["data"], radar.range.get("units"))
     azimuth = np.asarray(radar.azimuth["data"], dtype=np.float64)
@@ -236,6 +270,7 @@ def from_pyart(radar, field, *, threshold=None, sweeps=None):
 
     keep = _keep_mask(data, threshold) & (ray_sweep >= 0)[:, None]
     ray, gate = np.nonzero(keep)
+    _check_coordinates(range_km, azimuth, elevation, ray, gate)
     selected_rays = np.flatnonzero(ray_sweep >= 0)
     return PolarPoints(
         range=range_km[gate],
@@ -258,6 +293,11 @@ def _sweep_rays(radar, n_rays):
         return np.array([0]), np.array([n_rays - 1]), np.array([0])
     starts = np.asarray(start["data"], dtype=np.intp).reshape(-1)
     ends = np.asarray(end["data"], dtype=np.intp).reshape(-1)
+    if (starts.shape != ends.shape or np.any(starts < 0) or np.any(ends >= n_rays)
+            or np.any(starts > ends)):
+        raise ValueError(f"sweep_start_ray_index and sweep_end_ray_index must hold rays "
+                         f"0 <= start <= end < {n_rays} (the rays of the field); got "
+                         f"{starts.tolist()} and {ends.tolist()}")
     number = getattr(radar, "sweep_number", None)
     numbers = (np.arange(len(starts)) if number is None
                else np.asarray(number["data"], dtype=np.intp).reshape(-1))
@@ -325,9 +365,10 @@ def from_xradar(sweep, field, *, threshold=None):
         elevation = np.full(azimuth.shape, float(sweep.get("sweep_fixed_angle", np.nan)))
     number = int(sweep["sweep_number"].values) if "sweep_number" in sweep else 0
 
-    data = variable.values
+    data = _field_data(field, variable.values)
     keep = _keep_mask(data, threshold)
     ray, gate = np.nonzero(keep)
+    _check_coordinates(range_km, azimuth, elevation, ray, gate)
     return PolarPoints(
         range=range_km[gate],
         azimuth=azimuth[ray],
@@ -607,12 +648,14 @@ def make_radar_scan(n_rays=360, n_gates=480, *, gate_spacing=0.25, elevation=0.5
                              ("n_echoes", n_echoes, 0), ("n_clutter", n_clutter, 0)):
         if not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
-    if not (0.0 < fill <= 1.0):
+    if not (_is_real(fill) and 0.0 < fill <= 1.0):
         raise ValueError(f"fill must be in (0, 1]; got {fill!r}")
-    if not (0.0 <= speckle < 1.0):
+    if not (_is_real(speckle) and 0.0 <= speckle < 1.0):
         raise ValueError(f"speckle must be in [0, 1); got {speckle!r}")
-    if not gate_spacing > 0:
-        raise ValueError(f"gate_spacing must be > 0; got {gate_spacing!r}")
+    if not (_is_real(gate_spacing) and 0 < gate_spacing < np.inf):
+        raise ValueError(f"gate_spacing must be a finite number > 0; got {gate_spacing!r}")
+    if not (_is_real(elevation) and np.isfinite(elevation)):
+        raise ValueError(f"elevation must be a finite number; got {elevation!r}")
     rng = np.random.default_rng(random_state)
     max_range = n_gates * gate_spacing
     scale = max_range / 120.0
@@ -716,6 +759,8 @@ def superdarn_cells(table, *, gate="gate", beam="beam", time="time", scan_length
     """
     import pandas as pd
 
+    if not isinstance(table, pd.DataFrame):
+        raise ValueError(f"table must be a pandas DataFrame; got {type(table).__name__}")
     missing = [name for name in (gate, beam, time) if name not in table.columns]
     if missing:
         raise ValueError(f"table has no column {', '.join(map(repr, missing))}; columns are "
@@ -723,18 +768,23 @@ def superdarn_cells(table, *, gate="gate", beam="beam", time="time", scan_length
     grid = []
     for name in (gate, beam):
         column = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(column) | (column < 0) | (column != np.round(column))
+        bad = (~np.isfinite(column) | (column < 0) | (column != np.round(column))
+               | (column > MAX_CELL_INDEX))
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise ValueError(f"column {name!r} must hold non-negative integers; row {row} "
-                             f"holds {table[name].iloc[row]!r}")
+                             f"holds {table[name].iloc[row]!r} (expected 0 to {MAX_CELL_INDEX})")
         grid.append(column.astype(np.intp))
     times = table[time]
     if times.isna().any():
         raise ValueError(f"column {time!r} has missing times (row "
                          f"{int(np.flatnonzero(times.isna().to_numpy())[0])})")
     if pd.api.types.is_datetime64_any_dtype(times):
-        step = pd.Timedelta(scan_length)
+        try:
+            step = pd.Timedelta(scan_length)
+        except (TypeError, ValueError):
+            raise ValueError(f"scan_length must be a pandas duration such as '1min' for a "
+                             f"datetime column; got {scan_length!r}") from None
         if step <= pd.Timedelta(0):
             raise ValueError(f"scan_length must be positive; got {scan_length!r}")
         floored = times.dt.floor(step)
@@ -744,11 +794,23 @@ def superdarn_cells(table, *, gate="gate", beam="beam", time="time", scan_length
         scan_start = (first + pd.to_timedelta(np.arange(n_scans) * step.value, unit="ns")
                       ).to_numpy()
     else:
-        step = float(scan_length)
-        if not step > 0:
+        try:
+            step = float(scan_length)
+        except (TypeError, ValueError):
+            step = float("nan")
+        if not (step > 0 and np.isfinite(step)):
             raise ValueError(f"scan_length must be a positive number of seconds for a numeric "
                              f"time column; got {scan_length!r}")
-        counts = np.floor(pd.to_numeric(times).to_numpy(dtype=np.float64) / step)
+        try:
+            seconds = pd.to_numeric(times).to_numpy(dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"column {time!r} must hold datetimes or numbers (seconds); "
+                             f"{exc}") from None
+        if not np.all(np.isfinite(seconds)):
+            row = int(np.flatnonzero(~np.isfinite(seconds))[0])
+            raise ValueError(f"column {time!r} must hold finite times; row {row} holds "
+                             f"{times.iloc[row]!r}")
+        counts = np.floor(seconds / step)
         first = counts.min() if counts.size else 0.0
         scan = (counts - first).astype(np.intp)
         scan_start = (first + np.arange(scan.max() + 1 if scan.size else 0)) * step

@@ -1,5 +1,16 @@
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Property tests: "ci" (the default) runs a fixed, bounded set of examples so that
+# every run sees the same cases and the suite stays fast; "thorough" explores more
+# (HYPOTHESIS_PROFILE=thorough python -m pytest tests/test_properties.py).
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
+                          print_blob=True)
+settings.register_profile("thorough", max_examples=2000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

@@ -8,11 +8,13 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 
-def in_ellipsoid(centres, E, Q, metric="euclidean", p=2.0, window=None):
+def in_ellipsoid(centres, E, Q, metric="euclidean", p=2.0, window=None, scaled=False):
     """inside[i, j]: Q[j] lies in the neighbourhood of centres[i] with eps row E[i].
 
     E has shape (len(centres), d).  Rows whose entries are all equal use the
-    reduced form (distance**p against eps**p), as scikit-learn does for a scalar eps.
+    reduced form (distance**p against eps**p), as scikit-learn does for a scalar eps,
+    unless ``scaled``: then every row uses the scaled form ||dx / E[i]|| against 1
+    (gridscan keeps a per-feature table per-feature unless every row is isotropic).
     """
     centres, Q, E = np.asarray(centres, float), np.asarray(Q, float), np.asarray(E, float)
     d = centres.shape[1]
@@ -20,7 +22,7 @@ def in_ellipsoid(centres, E, Q, metric="euclidean", p=2.0, window=None):
     diff = np.abs(Q[None, :, :] - centres[:, None, :])           # [i, j, k]
     inside = np.all((diff <= E[:, None, :]) | ~window, axis=2)    # window features
     norm = ~window
-    iso = np.all(E == E[:, :1], axis=1)
+    iso = np.all(E == E[:, :1], axis=1) & (not scaled)
     scaled = diff / E[:, None, :]
     for rows, values, limit in (
         (iso, diff[..., norm], _reduce(E[:, 0], metric, p)),
@@ -62,17 +64,17 @@ def _accumulate(values, metric, p):
     return out
 
 
-def neighbourhoods(X, E, metric="euclidean", p=2.0, window=None, rule="union"):
+def neighbourhoods(X, E, metric="euclidean", p=2.0, window=None, rule="union", scaled=False):
     """N[i, j]: j in N(i) under the "query" or "union" rule."""
-    inside = in_ellipsoid(X, E, X, metric, p, window)
+    inside = in_ellipsoid(X, E, X, metric, p, window, scaled)
     return inside | inside.T if rule == "union" else inside
 
 
 def dbscan(X, E, min_weight, metric="euclidean", p=2.0, window=None, rule="union",
-           weights=None):
+           weights=None, scaled=False):
     """(labels, core indices) by the rules of SPEC section 1."""
     n = len(X)
-    N = neighbourhoods(X, E, metric, p, window, rule)
+    N = neighbourhoods(X, E, metric, p, window, rule, scaled)
     w = np.ones(n) if weights is None else np.asarray(weights, float)
     weight = np.array([w[N[i]].sum() for i in range(n)])
     core = weight >= np.broadcast_to(min_weight, (n,))
@@ -93,12 +95,12 @@ def dbscan(X, E, min_weight, metric="euclidean", p=2.0, window=None, rule="union
 
 
 def predict(X_train, E_train, labels, core_idx, X_new, E_new=None, metric="euclidean",
-            p=2.0, window=None, rule="union"):
+            p=2.0, window=None, rule="union", scaled_train=False, scaled_new=False):
     """Border rule for new points: smallest label of a core point whose N holds them."""
     core_X, core_E = X_train[core_idx], E_train[core_idx]
-    inside = in_ellipsoid(core_X, core_E, X_new, metric, p, window)      # [core, new]
+    inside = in_ellipsoid(core_X, core_E, X_new, metric, p, window, scaled_train)  # [core, new]
     if rule == "union":
-        inside |= in_ellipsoid(X_new, E_new, core_X, metric, p, window).T
+        inside |= in_ellipsoid(X_new, E_new, core_X, metric, p, window, scaled_new).T
     out = np.full(len(X_new), -1)
     for j in range(len(X_new)):
         hits = labels[core_idx][inside[:, j]]
@@ -107,8 +109,8 @@ def predict(X_train, E_train, labels, core_idx, X_new, E_new=None, metric="eucli
     return out
 
 
-def lattice_cells(X, E, shape, metric="euclidean", p=2.0, window=None):
+def lattice_cells(X, E, shape, metric="euclidean", p=2.0, window=None, scaled=False):
     """P(p): number of integer cells of the box [0, shape) inside each point's neighbourhood."""
     axes = [np.arange(s) for s in shape]
     cells = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, len(shape))
-    return in_ellipsoid(X, E, cells, metric, p, window).sum(axis=1).astype(float)
+    return in_ellipsoid(X, E, cells, metric, p, window, scaled).sum(axis=1).astype(float)
