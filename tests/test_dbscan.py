@@ -236,6 +236,30 @@ def test_predict_new_points_follows_border_rule(rng, rule):
                                       err_msg=name)
 
 
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_predict_union_rule_with_a_single_core_point(rng, algorithm):
+    """New points reach the one core point with their own, larger eps.
+
+    Regression: one core point makes a one-row (shared) eps table, and the
+    prediction index was then not given it; the union search read unset bounds
+    (a crash on the grid).
+    """
+    arm = 0.25
+    # Off the integer lattice, so that the prediction index is the chosen one too.
+    X = np.array([[0, 0], [arm, 0], [-arm, 0], [0, arm], [0, -arm], [3, 3], [-3, 2]]) + 0.37
+    sample_eps = np.array([0.3, 0.3, 0.3, 0.3, 0.3, 0.1, 0.2])
+    model = GridDBSCAN(eps=0.5, min_samples=5, algorithm=algorithm)
+    model.fit(X, sample_eps=sample_eps)
+    np.testing.assert_array_equal(model.core_sample_indices_, [0])
+    X_new = rng.uniform(-2, 2, (300, 2)) + 0.37
+    new_eps = rng.uniform(0.2, 1.5, len(X_new))
+    expected = reference_predict(X, np.column_stack([sample_eps] * 2), model.labels_,
+                                 model.core_sample_indices_, X_new,
+                                 np.column_stack([new_eps] * 2))
+    assert (expected == 0).sum() > (np.hypot(*(X_new - 0.37).T) <= 0.3).sum()
+    np.testing.assert_array_equal(model.predict(X_new, sample_eps=new_eps), expected)
+
+
 def test_predict_needs_sample_eps_under_union_rule(rng):
     X = range_data(100, 2, seed=11)
     model = GridDBSCAN(min_samples=3).fit(X, sample_eps=rng.uniform(0.2, 0.5, len(X)))
