@@ -44,7 +44,7 @@ print(json.dumps((status("VmHWM") - before) / n))
 
 def bytes_per_point(n, algorithm, eps_kind):
     out = subprocess.run([sys.executable, "-c", CHILD, str(n), algorithm, eps_kind],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True, timeout=900)
     return json.loads(out.stdout)
 
 

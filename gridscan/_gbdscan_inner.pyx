@@ -296,18 +296,10 @@ cdef intp_t _neighbours(SpatialIndex index, const floating* points, intp_t d,
                     queue[tail] = j
                     tail += 1
                     label[j] = cluster
-        elif ranges.full[r]:
-            for j in range(ranges.start[r], ranges.end[r]):
-                current = label[j]
-                if current == UNLABELLED:
-                    queue[tail] = j
-                    tail += 1
-                    label[j] = cluster
-                elif current == NOISE:
-                    label[j] = cluster
         else:
             for j in range(ranges.start[r], ranges.end[r]):
-                if not within(&points[p * d], &points[j * d], ep, e.n_cols, &index.norm):
+                if not ranges.full[r] and not within(&points[p * d], &points[j * d], ep,
+                                                     e.n_cols, &index.norm):
                     continue
                 current = label[j]
                 if current == UNLABELLED:

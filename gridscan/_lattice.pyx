@@ -573,6 +573,7 @@ cdef class LatticeIndex(SpatialIndex):
         """Build, cache and return the stencil of eps row e; -1 when over the budget."""
         cdef intp_t d = self.norm.n_features, m = d - 1, k, t, row, n_rows = 1, sid
         cdef intp_t ext[MAX_DIMS]
+        cdef intp_t off[MAX_DIMS]
         cdef double z[MAX_DIMS]
         cdef double zero[MAX_DIMS]
         cdef double ek
@@ -612,9 +613,11 @@ cdef class LatticeIndex(SpatialIndex):
         memcpy(&self.st_ext[sid * d], ext, d * sizeof(intp_t))
         self.st_row0[sid] = self.n_rowptr
         for k in range(m):
-            z[k] = -ext[k]
+            off[k] = -ext[k]
         for row in range(n_rows):
             self.row_ptr[self.n_rowptr + row] = self.n_runs
+            for k in range(m):
+                z[k] = off[k]
             was_inside = False
             for t in range(-ext[m], ext[m] + 1):
                 z[m] = t
@@ -628,14 +631,7 @@ cdef class LatticeIndex(SpatialIndex):
             if was_inside:
                 self.run_hi[self.n_runs] = ext[m]
                 self.n_runs += 1
-            # Next row of the box (odometer over the first m features).
-            k = m - 1
-            while k >= 0:
-                z[k] += 1
-                if z[k] <= ext[k]:
-                    break
-                z[k] = -ext[k]
-                k -= 1
+            _next_in_box(off, NULL, ext, m)
         self.row_ptr[self.n_rowptr + n_rows] = self.n_runs
         self._add_entries(sid, n_rows, ext)
         self.n_rowptr += n_rows + 1
@@ -668,13 +664,7 @@ cdef class LatticeIndex(SpatialIndex):
                 for k in range(m):
                     self.ent_prefix[r * m + k] = z[k]
                 self.ent_delta[r] = delta
-            k = m - 1
-            while k >= 0:
-                z[k] += 1
-                if z[k] <= ext[k]:
-                    break
-                z[k] = -ext[k]
-                k -= 1
+            _next_in_box(z, NULL, ext, m)
         self.st_ent0[sid + 1] = self.n_runs
         return 0
 
@@ -983,14 +973,7 @@ cdef class LatticeIndex(SpatialIndex):
                         pend_start = pos
                         pend_end = pos + 1
                         pend_kind = kind
-            k = m - 1
-            while k >= 0:
-                w[k] += 1
-                if w[k] <= hull[k]:
-                    break
-                w[k] = -hull[k]
-                k -= 1
-            if k < 0:
+            if not _next_in_box(w, NULL, hull, m):
                 break
         if pend_kind != SKIP:
             return _push_merged(out, pend_start, pend_end, pend_kind == FULL)
@@ -1025,15 +1008,22 @@ cdef class LatticeIndex(SpatialIndex):
             self._positions(base + lo[m], base + hi[m], &start, &end)
             if _push_merged(out, start, end, False) < 0:
                 return -1
-            k = m - 1
-            while k >= 0:
-                c[k] += 1
-                if c[k] <= hi[k]:
-                    break
-                c[k] = lo[k]
-                k -= 1
-            if k < 0:
+            if not _next_in_box(c, lo, hi, m):
                 return 0
+
+
+cdef inline bint _next_in_box(intp_t* z, const intp_t* lo, const intp_t* hi,
+                              intp_t m) noexcept nogil:
+    """Step z (IN/OUT) to the next point of the box [lo, hi] in C order, lo NULL meaning
+    -hi; False (z back at the first point) after the last."""
+    cdef intp_t k = m - 1
+    while k >= 0:
+        z[k] += 1
+        if z[k] <= hi[k]:
+            return True
+        z[k] = -hi[k] if lo == NULL else lo[k]
+        k -= 1
+    return False
 
 
 cdef inline bint _is_point(const Query* q, intp_t d) noexcept nogil:
@@ -1193,14 +1183,7 @@ def _envelope_rows(LatticeIndex index, const intp_t[::1] sids, intp_t[::1] lo, i
                         lo[env_row] = min(lo[env_row], -index.run_hi[r])
                         hi[env_row] = max(hi[env_row], -index.run_lo[r])
                 row += 1
-                k = m - 1
-                while k >= 0:
-                    z[k] += 1
-                    if z[k] <= ext[k]:
-                        break
-                    z[k] = -ext[k]
-                    k -= 1
-                if k < 0:
+                if not _next_in_box(z, NULL, ext, m):
                     break
 
 

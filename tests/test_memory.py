@@ -7,6 +7,7 @@ grid's neighbour cell lists.  Every failure must be a MemoryError with a
 message, never a crash, and the process must go on working afterwards.
 """
 
+import importlib.util
 import json
 import sys
 
@@ -103,35 +104,14 @@ def test_workspace_that_cannot_be_allocated_raises_memory_error():
 # ball tree 82 and 147.
 BYTES_PER_POINT = {"grid": 360, "ball_tree": 220}
 
-PEAK = r"""
-import json, sys
-import numpy as np
-from gridscan import GridDBSCAN, RangeEps
-
-def status(field):
-    with open("/proc/self/status") as lines:
-        for line in lines:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-
-n, algorithm, eps_kind = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-# Uniform points at a density of about 8 neighbours within eps = 1.
-X = np.random.default_rng(0).uniform(0, np.sqrt(n * np.pi / 8), (n, 2))
-eps = 1.0 if eps_kind == "constant" else RangeEps(base=[1.0, 1.2], range_feature=0,
-                                                 power=0.0, offset=1.0)
-GridDBSCAN(eps=eps, algorithm=algorithm).fit(X[:1000])
-with open("/proc/self/clear_refs", "w") as clear:
-    clear.write("5")          # the peak (VmHWM) starts again from the resident size now
-before = status("VmRSS")
-GridDBSCAN(eps=eps, algorithm=algorithm).fit(X)
-print(json.dumps((status("VmHWM") - before) / n))
-"""
-
 
 def peak_bytes_per_point(n, algorithm, eps_kind):
-    result = child.run(PEAK, n, algorithm, eps_kind, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    """The measurement of benchmarks/memory_per_point.py (a fresh child process per fit)."""
+    spec = importlib.util.spec_from_file_location(
+        "memory_per_point", child.ROOT / "benchmarks" / "memory_per_point.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.bytes_per_point(n, algorithm, eps_kind)
 
 
 @needs_rlimit
