@@ -397,7 +397,8 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
             along = most_varying_feature(eps_table, typical)
             row_scale = None if along is None else eps_table[:, along] / typical[along]
             return CellGrid(X, grid_cell_size(typical, metric, p, window), metric, p, window,
-                            row_feature=along, row_scale=row_scale)
+                            row_feature=along, row_scale=row_scale,
+                            n_threads=effective_n_threads(self.n_jobs))
         return BallTree(X, self.leaf_size, metric, p,
                         window_features=np.flatnonzero(window))
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from cython.parallel cimport prange, threadid
 
-from gridscan._index import take_rows
+from gridscan._index import column_extent, take_rows
 
 from libc.math cimport floor, fmax, fmin
 
@@ -125,16 +125,14 @@ cdef class CellGrid(SpatialIndex):
     cdef uint8_t[::1] pair_flags
 
     def __init__(self, X, cell_size, metric="euclidean", double p=2.0, window=None,
-                 row_feature=None, row_scale=None):
+                 row_feature=None, row_scale=None, int n_threads=1):
         X = np.ascontiguousarray(X)
         n, d = X.shape
         if d > MAX_DIMS:
             raise ValueError(f"algorithm='grid' handles at most {MAX_DIMS} features; "
                              f"got {d} (use 'ball_tree')")
         size = np.ascontiguousarray(cell_size, dtype=np.float64).reshape(d)
-        low = np.empty(d)
-        high = np.empty(d)
-        _bounds(X, low, high)
+        low, high = column_extent(X)
         along = d - 1 if row_feature is None else int(row_feature)
         shape = np.floor((high - low) / size) + 1
         # Keep the row-major keys inside int64 (with room for rows of 16 times
@@ -157,7 +155,7 @@ cdef class CellGrid(SpatialIndex):
                 row_strides[k] = stride
                 stride *= int(shape[k])
         rows = np.zeros(n, dtype=np.int64)
-        _row_keys(X, self.orig, self.inv_size, shape, row_strides, along, rows)
+        _row_keys(X, self.orig, self.inv_size, shape, row_strides, along, rows, n_threads)
         # Cells along a row are sized to that row's own typical eps.
         row_inv = np.array([1.0 / size[along]])
         if row_scale is not None and dense_rows:
@@ -174,7 +172,7 @@ cdef class CellGrid(SpatialIndex):
         self.strides = np.where(np.arange(d) == along, 1, row_strides * self.row_length)
         keys = np.empty(n, dtype=np.int64)
         _cell_keys(X, low[along], self.row_inv_size, self.row_cells, rows, along,
-                   self.row_length, keys)
+                   self.row_length, keys, n_threads)
         order, sorted_keys = _radix_sort(keys, n_rows * self.row_length - 1)
         self.cell_start = np.flatnonzero(
             np.r_[True, sorted_keys[1:] != sorted_keys[:n - 1], True]).astype(np.intp)
@@ -193,7 +191,7 @@ cdef class CellGrid(SpatialIndex):
         self.blocks = np.asarray(self.cell_start)
         self.cell_lo = np.empty((self.n_cells, d))
         self.cell_hi = np.empty((self.n_cells, d))
-        _cell_boxes(points, self.cell_start, self.cell_lo, self.cell_hi)
+        _cell_boxes(points, self.cell_start, self.cell_lo, self.cell_hi, n_threads)
         self.eps_cols = 0
         self.pair_start = np.empty(0, dtype=np.intp)
 
@@ -438,29 +436,16 @@ cdef inline bint _clip_span(int64_t* lo, int64_t* hi, int64_t n) noexcept nogil:
     return True
 
 
-def _bounds(const floating[:, ::1] X, double[::1] low, double[::1] high):
-    """Smallest and largest value (OUT) of every feature."""
-    cdef intp_t i, k, n = X.shape[0], d = X.shape[1]
-    with nogil:
-        for k in range(d):
-            low[k] = X[0, k]
-            high[k] = X[0, k]
-        for i in range(1, n):
-            poll_signals(i, POINTS_PER_POLL)
-            for k in range(d):
-                low[k] = fmin(low[k], X[i, k])
-                high[k] = fmax(high[k], X[i, k])
-
-
 def _row_keys(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,
               const int64_t[::1] dims, const int64_t[::1] row_strides, intp_t along,
-              int64_t[::1] rows):
+              int64_t[::1] rows, int n_threads):
     """rows[i] (OUT) = row-major index of the row of X[i] (its cell but along the row)."""
     cdef intp_t i, k, n = X.shape[0], d = X.shape[1]
     cdef int64_t row
     with nogil:
-        for i in range(n):
-            poll_signals(i, POINTS_PER_POLL)
+        for i in prange(n, schedule="static", num_threads=n_threads):
+            if threadid() == 0:
+                poll_signals(i, POINTS_PER_POLL)
             row = 0
             for k in range(d):
                 if k != along:
@@ -471,14 +456,15 @@ def _row_keys(const floating[:, ::1] X, const double[::1] origin, const double[:
 
 def _cell_keys(const floating[:, ::1] X, double origin, const double[::1] row_inv_size,
                const int64_t[::1] row_cells, const int64_t[::1] rows, intp_t along,
-               int64_t row_length, int64_t[::1] keys):
+               int64_t row_length, int64_t[::1] keys, int n_threads):
     """keys[i] (OUT) = rows[i] * row_length + cell of X[i] along its row."""
     cdef intp_t i, n = X.shape[0]
     cdef intp_t r
     cdef bint per_row = row_inv_size.shape[0] > 1
     with nogil:
-        for i in range(n):
-            poll_signals(i, POINTS_PER_POLL)
+        for i in prange(n, schedule="static", num_threads=n_threads):
+            if threadid() == 0:
+                poll_signals(i, POINTS_PER_POLL)
             r = rows[i] if per_row else 0
             keys[i] = rows[i] * row_length + _clipped_cell(X[i, along], origin,
                                                            row_inv_size[r], row_cells[r])
@@ -520,12 +506,13 @@ def _radix_sort(const int64_t[::1] keys, int64_t max_key):
 
 
 def _cell_boxes(const floating[:, ::1] points, const intp_t[::1] cell_start,
-                double[:, ::1] lo, double[:, ::1] hi):
+                double[:, ::1] lo, double[:, ::1] hi, int n_threads):
     """Bounding box (OUT: lo, hi) of the points of every cell."""
     cdef intp_t u, i, k, d = points.shape[1]
     with nogil:
-        for u in range(cell_start.shape[0] - 1):
-            poll_signals(u, CELLS_PER_POLL)
+        for u in prange(cell_start.shape[0] - 1, schedule="static", num_threads=n_threads):
+            if threadid() == 0:
+                poll_signals(u, CELLS_PER_POLL)
             for k in range(d):
                 lo[u, k] = points[cell_start[u], k]
                 hi[u, k] = points[cell_start[u], k]

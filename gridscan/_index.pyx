@@ -54,6 +54,28 @@ def take_rows(array, rows):
     return out
 
 
+def column_extent(const floating[:, ::1] X):
+    """(low, high): the smallest and largest value of every column of X (no NaN), as float64.
+
+    One pass over the rows, where numpy's reductions along axis 0 of a narrow
+    C-ordered array take several times as long.
+    """
+    cdef intp_t n = X.shape[0], d = X.shape[1], i, k
+    cdef double v
+    cdef double[::1] low = np.full(d, np.inf)
+    cdef double[::1] high = np.full(d, -np.inf)
+    with nogil:
+        for i in range(n):
+            poll_signals(i, POINTS_PER_POLL)
+            for k in range(d):
+                v = X[i, k]
+                if v < low[k]:
+                    low[k] = v
+                if v > high[k]:
+                    high[k] = v
+    return np.asarray(low), np.asarray(high)
+
+
 cdef int range_init(RangeList* out) noexcept nogil:
     out.size = 0
     out.capacity = 64

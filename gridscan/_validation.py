@@ -10,6 +10,7 @@ import os
 import numpy as np
 from sklearn.utils import check_array
 
+from gridscan._index import column_extent
 from gridscan._openmp import openmp_max_threads
 
 METRIC_ALIASES = {
@@ -136,8 +137,11 @@ def check_eps_scale(table, metric, p, name):
 
 def check_span(X, name="X"):
     """Reject data whose coordinate differences overflow (a span above the largest double)."""
+    if X.dtype not in (np.float32, np.float64) or not X.flags.c_contiguous:
+        X = np.ascontiguousarray(X, dtype=np.float64)
+    low, high = column_extent(X)
     with np.errstate(over="ignore"):
-        span = X.max(axis=0).astype(np.float64) - X.min(axis=0)
+        span = high - low
     bad = ~np.isfinite(span)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
