@@ -37,7 +37,7 @@ from cython.parallel cimport prange, threadid
 from cython cimport floating
 
 from gridscan._index cimport (
-    EpsRows, Query, RangeList, SpatialIndex, Workspace, load_block_query,
+    EpsRows, Query, RangeList, SpatialIndex, Workspace, load_block_query, parallel_chunk,
 )
 from gridscan._kernels cimport (
     FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, admit, limit_of, related, within,
@@ -172,6 +172,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef Workspace work = Workspace(n_threads, points.shape[1])
     cdef const intp_t[::1] blocks = index.blocks
     cdef intp_t n_blocks = blocks.shape[0] - 1
+    cdef intp_t chunk = parallel_chunk(n_blocks, n_threads)
     cdef intp_t b, i, j, r, t, start, end, taken
     cdef intp_t min_stride = 0 if min_weight.shape[0] == 1 else 1
     cdef const EpsTable* e = &eps.table
@@ -184,7 +185,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef int failed[1]
     failed[0] = 0
     with nogil:
-        for b in prange(n_blocks, schedule="dynamic", chunksize=16, num_threads=n_threads):
+        for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
             t = threadid()
             if t == 0 and b % CHECK_SIGNALS_EVERY == 0:
                 check_signals()
@@ -250,6 +251,7 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef Workspace work = Workspace(n_threads, points.shape[1])
     cdef const intp_t[::1] blocks = index.blocks
     cdef intp_t n_blocks = blocks.shape[0] - 1
+    cdef intp_t chunk = parallel_chunk(n_blocks, n_threads)
     cdef intp_t b, i, t, start, end, first
     cdef const EpsTable* e = &eps.table
     cdef const Norm* norm = &index.norm
@@ -264,7 +266,7 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     failed[0] = 0
     with nogil:
         # Each block's first core point; the core points of a clique are joined at once.
-        for b in prange(n_blocks, schedule="dynamic", chunksize=64, num_threads=n_threads):
+        for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
             query = work.queries[threadid()]
             if load_block_query(query, points, blocks[b], blocks[b + 1], &is_core[0], 1, e,
                                 FORWARD, b) == 0:
@@ -278,7 +280,7 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 for i in range(first + 1, blocks[b + 1]):
                     if is_core[i]:
                         uf_union(&parent[0], first, i)
-        for b in prange(n_blocks, schedule="dynamic", chunksize=16, num_threads=n_threads):
+        for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
             if first_core[b] < 0:
                 continue
             t = threadid()
@@ -408,6 +410,7 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
     cdef Workspace work = Workspace(n_threads, points.shape[1])
     cdef const intp_t[::1] blocks = index.blocks
     cdef intp_t n_blocks = query_blocks.shape[0] - 1
+    cdef intp_t chunk = parallel_chunk(n_blocks, n_threads)
     cdef intp_t b, c, i, j, r, t, best, start, end
     cdef const EpsTable* qe = &query_eps.table
     cdef const EpsTable* pe = &point_eps.table
@@ -424,7 +427,7 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
             for j in range(blocks[b], blocks[b + 1]):
                 if is_core[j] and (block_label[b] == -1 or labels[j] < block_label[b]):
                     block_label[b] = labels[j]
-        for b in prange(n_blocks, schedule="dynamic", chunksize=16, num_threads=n_threads):
+        for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
             t = threadid()
             if t == 0 and b % CHECK_SIGNALS_EVERY == 0:
                 check_signals()

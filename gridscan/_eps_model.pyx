@@ -15,7 +15,7 @@ from libc.math cimport ceil, floor, fmax, fmin, isfinite, pow
 
 from cython cimport floating
 
-from gridscan._index cimport EpsRows, SpatialIndex
+from gridscan._index cimport EpsRows, SpatialIndex, parallel_chunk
 from gridscan._kernels cimport EpsTable, Norm, within
 from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t
@@ -59,7 +59,8 @@ def lattice_counts(SpatialIndex index, const floating[:, ::1] X, EpsRows eps,
     cdef intp_t[:, ::1] lo = np.empty((n_slots, d), dtype=np.intp)
     cdef intp_t[:, ::1] hi = np.empty((n_slots, d), dtype=np.intp)
     with nogil:
-        for i in prange(n, schedule="dynamic", chunksize=64, num_threads=n_threads):
+        for i in prange(n, schedule="dynamic", chunksize=parallel_chunk(n, n_threads),
+                        num_threads=n_threads):
             t = threadid()
             if t == 0 and i % CHECK_SIGNALS_EVERY == 0:
                 check_signals()

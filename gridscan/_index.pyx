@@ -510,7 +510,8 @@ def radius_scan(SpatialIndex index, const floating[:, ::1] points,
         raise ValueError("a REVERSE or UNION search needs the eps of the index points")
     failed[0] = 0
     with nogil:
-        for i in prange(m, schedule="dynamic", chunksize=16, num_threads=n_threads):
+        for i in prange(m, schedule="dynamic", chunksize=parallel_chunk(m, n_threads),
+                        num_threads=n_threads):
             t = threadid()
             if t == 0 and i % CHECK_SIGNALS_EVERY == 0:
                 check_signals()
