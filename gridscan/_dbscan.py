@@ -147,8 +147,8 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
 
     Memory is O(n) and does not grow with the number of neighbours:
     neighbourhoods are never stored. Beyond the input, a fit of 2-D float64
-    points peaks at about 180 bytes per point with ``algorithm="grid"`` and
-    80 with ``"ball_tree"`` (150 with a per-point eps), at 200,000 as at
+    points peaks at about 200 bytes per point with ``algorithm="grid"`` (300
+    with a per-point eps) and 80 with ``"ball_tree"`` (150), at 200,000 as at
     2,000,000 points (``benchmarks/memory_per_point.py``). An allocation
     that fails raises MemoryError.
 

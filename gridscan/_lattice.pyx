@@ -825,14 +825,13 @@ cdef class LatticeIndex(SpatialIndex):
         """Ranges of the cells of stencil sid around lattice cell xi, entry by entry."""
         cdef intp_t d = self.norm.n_features, m = d - 1, k, e, a, b, start, end
         cdef const intp_t* ext = &self.st_ext[sid * d]
-        cdef const intp_t* prefix
         cdef const intp_t* run_lo = self.run_lo
         cdef const intp_t* run_hi = self.run_hi
         cdef const int64_t* delta = self.ent_delta
         cdef const intp_t* cell_start = self.cell_start
         cdef intp_t x_last = xi[m], last = self.lat_shape[m] - 1
         cdef int64_t row_base = -x_last
-        cdef bint interior = True, inside
+        cdef bint interior
         # The output list, held in locals so that stores do not force reloads.
         cdef intp_t size = out.size, capacity = out.capacity
         cdef intp_t* out_start = out.start
@@ -840,20 +839,10 @@ cdef class LatticeIndex(SpatialIndex):
         cdef bint* out_full = out.full
         for k in range(d):
             row_base += xi[k] * self.cell_stride[k]
-        for k in range(m):
-            if xi[k] < ext[k] or xi[k] + ext[k] > self.lat_shape[k] - 1:
-                interior = False
+        interior = _box_holds(xi, ext, self.lat_shape, m)
         for e in range(self.st_ent0[sid], self.st_ent0[sid + 1]):
-            if not interior:
-                prefix = &self.ent_prefix[e * m]
-                inside = True
-                for k in range(m):
-                    a = xi[k] + prefix[k]
-                    if a < 0 or a > self.lat_shape[k] - 1:
-                        inside = False
-                        break
-                if not inside:
-                    continue
+            if not interior and not _row_in_box(xi, &self.ent_prefix[e * m], self.lat_shape, m):
+                continue
             a = max(x_last + run_lo[e], 0)
             b = min(x_last + run_hi[e], last)
             if a > b:
@@ -1010,6 +999,28 @@ cdef class LatticeIndex(SpatialIndex):
                 return -1
             if not _next_in_box(c, lo, hi, m):
                 return 0
+
+
+cdef inline bint _box_holds(const intp_t* xi, const intp_t* ext, const intp_t* shape,
+                            intp_t m) noexcept nogil:
+    """Whether the stencil rows around lattice cell xi (offsets within +-ext along the
+    first m features) all lie inside [0, shape): then no row needs clipping."""
+    cdef intp_t k
+    for k in range(m):
+        if xi[k] < ext[k] or xi[k] + ext[k] > shape[k] - 1:
+            return False
+    return True
+
+
+cdef inline bint _row_in_box(const intp_t* xi, const intp_t* prefix, const intp_t* shape,
+                             intp_t m) noexcept nogil:
+    """Whether the stencil row at offset prefix from xi lies inside [0, shape)."""
+    cdef intp_t k, a
+    for k in range(m):
+        a = xi[k] + prefix[k]
+        if a < 0 or a > shape[k] - 1:
+            return False
+    return True
 
 
 cdef inline bint _next_in_box(intp_t* z, const intp_t* lo, const intp_t* hi,
@@ -1204,25 +1215,14 @@ cdef double _count_cells(LatticeIndex index, intp_t sid, const floating* x,
     cdef intp_t d = index.norm.n_features, m = d - 1, k, e, a, b, last = shape[m] - 1
     cdef intp_t xi[MAX_DIMS]
     cdef const intp_t* ext = &index.st_ext[sid * d]
-    cdef const intp_t* prefix
     cdef double count = 0.0
-    cdef bint interior = True, inside
+    cdef bint interior
     for k in range(d):
         xi[k] = <intp_t> x[k]
-    for k in range(m):
-        if xi[k] < ext[k] or xi[k] + ext[k] > shape[k] - 1:
-            interior = False
+    interior = _box_holds(xi, ext, shape, m)
     for e in range(index.st_ent0[sid], index.st_ent0[sid + 1]):
-        if not interior:
-            prefix = &index.ent_prefix[e * m]
-            inside = True
-            for k in range(m):
-                a = xi[k] + prefix[k]
-                if a < 0 or a > shape[k] - 1:
-                    inside = False
-                    break
-            if not inside:
-                continue
+        if not interior and not _row_in_box(xi, &index.ent_prefix[e * m], shape, m):
+            continue
         a = max(xi[m] + index.run_lo[e], 0)
         b = min(xi[m] + index.run_hi[e], last)
         count += max(b - a + 1, 0)
