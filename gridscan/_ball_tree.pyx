@@ -57,6 +57,9 @@ cdef class BallTree(SpatialIndex):
         Each indexed point's own eps, needed for ``neighbors="union"`` searches.
     window_features : sequence of int, default=None
         Features compared on their own (``|dx_t| <= eps_t``) instead of inside the norm.
+    n_jobs : int, default=None
+        OpenMP threads for building the tree, as in ``query_radius``; the tree
+        does not depend on it.
 
     Attributes
     ----------
@@ -98,7 +101,7 @@ cdef class BallTree(SpatialIndex):
     cdef double[:, ::1] node_centroid
 
     def __init__(self, X, leaf_size=40, metric="euclidean", p=None, *,
-                 sample_eps=None, window_features=None):
+                 sample_eps=None, window_features=None, n_jobs=None):
         from gridscan._validation import check_points, resolve_metric, window_mask
         X = check_points(X)
         if isinstance(leaf_size, bool) or not isinstance(leaf_size, (int, np.integer)) \
@@ -121,7 +124,7 @@ cdef class BallTree(SpatialIndex):
         _partition(X, order, self.node_start, self.node_end)
         points = take_rows(X, order)
         self._setup(points, order, metric, p, window_mask(window_features, d))
-        _node_bounds(self, points)
+        _node_bounds(self, points, effective_n_threads(n_jobs))
         self._set_own_eps(sample_eps)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
@@ -304,13 +307,12 @@ cdef inline void box_distances(const double* c, const double* lo, const double* 
     far[0] = unreduce(acc_far, norm)
 
 
-def _node_bounds(BallTree tree, const floating[:, ::1] points):
+def _node_bounds(BallTree tree, const floating[:, ::1] points, int n_threads):
     """Centroid and radius of every node (OUT: tree.node_centroid, tree.node_radius)."""
     cdef intp_t node, pos, k, d = points.shape[1]
     cdef intp_t n_nodes = tree.n_nodes
     cdef double radius, count
     cdef double[:, ::1] buffer = np.empty((n_nodes, d))
-    cdef int n_threads = effective_n_threads(None)
     with nogil:
         for node in prange(n_nodes, schedule="dynamic", num_threads=n_threads):
             if threadid() == 0 and (node % 64 == 0 or tree.node_end[node]

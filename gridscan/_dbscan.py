@@ -400,7 +400,7 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
                             row_feature=along, row_scale=row_scale,
                             n_threads=effective_n_threads(self.n_jobs))
         return BallTree(X, self.leaf_size, metric, p,
-                        window_features=np.flatnonzero(window))
+                        window_features=np.flatnonzero(window), n_jobs=self.n_jobs)
 
     def _eps_table(self, X, sample_eps):
         """Eps rows of X and where they came from ("sample", "model" or "constant")."""
