@@ -335,12 +335,23 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
     def _prediction_data(self):
         """Index over the core points, with their eps and labels by position (cached)."""
         if self._predict_index is None:
-            index = self._build_index(self.components_.astype(np.float64), self._core_eps)
-            order = np.asarray(index.order)
-            core_eps = index.eps_rows(self._core_eps).take(order, index)
-            index.set_point_eps(core_eps)   # here, once: predict_core only reads the index
+            index, core_eps, order = self._core_point_index(
+                self.components_.astype(np.float64), self._core_eps)
             self._predict_index = (index, core_eps, self._core_labels[order])
         return self._predict_index
+
+    def _core_point_index(self, core_points, core_table):
+        """(index, eps by position, order) over core points for predict_core.
+
+        The index is given its points' eps here, once (the union rule needs them
+        even when they are all equal), so that predict_core only reads it and
+        several threads may predict with it at once.
+        """
+        index = self._build_index(core_points, core_table)
+        order = np.asarray(index.order)
+        core_eps = index.eps_rows(core_table).take(order, index)
+        index.set_point_eps(core_eps)
+        return index, core_eps, order
 
     def _prepare(self, X, eps_table, sample_weight, n_threads):
         """The index over X and the inputs of the core passes, by position.

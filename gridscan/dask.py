@@ -760,10 +760,7 @@ def _block_labels(state, component_labels, estimator, collapse, union_rule, n_th
         return state.own_rows, labels
     core_points = state.core_points.astype(np.float64)
     core_table = _eps_table(estimator, core_points, collapse)
-    index = estimator._build_index(core_points, core_table)
-    order = np.asarray(index.order)
-    core_eps = index.eps_rows(core_table).take(order, index)
-    index.set_point_eps(core_eps)
+    index, core_eps, order = estimator._core_point_index(core_points, core_table)
     query_points = np.ascontiguousarray(state.own_points[queries], dtype=np.float64)
     query_eps = (index.eps_rows(_eps_table(estimator, query_points, collapse))
                  if union_rule else None)

@@ -164,8 +164,7 @@ def _keep_mask(data, threshold):
     values = np.ma.getdata(data)
     keep = ~np.ma.getmaskarray(data) & np.isfinite(values)
     if threshold is not None:
-        if (not isinstance(threshold, numbers.Real) or isinstance(threshold, bool)
-                or not np.isfinite(threshold)):
+        if not (_is_real(threshold) and np.isfinite(threshold)):
             raise ValueError(f"threshold must be a finite number or None; got {threshold!r}")
         with np.errstate(invalid="ignore"):
             keep &= values >= threshold
