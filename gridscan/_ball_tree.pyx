@@ -122,7 +122,7 @@ cdef class BallTree(SpatialIndex):
         self.node_centroid = np.zeros((self.n_nodes, d))
         order = np.arange(n, dtype=np.intp)
         _partition(X, order, self.node_start, self.node_end)
-        points = take_rows(X, order)
+        points = take_rows(X, order, effective_n_threads(n_jobs))
         self._setup(points, order, metric, p, window_mask(window_features, d))
         _node_bounds(self, points, effective_n_threads(n_jobs))
         self._set_own_eps(sample_eps)

@@ -44,7 +44,7 @@ from gridscan._kernels cimport (
 )
 from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
-from gridscan._union_find cimport uf_find, uf_union
+from gridscan._union_find cimport atomic_min, uf_find, uf_flatten, uf_union
 
 # Points between two checks for Ctrl-C by the calling thread.
 DEF CHECK_SIGNALS_EVERY = 512
@@ -68,13 +68,18 @@ def find_core_points(SpatialIndex index, EpsRows eps, weights, const double[::1]
     is_core : (n,) uint8
     """
     cdef intp_t n = index.points.shape[0]
-    weights = np.ones(n) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
-    weight_prefix = np.zeros(n + 1)
-    np.cumsum(weights, out=weight_prefix[1:])
-    cdef bint can_stop_early = bool(np.all(weights >= 0))
-    # Whole ranges are counted from prefix sums only where that is exact.
-    cdef bint whole_ranges = bool(np.all(weights == np.round(weights))) \
-        and np.abs(weights).sum() < 2.0 ** 52
+    cdef bint can_stop_early = True, whole_ranges = True
+    if weights is None:
+        weights = np.ones(n)
+        weight_prefix = np.arange(n + 1, dtype=np.float64)
+    else:
+        weights = np.ascontiguousarray(weights, dtype=np.float64)
+        weight_prefix = np.zeros(n + 1)
+        np.cumsum(weights, out=weight_prefix[1:])
+        can_stop_early = bool(np.all(weights >= 0))
+        # Whole ranges are counted from prefix sums only where that is exact.
+        whole_ranges = bool(np.all(weights == np.round(weights))) \
+            and np.abs(weights).sum() < 2.0 ** 52
     is_core = np.zeros(n, dtype=np.uint8)
     index.prepare_searches(eps, n_threads)
     # With one eps row for every point the relation is symmetric: FORWARD is enough.
@@ -114,14 +119,31 @@ def fit_core(SpatialIndex index, EpsRows eps, weights, const double[::1] min_wei
     """
     is_core = find_core_points(index, eps, weights, min_weight, union_rule, n_threads)
     parent = connect_core_points(index, eps, is_core, n_threads)
-    labels = np.full(is_core.shape[0], -1, dtype=np.intp)
-    _number_clusters(np.asarray(index.order), is_core, parent, labels)
+    labels = np.empty(is_core.shape[0], dtype=np.intp)
+    _number_clusters(np.asarray(index.order), is_core, parent, labels, n_threads)
     cdef Direction border_mode = FORWARD if eps.shared else (UNION if union_rule else REVERSE)
     if border_mode != FORWARD:
         index.set_point_eps(eps, is_core)
     _border(index, index.points, index.points, index.blocks, eps, eps, is_core, labels,
             border_mode, is_core, labels, True, n_threads)
     return is_core, labels
+
+
+def to_row_order(const intp_t[::1] order, const intp_t[::1] labels,
+                 const uint8_t[::1] is_core, int n_threads):
+    """(labels, core mask) by original row from the labels and core flags by position."""
+    cdef intp_t pos, n = order.shape[0]
+    out_labels = np.empty(n, dtype=np.intp)
+    out_core = np.empty(n, dtype=bool)
+    cdef intp_t[::1] row_labels = out_labels
+    cdef uint8_t[::1] row_core = out_core.view(np.uint8)
+    with nogil:
+        for pos in prange(n, schedule="static", num_threads=n_threads):
+            if threadid() == 0:
+                poll_signals(pos, POINTS_PER_POLL)
+            row_labels[order[pos]] = labels[pos]
+            row_core[order[pos]] = is_core[pos] != 0
+    return out_labels, out_core
 
 
 def predict_core(SpatialIndex index, EpsRows eps, const intp_t[::1] labels,
@@ -377,23 +399,39 @@ cdef void _join_point(intp_t b, intp_t i, const RangeList* ranges, const intp_t*
 
 
 def _number_clusters(const intp_t[::1] order, const uint8_t[::1] is_core,
-                     intp_t[::1] parent, intp_t[::1] labels):
-    """Pass 3a: labels (OUT) of core points, clusters numbered by smallest original row."""
-    cdef intp_t n = order.shape[0], row, pos, root, next_label = 0
-    cdef intp_t[::1] position_of = np.empty(n, dtype=np.intp)
+                     intp_t[::1] parent, intp_t[::1] labels, int n_threads):
+    """Pass 3a: labels (OUT) of core points, clusters numbered by smallest original row.
+
+    Every other label is set to -1.  Each set's root (its smallest position)
+    collects the set's smallest original row; the roots' first rows, flagged
+    in a table over rows, are numbered in one sequential count, kept in labels
+    by row until labels takes its values by position.
+    """
+    cdef intp_t n = order.shape[0], pos, root, row, next_label = 0
+    cdef intp_t[::1] first_row = np.empty(n, dtype=np.intp)
+    cdef uint8_t[::1] starts_cluster = np.zeros(n, dtype=np.uint8)
     with nogil:
-        for pos in range(n):
-            position_of[order[pos]] = pos
+        for pos in prange(n, schedule="static", num_threads=n_threads):
+            first_row[pos] = n
+        for pos in prange(n, schedule="static", num_threads=n_threads):
+            if threadid() == 0:
+                poll_signals(pos, POINTS_PER_POLL)
+            if is_core[pos]:
+                root = uf_flatten(&parent[0], pos)
+                atomic_min(&first_row[root], order[pos])
+        for pos in prange(n, schedule="static", num_threads=n_threads):
+            if is_core[pos] and parent[pos] == pos:
+                starts_cluster[first_row[pos]] = 1
         for row in range(n):
             poll_signals(row, POINTS_PER_POLL)
-            pos = position_of[row]
-            if not is_core[pos]:
-                continue
-            root = uf_find(&parent[0], pos)
-            if labels[root] == -1:
-                labels[root] = next_label
+            if starts_cluster[row]:
+                labels[row] = next_label
                 next_label += 1
-            labels[pos] = labels[root]
+        for pos in prange(n, schedule="static", num_threads=n_threads):
+            if is_core[pos] and parent[pos] == pos:
+                first_row[pos] = labels[first_row[pos]]
+        for pos in prange(n, schedule="static", num_threads=n_threads):
+            labels[pos] = first_row[parent[pos]] if is_core[pos] else -1
 
 
 def _border(SpatialIndex index, const floating[:, ::1] points,

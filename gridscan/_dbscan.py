@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from gridscan._ball_tree import BallTree
-from gridscan._core import fit_core, predict_core
+from gridscan._core import fit_core, predict_core, to_row_order
 from gridscan._grid import CellGrid
 from gridscan._index import BruteIndex, take_rows
 from gridscan._lattice import LatticeIndex, lattice_layout
@@ -255,14 +255,10 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         job = self._prepare(X, table, sample_weight, n_threads)
         is_core, labels = fit_core(job.index, job.eps, job.weights, job.min_weight,
                                    job.union_rule, n_threads)
-        order = np.asarray(job.index.order)
-        self.labels_ = np.empty(n, dtype=np.intp)
-        self.labels_[order] = labels
-        core_mask = np.empty(n, dtype=bool)
-        core_mask[order] = is_core.astype(bool)
+        self.labels_, core_mask = to_row_order(job.index.order, labels, is_core, n_threads)
         self.core_sample_indices_ = np.flatnonzero(core_mask)
-        self.components_ = take_rows(X, self.core_sample_indices_)
-        self._core_labels = self.labels_[self.core_sample_indices_]
+        self.components_ = take_rows(X, self.core_sample_indices_, n_threads)
+        self._core_labels = take_rows(self.labels_, self.core_sample_indices_, n_threads)
         self._core_eps = table if job.eps.shared else table[self.core_sample_indices_]
         self._union_rule = job.union_rule
         self._predict_index = None
@@ -367,7 +363,7 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         min_weight = self._min_weight(index, X, eps, shape, n_threads)
         return _CoreInputs(
             index=index,
-            eps=eps.take(order, index),
+            eps=eps.take(order, index, n_threads),
             weights=None if sample_weight is None else sample_weight[order],
             min_weight=min_weight[order] if min_weight.shape[0] > 1 else min_weight,
             union_rule=self.neighbors == "union" and not eps.shared,

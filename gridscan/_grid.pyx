@@ -61,8 +61,8 @@ DEF PAIR_FORWARD_FULL = 2
 DEF PAIR_REVERSE = 4
 DEF PAIR_REVERSE_FULL = 8
 
-DEF RADIX_BITS = 11
-DEF RADIX = 2048
+# Bits of a radix sort digit at most (4096 counters per thread).
+DEF MAX_RADIX_BITS = 12
 
 # The grid keeps a dense row -> first cell table up to this many rows per point.
 DENSE_ROWS_PER_POINT = 4
@@ -173,7 +173,7 @@ cdef class CellGrid(SpatialIndex):
         keys = np.empty(n, dtype=np.int64)
         _cell_keys(X, low[along], self.row_inv_size, self.row_cells, rows, along,
                    self.row_length, keys, n_threads)
-        order, sorted_keys = _radix_sort(keys, n_rows * self.row_length - 1)
+        order, sorted_keys = _radix_sort(keys, n_rows * self.row_length - 1, n_threads)
         self.cell_start = np.flatnonzero(
             np.r_[True, sorted_keys[1:] != sorted_keys[:n - 1], True]).astype(np.intp)
         self.cell_key = sorted_keys[self.cell_start[:len(self.cell_start) - 1]]
@@ -184,7 +184,7 @@ cdef class CellGrid(SpatialIndex):
                 np.arange(n_rows + 1)).astype(np.intp)
         else:
             self.row_first_cell = np.empty(0, dtype=np.intp)
-        points = take_rows(X, order)
+        points = take_rows(X, order, n_threads)
         if window is None:
             window = np.zeros(d, dtype=np.uint8)
         self._setup(points, order, metric, p, window)
@@ -476,32 +476,56 @@ cdef inline int64_t _clipped_cell(double x, double origin, double inv_size,
     return <int64_t> c
 
 
-def _radix_sort(const int64_t[::1] keys, int64_t max_key):
-    """Stable LSD radix sort of keys in [0, max_key]: returns (order, sorted keys)."""
-    cdef intp_t n = keys.shape[0], i, shift = 0, digit
+def _radix_sort(const int64_t[::1] keys, int64_t max_key, int n_threads):
+    """Stable LSD radix sort of keys in [0, max_key]: returns (order, sorted keys).
+
+    Each pass cuts the keys into one contiguous slice per thread; the keys of
+    a digit from slice s go after those of the slices before it, which keeps
+    every pass stable whatever the number of threads.
+    """
+    cdef intp_t n = keys.shape[0], i, s, digit, position
     cdef intp_t n_bits = max(int(max_key).bit_length(), 1)
-    cdef intp_t[::1] order = np.arange(n, dtype=np.intp)
+    cdef intp_t n_passes = (n_bits + MAX_RADIX_BITS - 1) // MAX_RADIX_BITS
+    cdef intp_t bits = (n_bits + n_passes - 1) // n_passes, shift = 0
+    cdef int64_t mask = (1 << bits) - 1
+    cdef intp_t n_slices = max(1, min(n_threads, n // 65536))
+    cdef intp_t[::1] bounds = np.linspace(0, n, n_slices + 1).astype(np.intp)
+    cdef intp_t[:, ::1] next_slot = np.empty((n_slices, mask + 1), dtype=np.intp)
+    cdef intp_t[::1] order = np.empty(n, dtype=np.intp)
     cdef intp_t[::1] order_next = np.empty(n, dtype=np.intp)
-    cdef int64_t[::1] current = np.array(keys, dtype=np.int64)
-    cdef int64_t[::1] current_next = np.empty(n, dtype=np.int64)
-    cdef intp_t[::1] count = np.empty(RADIX + 1, dtype=np.intp)
+    cdef const int64_t[::1] current = keys
+    cdef int64_t[::1] current_next
+    cdef int64_t[:, ::1] buffers = np.empty((2, n), dtype=np.int64)
+    cdef bint first = True
     with nogil:
         while shift < n_bits:
-            count[:] = 0
-            for i in range(n):
-                poll_signals(i, POINTS_PER_POLL)
-                count[((current[i] >> shift) & (RADIX - 1)) + 1] += 1
-            for digit in range(RADIX):
-                count[digit + 1] += count[digit]
-            for i in range(n):
-                poll_signals(i, POINTS_PER_POLL)
-                digit = (current[i] >> shift) & (RADIX - 1)
-                order_next[count[digit]] = order[i]
-                current_next[count[digit]] = current[i]
-                count[digit] += 1
+            current_next = buffers[(shift // bits) % 2]
+            for s in prange(n_slices, schedule="static", num_threads=n_slices):
+                for digit in range(mask + 1):
+                    next_slot[s, digit] = 0
+                for i in range(bounds[s], bounds[s + 1]):
+                    if s == 0:
+                        poll_signals(i, POINTS_PER_POLL)
+                    next_slot[s, (current[i] >> shift) & mask] += 1
+            # Counts to first slots: digit by digit, slice by slice.
+            position = 0
+            for digit in range(mask + 1):
+                for s in range(n_slices):
+                    position += next_slot[s, digit]
+                    next_slot[s, digit] = position - next_slot[s, digit]
+            for s in prange(n_slices, schedule="static", num_threads=n_slices):
+                for i in range(bounds[s], bounds[s + 1]):
+                    if s == 0:
+                        poll_signals(i, POINTS_PER_POLL)
+                    digit = (current[i] >> shift) & mask
+                    position = next_slot[s, digit]
+                    next_slot[s, digit] = position + 1
+                    order_next[position] = i if first else order[i]
+                    current_next[position] = current[i]
             order, order_next = order_next, order
-            current, current_next = current_next, current
-            shift += RADIX_BITS
+            current = current_next
+            first = False
+            shift += bits
     return np.asarray(order), np.asarray(current)
 
 

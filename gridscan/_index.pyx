@@ -15,10 +15,10 @@
 
 import numpy as np
 
-from cpython.exc cimport PyErr_CheckSignals
 from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY, fmax, fmin
 from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.stdint cimport uint64_t
 
 from cython cimport floating
 
@@ -38,20 +38,45 @@ DEF CACHE_LINE = 128
 # Queries between two checks for Ctrl-C by the calling thread.
 DEF CHECK_SIGNALS_EVERY = 256
 
-# Rows gathered by one call of take_rows' loop (a few milliseconds).
-TAKE_ROWS_CHUNK = 1 << 18
+# Rows gathered by take_rows between two loop steps (a power of two).
+DEF ROWS_PER_CHUNK = 4096
 
 
-def take_rows(array, rows):
-    """array[rows] along the first axis, gathered in chunks with a Ctrl-C check after each."""
-    array = np.asarray(array)
-    rows = np.asarray(rows, dtype=np.intp)
+def take_rows(array, rows, int n_threads=1):
+    """array[rows] along the first axis (rows in range), gathered in parallel.
+
+    Rows are copied as raw words (8 bytes, or single bytes when a row is not a
+    whole number of them), so any dtype and any trailing shape will do.
+    """
+    array = np.ascontiguousarray(array)
+    rows = np.ascontiguousarray(rows, dtype=np.intp)
     out = np.empty((rows.shape[0],) + array.shape[1:], dtype=array.dtype)
-    for start in range(0, rows.shape[0], TAKE_ROWS_CHUNK):
-        stop = start + TAKE_ROWS_CHUNK
-        np.take(array, rows[start:stop], axis=0, out=out[start:stop])
-        PyErr_CheckSignals()
+    if out.size > 0:
+        word = np.uint64 if (out.size // rows.shape[0]) * out.itemsize % 8 == 0 else np.uint8
+        _copy_rows(array.reshape(array.shape[0], -1).view(word), rows,
+                   out.reshape(rows.shape[0], -1).view(word), n_threads)
     return out
+
+
+ctypedef fused raw_word:
+    uint8_t
+    uint64_t
+
+
+def _copy_rows(const raw_word[:, ::1] source, const intp_t[::1] rows, raw_word[:, ::1] out,
+               int n_threads):
+    """out[i] (OUT) = source[rows[i]]."""
+    cdef intp_t m = rows.shape[0], width = source.shape[1]
+    cdef intp_t n_chunks = (m + ROWS_PER_CHUNK - 1) // ROWS_PER_CHUNK, chunk, i, k
+    cdef const raw_word* row
+    with nogil:
+        for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
+            if threadid() == 0:
+                poll_signals(chunk, POINTS_PER_POLL // ROWS_PER_CHUNK)
+            for i in range(chunk * ROWS_PER_CHUNK, min(m, (chunk + 1) * ROWS_PER_CHUNK)):
+                row = &source[rows[i], 0]
+                for k in range(width):
+                    out[i, k] = row[k]
 
 
 def column_extent(const floating[:, ::1] X):
@@ -292,12 +317,13 @@ cdef class EpsRows:
         """True when every point uses the same row."""
         return self.table.row_stride == 0
 
-    def take(self, positions, SpatialIndex index):
+    def take(self, positions, SpatialIndex index, int n_threads=1):
         """The rows at ``positions`` (shared tables are returned as they are)."""
         if self.shared:
             return self
-        return EpsRows(take_rows(np.asarray(self.values), positions), index,
-                       take_rows(self.reach, positions), take_rows(self.inner, positions))
+        return EpsRows(take_rows(self.values, positions, n_threads), index,
+                       take_rows(self.reach, positions, n_threads),
+                       take_rows(self.inner, positions, n_threads))
 
 
 cdef double _reach(const double* e, intp_t n_cols, const Norm* norm) noexcept nogil:

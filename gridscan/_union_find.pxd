@@ -26,6 +26,13 @@ cdef inline intp_t uf_find(intp_t* parent, intp_t x) noexcept nogil:
         x = upup
 
 
+cdef inline intp_t uf_flatten(intp_t* parent, intp_t x) noexcept nogil:
+    """Root of x, with x then pointing straight at it (once no union is left to do)."""
+    cdef intp_t root = uf_find(parent, x)
+    gs_atomic_store(&parent[x], root)
+    return root
+
+
 cdef inline void uf_union(intp_t* parent, intp_t a, intp_t b) noexcept nogil:
     """Merge the sets of a and b."""
     cdef intp_t tmp
@@ -41,3 +48,12 @@ cdef inline void uf_union(intp_t* parent, intp_t a, intp_t b) noexcept nogil:
         # a is the larger root: hang it below b unless another thread moved it.
         if gs_atomic_cas(&parent[a], a, b):
             return
+
+
+cdef inline void atomic_min(intp_t* target, intp_t value) noexcept nogil:
+    """target = min(target, value), safe against other threads doing the same."""
+    cdef intp_t current = gs_atomic_load(target)
+    while value < current:
+        if gs_atomic_cas(target, current, value):
+            return
+        current = gs_atomic_load(target)
