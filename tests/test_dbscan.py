@@ -289,6 +289,16 @@ def test_same_labels_for_any_thread_count():
                                       results[0].core_sample_indices_)
 
 
+def test_large_input_equals_sklearn_on_two_threads():
+    # Enough points for the grid to sort keys in per-thread slices and for the
+    # parallel passes to run many chunks on each thread.
+    rng = np.random.default_rng(21)
+    centres = rng.uniform(0, 60, (40, 2))
+    X = np.vstack([rng.normal(c, 1.0, (3500, 2)) for c in centres]
+                  + [rng.uniform(0, 60, (20_000, 2))])
+    assert_same_as_sklearn(X, 0.15, 8, algorithm="grid", n_jobs=2)
+
+
 def test_input_not_modified(rng):
     X = range_data(300, 2, seed=13)
     weights = rng.uniform(0.5, 2, len(X))
