@@ -33,6 +33,7 @@
 import numpy as np
 
 from cython.parallel cimport prange, threadid
+from libc.math cimport INFINITY
 
 from cython cimport floating
 
@@ -195,11 +196,10 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef const intp_t[::1] blocks = index.blocks
     cdef intp_t n_blocks = blocks.shape[0] - 1
     cdef intp_t chunk = parallel_chunk(n_blocks, n_threads)
-    cdef intp_t b, i, j, r, t, start, end, taken
+    cdef intp_t b, i, r, t, start, end, taken
     cdef intp_t min_stride = 0 if min_weight.shape[0] == 1 else 1
     cdef const EpsTable* e = &eps.table
     cdef const Norm* norm = &index.norm
-    cdef const double* ei
     cdef double need, total, full_weight
     cdef bint all_core
     cdef Query* query
@@ -249,22 +249,42 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 if can_stop_early and full_weight >= need:
                     is_core[i] = 1
                     continue
-                ei = e.values + i * e.row_stride
-                total = full_weight
-                for r in range(ranges.size):
-                    if ranges.full[r] and whole_ranges:
-                        continue
-                    for j in range(ranges.start[r], ranges.end[r]):
-                        if ranges.full[r] or related(
-                                &points[i, 0], ei, e.n_cols, &points[j, 0],
-                                e.values + j * e.row_stride, e.n_cols,
-                                <Direction> mode, norm):
-                            total = total + weights[j]
-                    if can_stop_early and total >= need:
-                        break
+                total = _weight_near(&points[0, 0], points.shape[1], i, e, &weights[0], ranges,
+                                     whole_ranges, full_weight,
+                                     need if can_stop_early else INFINITY,
+                                     <Direction> mode, norm)
                 is_core[i] = total >= need
     if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")
+
+
+cdef inline double _weight_near(const floating* points, intp_t d, intp_t i, const EpsTable* e,
+                                const double* weights, const RangeList* ranges,
+                                bint full_counted, double total, double enough,
+                                Direction mode, const Norm* norm) noexcept nogil:
+    """total plus the weight of point i's neighbours in the candidate ranges.
+
+    The full ranges are left out when already counted in total; the sum stops
+    once it reaches ``enough``.  (A function of its own keeps every pointer of
+    the loop in a register.)
+    """
+    cdef const floating* x = points + i * d
+    cdef const double* ex = e.values + i * e.row_stride
+    cdef intp_t r, j
+    for r in range(ranges.size):
+        if ranges.full[r]:
+            if full_counted:
+                continue
+            for j in range(ranges.start[r], ranges.end[r]):
+                total = total + weights[j]
+        else:
+            for j in range(ranges.start[r], ranges.end[r]):
+                if related(x, ex, e.n_cols, points + j * d, e.values + j * e.row_stride,
+                           e.n_cols, mode, norm):
+                    total = total + weights[j]
+        if total >= enough:
+            break
+    return total
 
 
 def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,

@@ -574,84 +574,94 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep):
 def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n_threads):
     """The candidate cells of every cell with their PAIR_* flags, as CSR arrays.
 
-    Each thread finds, for a contiguous run of cells u, the cells c >= u that
-    may hold a pair of neighbours in either direction, with the flags seen from
-    u; each pair is then entered in both lists, the flags mirrored for c.
+    The cells are cut into one contiguous slice per thread.  For each cell u
+    of its slice, a thread finds the cells c >= u that may hold a pair of
+    neighbours in either direction, with the flags seen from u; each pair is
+    then entered in both lists, the flags mirrored for c.  Cell c's list holds
+    first the cells u < c that found it (ascending), then its own finds: the
+    same lists for any number of threads.
     """
     cdef intp_t n_cells = grid.n_cells, d = grid.norm.n_features
-    cdef Workspace work = Workspace(n_threads, d)
+    cdef intp_t n_slices = max(1, min(n_threads, n_cells // 1024))
+    cdef intp_t[::1] bounds = np.linspace(0, n_cells, n_slices + 1).astype(np.intp)
+    cdef Workspace work = Workspace(n_slices, d)
     cdef Direction mode = FORWARD if eps.shared else UNION
     cdef bint shared = eps.shared
-    cdef intp_t u, c, t, i, j
+    cdef intp_t u, c, s, i, j, total
     cdef uint8_t flags
-    cdef intp_t[::1] owner = np.empty(n_cells, dtype=np.intp)
-    cdef intp_t[::1] offset = np.empty(n_cells + 1, dtype=np.intp)
-    cdef intp_t[::1] count = np.zeros(n_cells, dtype=np.intp)
-    cdef intp_t[::1] start = np.zeros(n_cells + 1, dtype=np.intp)
+    cdef intp_t[::1] offset = np.empty(n_cells, dtype=np.intp)
+    cdef intp_t[::1] count = np.empty(n_cells, dtype=np.intp)
+    # Per slice and cell: how many of the slice's cells found the cell, then
+    # where the next of them goes in the cell's list.
+    cdef intp_t[:, ::1] found_by = np.zeros((n_slices, n_cells), dtype=np.intp)
+    cdef intp_t[::1] own_slot = np.empty(n_cells, dtype=np.intp)
+    cdef intp_t[::1] start = np.empty(n_cells + 1, dtype=np.intp)
     cdef Query* query
     cdef RangeList* pairs
     cdef int failed[1]
     failed[0] = 0
-    for t in range(n_threads):
-        work.ranges[t].size = 0
     with nogil:
-        for u in prange(n_cells, schedule="static", num_threads=n_threads):
-            t = threadid()
-            if t == 0:
-                poll_signals(u, CELLS_PER_POLL)
-            query = work.queries[t]
-            pairs = work.ranges[t]
-            load_block_query(query, points, grid.cell_start[u], grid.cell_start[u + 1], NULL,
-                             0, &eps.table, mode, u)
-            owner[u] = t
-            offset[u] = pairs.size
-            if grid._collect(query, mode, u, pairs) < 0:
-                failed[0] = 1
-            # Keep the pairs with a flag, the flags (seen from u) in place of full.
-            # With a shared eps the search's own test holds in both directions.
-            j = offset[u]
-            for i in range(offset[u], pairs.size):
-                if shared:
-                    flags = PAIR_FORWARD | PAIR_REVERSE
-                    if pairs.full[i]:
-                        flags = flags | PAIR_FORWARD_FULL | PAIR_REVERSE_FULL
-                else:
-                    flags = grid._pair(u, pairs.block[i])
-                if flags:
-                    pairs.block[j] = pairs.block[i]
-                    pairs.full[j] = flags
-                    j = j + 1
-            pairs.size = j
-            count[u] = j - offset[u]
+        for s in prange(n_slices, schedule="static", num_threads=n_slices):
+            query = work.queries[s]
+            pairs = work.ranges[s]
+            pairs.size = 0
+            for u in range(bounds[s], bounds[s + 1]):
+                if s == 0:
+                    poll_signals(u, CELLS_PER_POLL)
+                load_block_query(query, points, grid.cell_start[u], grid.cell_start[u + 1],
+                                 NULL, 0, &eps.table, mode, u)
+                offset[u] = pairs.size
+                if grid._collect(query, mode, u, pairs) < 0:
+                    failed[0] = 1
+                # Keep the pairs with a flag, the flags (seen from u) in place of full.
+                # With a shared eps the search's own test holds in both directions.
+                j = offset[u]
+                for i in range(offset[u], pairs.size):
+                    if shared:
+                        flags = PAIR_FORWARD | PAIR_REVERSE
+                        if pairs.full[i]:
+                            flags = flags | PAIR_FORWARD_FULL | PAIR_REVERSE_FULL
+                    else:
+                        flags = grid._pair(u, pairs.block[i])
+                    if flags:
+                        pairs.block[j] = pairs.block[i]
+                        pairs.full[j] = flags
+                        found_by[s, pairs.block[i]] += pairs.block[i] != u
+                        j = j + 1
+                pairs.size = j
+                count[u] = j - offset[u]
         if not failed[0]:
-            for u in range(n_cells):
-                poll_signals(u, CELLS_PER_POLL)
-                pairs = work.ranges[owner[u]]
-                for i in range(offset[u], offset[u] + count[u]):
-                    start[u + 1] += 1
-                    if pairs.block[i] != u:
-                        start[pairs.block[i] + 1] += 1
-            for u in range(n_cells):
-                start[u + 1] += start[u]
+            total = 0
+            for c in range(n_cells):
+                poll_signals(c, CELLS_PER_POLL)
+                start[c] = total
+                for s in range(n_slices):
+                    i = found_by[s, c]
+                    found_by[s, c] = total
+                    total = total + i
+                own_slot[c] = total
+                total = total + count[c]
+            start[n_cells] = total
     if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting candidate cells")
-    cdef intp_t[::1] fill = np.array(start[:n_cells], dtype=np.intp)
     cdef intp_t[::1] cells = np.empty(start[n_cells], dtype=np.intp)
     cdef uint8_t[::1] pair_flags = np.empty(start[n_cells], dtype=np.uint8)
     with nogil:
-        for u in range(n_cells):
-            poll_signals(u, CELLS_PER_POLL)
-            pairs = work.ranges[owner[u]]
-            for i in range(offset[u], offset[u] + count[u]):
-                c = pairs.block[i]
-                flags = <uint8_t> pairs.full[i]
-                cells[fill[u]] = c
-                pair_flags[fill[u]] = flags
-                fill[u] += 1
-                if c != u:
-                    cells[fill[c]] = u
-                    pair_flags[fill[c]] = _mirrored(flags)
-                    fill[c] += 1
+        for s in prange(n_slices, schedule="static", num_threads=n_slices):
+            pairs = work.ranges[s]
+            for u in range(bounds[s], bounds[s + 1]):
+                if s == 0:
+                    poll_signals(u, CELLS_PER_POLL)
+                for i in range(offset[u], offset[u] + count[u]):
+                    c = pairs.block[i]
+                    flags = <uint8_t> pairs.full[i]
+                    cells[own_slot[u]] = c
+                    pair_flags[own_slot[u]] = flags
+                    own_slot[u] += 1
+                    if c != u:
+                        cells[found_by[s, c]] = u
+                        pair_flags[found_by[s, c]] = _mirrored(flags)
+                        found_by[s, c] += 1
     return np.asarray(start), np.asarray(cells), np.asarray(pair_flags)
 
 
