@@ -26,7 +26,11 @@ memory     Peak memory of a child process clustering 200,000 uniform 2-D points
 scaling    gridscan's time from 20,000 to 2,000,000 points at a fixed density.
 
 Thread count N is --threads (default 2); OMP_NUM_THREADS is left alone.
-Times are the best of --repeat runs (default 3) after one warm-up.
+Times are the best of --repeat runs (default 3) after one warm-up.  The
+sections run in the order range, memory, scaling, constant, and the dbscan
+package's runs come last: after it returns, its worker threads keep about a
+third of a core busy (measured with getrusage while the process sleeps), which
+would slow every timing taken after it in this process.
 """
 
 import argparse
@@ -132,8 +136,7 @@ def ms(seconds):
 
 
 def constant_case(n, neighbours, args):
-    """One row of the constant-eps table: n blob points with about ``neighbours`` each."""
-    import dbscan
+    """gridscan and scikit-learn on n blob points with about ``neighbours`` each."""
     from sklearn.cluster import DBSCAN
 
     from gridscan import GridDBSCAN
@@ -150,17 +153,31 @@ def constant_case(n, neighbours, args):
         1 if n > 500_000 else args.repeat)
     assert np.array_equal(ours.labels_, theirs.labels_), "labels differ from scikit-learn"
     assert np.array_equal(ours_n.labels_, ours.labels_), "labels depend on threads"
+    return dict(n=n, neighbours=neighbours, X=X, eps=eps, min_samples=min_samples, ours=ours,
+                times=[t_1, t_n, t_sk])
+
+
+def dbscan_package_row(case, args):
+    """The dbscan package on a case of constant_case, and the case's row of the table."""
+    import dbscan
+
+    ours, (t_1, t_n, t_sk) = case["ours"], case["times"]
     t_db, (db_labels, db_core) = best_time(
-        lambda: dbscan.DBSCAN(X, eps=eps, min_samples=min_samples), args.repeat)
+        lambda: dbscan.DBSCAN(case["X"], eps=case["eps"], min_samples=case["min_samples"]),
+        args.repeat)
     assert same_core_clusters(ours.labels_, ours.core_sample_indices_, db_labels,
                               np.flatnonzero(db_core)), "clusters differ from dbscan"
-    return [f"{n:,}", f"{neighbours}", ms(t_1), ms(t_n), ms(t_sk), ms(t_db),
+    return [f"{case['n']:,}", f"{case['neighbours']}", ms(t_1), ms(t_n), ms(t_sk), ms(t_db),
             f"{t_n / t_sk:.3f}", f"{t_n / t_db:.3f}"]
 
 
 def constant_section(args):
     sizes = [(200_000, 30)] + ([] if args.quick else [(2_000_000, 60)])
-    rows = [constant_case(n, neighbours, args) for n, neighbours in sizes]
+    # The dbscan package's worker threads stay busy after it returns (about a
+    # third of a core here), slowing whatever runs next in this process: it
+    # runs after every other timing of the run (see SECTIONS).
+    cases = [constant_case(n, neighbours, args) for n, neighbours in sizes]
+    rows = [dbscan_package_row(case, args) for case in cases]
     table(f"Constant eps, 2-D blobs with noise, min_samples=10 ({args.threads} threads; "
           "labels equal to scikit-learn's)",
           ["points", "neighbours", "gridscan 1 thr", f"gridscan {args.threads} thr",
@@ -330,8 +347,10 @@ def scaling_section(args):
           ["points", "time", "per point", "per point vs smallest"], rows)
 
 
-SECTIONS = {"constant": constant_section, "range": range_section,
-            "memory": memory_section, "scaling": scaling_section}
+# In this order whatever --only says: the dbscan package, timed last in
+# "constant", leaves threads running that would slow every later timing.
+SECTIONS = {"range": range_section, "memory": memory_section, "scaling": scaling_section,
+            "constant": constant_section}
 
 
 def main():
@@ -349,8 +368,9 @@ def main():
     import gridscan
     print(f"gridscan {gridscan.__version__}, scikit-learn {sklearn.__version__}, "
           f"numpy {np.__version__}, {os.cpu_count()} cores, {args.threads} threads")
-    for name in args.only:
-        SECTIONS[name](args)
+    for name in SECTIONS:
+        if name in args.only:
+            SECTIONS[name](args)
 
 
 if __name__ == "__main__":
