@@ -34,13 +34,16 @@ from cython.parallel cimport prange, threadid
 from gridscan._index import column_extent, take_rows
 
 from libc.math cimport floor, fmax, fmin
+from libc.stdlib cimport calloc, free, realloc
 
 from cython cimport floating
 
 from gridscan._index cimport (
     EpsRows, Query, RangeList, SpatialIndex, Workspace, load_block_query, range_push,
 )
-from gridscan._kernels cimport FORWARD, REVERSE, UNION, Direction, EpsTable, within_offsets
+from gridscan._kernels cimport (
+    FORWARD, REVERSE, UNION, Direction, EpsTable, larger, smaller, within_offsets,
+)
 from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, poll_signals
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
 
@@ -360,7 +363,7 @@ cdef class CellGrid(SpatialIndex):
         if self.row_first_cell.shape[0] > 0:
             u = self.row_first_cell[row]
             stop = self.row_first_cell[row + 1]
-            if u == stop:
+            if stop <= max(u, first_cell):
                 return 0
             if mode != FORWARD:
                 # Only this row's own radii can reach back to the query.
@@ -424,7 +427,7 @@ cdef inline void _box_gaps(const double* a_lo, const double* a_hi, const double*
     for k in range(d):
         near[k] = b_lo[k] - a_hi[k] if b_lo[k] > a_hi[k] else (
             a_lo[k] - b_hi[k] if a_lo[k] > b_hi[k] else 0.0)
-        far[k] = fmax(b_hi[k] - a_lo[k], a_hi[k] - b_lo[k])
+        far[k] = larger(b_hi[k] - a_lo[k], a_hi[k] - b_lo[k])
 
 
 cdef inline bint _clip_span(int64_t* lo, int64_t* hi, int64_t n) noexcept nogil:
@@ -472,7 +475,7 @@ def _cell_keys(const floating[:, ::1] X, double origin, const double[::1] row_in
 
 cdef inline int64_t _clipped_cell(double x, double origin, double inv_size,
                                   int64_t n) noexcept nogil:
-    cdef double c = fmin(fmax(floor((x - origin) * inv_size), 0.0), <double> (n - 1))
+    cdef double c = smaller(larger(floor((x - origin) * inv_size), 0.0), <double> (n - 1))
     return <int64_t> c
 
 
@@ -542,8 +545,8 @@ def _cell_boxes(const floating[:, ::1] points, const intp_t[::1] cell_start,
                 hi[u, k] = points[cell_start[u], k]
             for i in range(cell_start[u] + 1, cell_start[u + 1]):
                 for k in range(d):
-                    lo[u, k] = fmin(lo[u, k], points[i, k])
-                    hi[u, k] = fmax(hi[u, k], points[i, k])
+                    lo[u, k] = smaller(lo[u, k], points[i, k])
+                    hi[u, k] = larger(hi[u, k], points[i, k])
 
 
 def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep):
@@ -571,6 +574,36 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep):
                                            grid.cell_eps_max[u, 0 if cols == 1 else grid.along])
 
 
+cdef struct PairBuffer:
+    # The pairs (u, c >= u) found from one slice of cells, in order of u:
+    # cell[i] is c and flags[i] its PAIR_* flags seen from u.
+    intp_t* cell
+    uint8_t* flags
+    intp_t size
+    intp_t capacity
+
+
+cdef int _pair_push(PairBuffer* pairs, intp_t cell, uint8_t flags) noexcept nogil:
+    """Append a pair; -1 when memory runs out."""
+    cdef intp_t capacity
+    cdef void* grown
+    if pairs.size == pairs.capacity:
+        capacity = max(2 * pairs.capacity, 1024)
+        grown = realloc(pairs.cell, capacity * sizeof(intp_t))
+        if grown == NULL:
+            return -1
+        pairs.cell = <intp_t*> grown
+        grown = realloc(pairs.flags, capacity * sizeof(uint8_t))
+        if grown == NULL:
+            return -1
+        pairs.flags = <uint8_t*> grown
+        pairs.capacity = capacity
+    pairs.cell[pairs.size] = cell
+    pairs.flags[pairs.size] = flags
+    pairs.size += 1
+    return 0
+
+
 def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n_threads):
     """The candidate cells of every cell with their PAIR_* flags, as CSR arrays.
 
@@ -585,83 +618,92 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
     cdef intp_t n_slices = max(1, min(n_threads, n_cells // 1024))
     cdef intp_t[::1] bounds = np.linspace(0, n_cells, n_slices + 1).astype(np.intp)
     cdef Workspace work = Workspace(n_slices, d)
+    cdef PairBuffer* found = <PairBuffer*> calloc(n_slices, sizeof(PairBuffer))
+    if found == NULL:
+        raise MemoryError("gridscan: out of memory while collecting candidate cells")
     cdef Direction mode = FORWARD if eps.shared else UNION
     cdef bint shared = eps.shared
-    cdef intp_t u, c, s, i, j, total
+    cdef intp_t u, c, s, i, total
     cdef uint8_t flags
-    cdef intp_t[::1] offset = np.empty(n_cells, dtype=np.intp)
-    cdef intp_t[::1] count = np.empty(n_cells, dtype=np.intp)
+    cdef intp_t[::1] first_pair = np.empty(n_cells, dtype=np.intp)   # in its slice's buffer
+    cdef intp_t[::1] n_pairs = np.empty(n_cells, dtype=np.intp)
     # Per slice and cell: how many of the slice's cells found the cell, then
     # where the next of them goes in the cell's list.
     cdef intp_t[:, ::1] found_by = np.zeros((n_slices, n_cells), dtype=np.intp)
     cdef intp_t[::1] own_slot = np.empty(n_cells, dtype=np.intp)
     cdef intp_t[::1] start = np.empty(n_cells + 1, dtype=np.intp)
+    cdef intp_t[::1] cells
+    cdef uint8_t[::1] pair_flags
     cdef Query* query
-    cdef RangeList* pairs
+    cdef RangeList* ranges
     cdef int failed[1]
     failed[0] = 0
-    with nogil:
-        for s in prange(n_slices, schedule="static", num_threads=n_slices):
-            query = work.queries[s]
-            pairs = work.ranges[s]
-            pairs.size = 0
-            for u in range(bounds[s], bounds[s + 1]):
-                if s == 0:
-                    poll_signals(u, CELLS_PER_POLL)
-                load_block_query(query, points, grid.cell_start[u], grid.cell_start[u + 1],
-                                 NULL, 0, &eps.table, mode, u)
-                offset[u] = pairs.size
-                if grid._collect(query, mode, u, pairs) < 0:
-                    failed[0] = 1
-                # Keep the pairs with a flag, the flags (seen from u) in place of full.
-                # With a shared eps the search's own test holds in both directions.
-                j = offset[u]
-                for i in range(offset[u], pairs.size):
-                    if shared:
-                        flags = PAIR_FORWARD | PAIR_REVERSE
-                        if pairs.full[i]:
-                            flags = flags | PAIR_FORWARD_FULL | PAIR_REVERSE_FULL
-                    else:
-                        flags = grid._pair(u, pairs.block[i])
-                    if flags:
-                        pairs.block[j] = pairs.block[i]
-                        pairs.full[j] = flags
-                        found_by[s, pairs.block[i]] += pairs.block[i] != u
-                        j = j + 1
-                pairs.size = j
-                count[u] = j - offset[u]
-        if not failed[0]:
-            total = 0
-            for c in range(n_cells):
-                poll_signals(c, CELLS_PER_POLL)
-                start[c] = total
-                for s in range(n_slices):
-                    i = found_by[s, c]
-                    found_by[s, c] = total
-                    total = total + i
-                own_slot[c] = total
-                total = total + count[c]
-            start[n_cells] = total
-    if failed[0]:
-        raise MemoryError("gridscan: out of memory while collecting candidate cells")
-    cdef intp_t[::1] cells = np.empty(start[n_cells], dtype=np.intp)
-    cdef uint8_t[::1] pair_flags = np.empty(start[n_cells], dtype=np.uint8)
-    with nogil:
-        for s in prange(n_slices, schedule="static", num_threads=n_slices):
-            pairs = work.ranges[s]
-            for u in range(bounds[s], bounds[s + 1]):
-                if s == 0:
-                    poll_signals(u, CELLS_PER_POLL)
-                for i in range(offset[u], offset[u] + count[u]):
-                    c = pairs.block[i]
-                    flags = <uint8_t> pairs.full[i]
-                    cells[own_slot[u]] = c
-                    pair_flags[own_slot[u]] = flags
-                    own_slot[u] += 1
-                    if c != u:
-                        cells[found_by[s, c]] = u
-                        pair_flags[found_by[s, c]] = _mirrored(flags)
-                        found_by[s, c] += 1
+    try:
+        with nogil:
+            for s in prange(n_slices, schedule="static", num_threads=n_slices):
+                query = work.queries[s]
+                ranges = work.ranges[s]
+                for u in range(bounds[s], bounds[s + 1]):
+                    if s == 0:
+                        poll_signals(u, CELLS_PER_POLL)
+                    first_pair[u] = found[s].size
+                    load_block_query(query, points, grid.cell_start[u],
+                                     grid.cell_start[u + 1], NULL, 0, &eps.table, mode, u)
+                    ranges.size = 0
+                    if grid._collect(query, mode, u, ranges) < 0:
+                        failed[0] = 1
+                    for i in range(ranges.size):
+                        # With a shared eps the search's own test holds both ways.
+                        c = ranges.block[i]
+                        if shared:
+                            flags = PAIR_FORWARD | PAIR_REVERSE
+                            if ranges.full[i]:
+                                flags = flags | PAIR_FORWARD_FULL | PAIR_REVERSE_FULL
+                        else:
+                            flags = grid._pair(u, c)
+                        if flags:
+                            if _pair_push(&found[s], c, flags) < 0:
+                                failed[0] = 1
+                            found_by[s, c] += c != u
+                    n_pairs[u] = found[s].size - first_pair[u]
+            if not failed[0]:
+                # Slots: cell c's list starts with the cells that found it,
+                # slice by slice, then its own finds.
+                total = 0
+                for c in range(n_cells):
+                    poll_signals(c, CELLS_PER_POLL)
+                    start[c] = total
+                    for s in range(n_slices):
+                        i = found_by[s, c]
+                        found_by[s, c] = total
+                        total = total + i
+                    own_slot[c] = total
+                    total = total + n_pairs[c]
+                start[n_cells] = total
+        if failed[0]:
+            raise MemoryError("gridscan: out of memory while collecting candidate cells")
+        cells = np.empty(start[n_cells], dtype=np.intp)
+        pair_flags = np.empty(start[n_cells], dtype=np.uint8)
+        with nogil:
+            for s in prange(n_slices, schedule="static", num_threads=n_slices):
+                for u in range(bounds[s], bounds[s + 1]):
+                    if s == 0:
+                        poll_signals(u, CELLS_PER_POLL)
+                    for i in range(first_pair[u], first_pair[u] + n_pairs[u]):
+                        c = found[s].cell[i]
+                        flags = found[s].flags[i]
+                        cells[own_slot[u]] = c
+                        pair_flags[own_slot[u]] = flags
+                        own_slot[u] += 1
+                        if c != u:
+                            cells[found_by[s, c]] = u
+                            pair_flags[found_by[s, c]] = _mirrored(flags)
+                            found_by[s, c] += 1
+    finally:
+        for s in range(n_slices):
+            free(found[s].cell)
+            free(found[s].flags)
+        free(found)
     return np.asarray(start), np.asarray(cells), np.asarray(pair_flags)
 
 

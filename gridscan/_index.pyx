@@ -24,7 +24,7 @@ from cython cimport floating
 
 from gridscan._kernels cimport (
     CHEBYSHEV, EUCLIDEAN, FORWARD, MANHATTAN, MINKOWSKI, REVERSE, UNION, Direction, EpsTable,
-    Metric, Norm, accumulate, scaled_distance, unreduce, within,
+    Metric, Norm, accumulate, larger, scaled_distance, smaller, unreduce, within,
 )
 from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
@@ -260,8 +260,8 @@ cdef intp_t load_block_query(Query* query, const floating[:, ::1] points, intp_t
                 e_max[k] = e[k]
             if taken == 0 or e[k] < e_min[k]:
                 e_min[k] = e[k]
-        reach = fmax(reach, eps.reach[j * eps.bound_stride])
-        inner = fmin(inner, eps.inner[j * eps.bound_stride])
+        reach = larger(reach, eps.reach[j * eps.bound_stride])
+        inner = smaller(inner, eps.inner[j * eps.bound_stride])
         taken += 1
     query.eps_cols = cols
     query.reach = reach if mode != REVERSE else 0.0

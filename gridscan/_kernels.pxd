@@ -56,6 +56,16 @@ cdef struct EpsTable:
     intp_t bound_stride       # 0 or 1, like row_stride for reach and inner
 
 
+cdef inline double larger(double a, double b) noexcept nogil:
+    """The larger of two numbers, neither NaN (libm's fmax is a call GCC keeps)."""
+    return a if a > b else b
+
+
+cdef inline double smaller(double a, double b) noexcept nogil:
+    """The smaller of two numbers, neither NaN."""
+    return a if a < b else b
+
+
 cdef inline double reduce_radius(double r, const Norm* norm) noexcept nogil:
     """The reduced form of a radius: what the accumulated sum is compared with."""
     if norm.metric == EUCLIDEAN:
