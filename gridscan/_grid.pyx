@@ -157,11 +157,11 @@ cdef class CellGrid(SpatialIndex):
             if k != along:
                 row_strides[k] = stride
                 stride *= int(shape[k])
-        rows = np.zeros(n, dtype=np.int64)
-        _row_keys(X, self.orig, self.inv_size, shape, row_strides, along, rows, n_threads)
         # Cells along a row are sized to that row's own typical eps.
         row_inv = np.array([1.0 / size[along]])
         if row_scale is not None and dense_rows:
+            rows = np.empty(n, dtype=np.int64)
+            _row_keys(X, self.orig, self.inv_size, shape, row_strides, along, rows, n_threads)
             count = np.bincount(rows, minlength=n_rows)
             mean = np.bincount(rows, weights=row_scale, minlength=n_rows) / np.maximum(count, 1)
             mean = np.clip(np.where(count > 0, mean, 1.0), 1.0 / MAX_ROW_SCALE, MAX_ROW_SCALE)
@@ -174,8 +174,8 @@ cdef class CellGrid(SpatialIndex):
         self.dims = shape
         self.strides = np.where(np.arange(d) == along, 1, row_strides * self.row_length)
         keys = np.empty(n, dtype=np.int64)
-        _cell_keys(X, low[along], self.row_inv_size, self.row_cells, rows, along,
-                   self.row_length, keys, n_threads)
+        _cell_keys(X, self.orig, self.inv_size, shape, row_strides, along, self.row_inv_size,
+                   self.row_cells, self.row_length, keys, n_threads)
         order, sorted_keys = _radix_sort(keys, n_rows * self.row_length - 1, n_threads)
         self.cell_start = np.flatnonzero(
             np.r_[True, sorted_keys[1:] != sorted_keys[:n - 1], True]).astype(np.intp)
@@ -443,34 +443,47 @@ def _row_keys(const floating[:, ::1] X, const double[::1] origin, const double[:
               const int64_t[::1] dims, const int64_t[::1] row_strides, intp_t along,
               int64_t[::1] rows, int n_threads):
     """rows[i] (OUT) = row-major index of the row of X[i] (its cell but along the row)."""
-    cdef intp_t i, k, n = X.shape[0], d = X.shape[1]
-    cdef int64_t row
+    cdef intp_t i, n = X.shape[0], d = X.shape[1]
     with nogil:
         for i in prange(n, schedule="static", num_threads=n_threads):
             if threadid() == 0:
                 poll_signals(i, POINTS_PER_POLL)
-            row = 0
-            for k in range(d):
-                if k != along:
-                    row = row + _clipped_cell(X[i, k], origin[k], inv_size[k], dims[k]) \
-                        * row_strides[k]
-            rows[i] = row
+            rows[i] = _row_of(&X[i, 0], &origin[0], &inv_size[0], &dims[0], &row_strides[0],
+                              along, d)
 
 
-def _cell_keys(const floating[:, ::1] X, double origin, const double[::1] row_inv_size,
-               const int64_t[::1] row_cells, const int64_t[::1] rows, intp_t along,
+def _cell_keys(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,
+               const int64_t[::1] dims, const int64_t[::1] row_strides, intp_t along,
+               const double[::1] row_inv_size, const int64_t[::1] row_cells,
                int64_t row_length, int64_t[::1] keys, int n_threads):
-    """keys[i] (OUT) = rows[i] * row_length + cell of X[i] along its row."""
-    cdef intp_t i, n = X.shape[0]
-    cdef intp_t r
+    """keys[i] (OUT) = row of X[i] * row_length + cell of X[i] along its row.
+
+    row_inv_size and row_cells hold one entry per row, or one for all rows.
+    """
+    cdef intp_t i, n = X.shape[0], d = X.shape[1]
+    cdef int64_t row, r
     cdef bint per_row = row_inv_size.shape[0] > 1
     with nogil:
         for i in prange(n, schedule="static", num_threads=n_threads):
             if threadid() == 0:
                 poll_signals(i, POINTS_PER_POLL)
-            r = rows[i] if per_row else 0
-            keys[i] = rows[i] * row_length + _clipped_cell(X[i, along], origin,
-                                                           row_inv_size[r], row_cells[r])
+            row = _row_of(&X[i, 0], &origin[0], &inv_size[0], &dims[0], &row_strides[0],
+                          along, d)
+            r = row if per_row else 0
+            keys[i] = row * row_length + _clipped_cell(X[i, along], origin[along],
+                                                       row_inv_size[r], row_cells[r])
+
+
+cdef inline int64_t _row_of(const floating* x, const double* origin, const double* inv_size,
+                            const int64_t* dims, const int64_t* row_strides, intp_t along,
+                            intp_t d) noexcept nogil:
+    """Row-major index of the row of point x."""
+    cdef intp_t k
+    cdef int64_t row = 0
+    for k in range(d):
+        if k != along:
+            row = row + _clipped_cell(x[k], origin[k], inv_size[k], dims[k]) * row_strides[k]
+    return row
 
 
 cdef inline int64_t _clipped_cell(double x, double origin, double inv_size,
