@@ -157,7 +157,7 @@ cdef class BallTree(SpatialIndex):
             return -1
         return self._visit(2 * node + 2, q, mode, out)
 
-    def set_point_eps(self, EpsRows eps, mask=None):
+    def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
         """Record the largest reach below every node, for REVERSE and UNION searches."""
         reach = np.broadcast_to(eps.reach, (self.n_points,))
         if mask is not None:

@@ -84,15 +84,11 @@ def find_core_points(SpatialIndex index, EpsRows eps, weights, const double[::1]
     is_core = np.zeros(n, dtype=np.uint8)
     index.prepare_searches(eps, n_threads)
     # With one eps row for every point the relation is symmetric: FORWARD is enough.
-    if not union_rule or eps.shared or can_stop_early:
-        _count(index, index.points, eps, weights, weight_prefix, min_weight, can_stop_early,
-               whole_ranges, FORWARD, is_core, n_threads)
-    if union_rule and not eps.shared:
-        # Without negative weights the union count only grows the forward count:
-        # just the points still short of their minimum need the wider search.
-        index.set_point_eps(eps)
-        _count(index, index.points, eps, weights, weight_prefix, min_weight, can_stop_early,
-               whole_ranges, UNION, is_core, n_threads)
+    cdef Direction mode = UNION if union_rule and not eps.shared else FORWARD
+    if mode == UNION:
+        index.set_point_eps(eps, n_threads=n_threads)
+    _count(index, index.points, eps, weights, weight_prefix, min_weight, can_stop_early,
+           whole_ranges, mode, is_core, n_threads)
     return is_core
 
 
@@ -124,7 +120,7 @@ def fit_core(SpatialIndex index, EpsRows eps, weights, const double[::1] min_wei
     _number_clusters(np.asarray(index.order), is_core, parent, labels, n_threads)
     cdef Direction border_mode = FORWARD if eps.shared else (UNION if union_rule else REVERSE)
     if border_mode != FORWARD:
-        index.set_point_eps(eps, is_core)
+        index.set_point_eps(eps, is_core, n_threads)
     _border(index, index.points, index.points, index.blocks, eps, eps, is_core, labels,
             border_mode, is_core, labels, True, n_threads)
     return is_core, labels

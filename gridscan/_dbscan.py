@@ -11,7 +11,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from gridscan._ball_tree import BallTree
 from gridscan._core import fit_core, predict_core, to_row_order
 from gridscan._grid import CellGrid
-from gridscan._index import BruteIndex, take_rows
+from gridscan._index import BruteIndex, column_extent, take_rows
 from gridscan._lattice import LatticeIndex, lattice_layout
 from gridscan._range_eps import RangeEps
 from gridscan._validation import (
@@ -24,11 +24,20 @@ from gridscan._validation import (
 )
 
 
+def typical_eps(eps_table):
+    """The median eps row, over at most TYPICAL_SAMPLE rows spread evenly through the table.
+
+    It only sizes the grid's cells, which are exact for any size.
+    """
+    step = max(1, eps_table.shape[0] // TYPICAL_SAMPLE)
+    return np.median(eps_table[::step], axis=0)
+
+
 def most_varying_feature(eps_table, typical):
     """The feature whose eps varies most (largest over typical), None when none varies."""
     if eps_table.shape[0] == 1 or eps_table.shape[1] == 1:
         return None
-    spread = eps_table.max(axis=0) / typical
+    spread = column_extent(eps_table)[1] / typical
     return int(np.argmax(spread)) if spread.max() > 1 else None
 
 
@@ -39,6 +48,9 @@ class _CoreInputs(NamedTuple):
     min_weight: object     # (n,) or (1,) minimum weight of a core point's neighbourhood
     union_rule: bool       # the union rule is in force and differs from the query rule
 
+
+# Eps rows whose median sizes the grid's cells, at most.
+TYPICAL_SAMPLE = 16384
 
 # Below this many points a scan of all pairs beats building a tree.
 BRUTE_MAX_POINTS = 64
@@ -259,7 +271,8 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         self.core_sample_indices_ = np.flatnonzero(core_mask)
         self.components_ = take_rows(X, self.core_sample_indices_, n_threads)
         self._core_labels = take_rows(self.labels_, self.core_sample_indices_, n_threads)
-        self._core_eps = table if job.eps.shared else table[self.core_sample_indices_]
+        self._core_eps = table if job.eps.shared else take_rows(table, self.core_sample_indices_,
+                                                                n_threads)
         self._union_rule = job.union_rule
         self._predict_index = None
         return self
@@ -359,13 +372,15 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         shape = None if self.pts_ratio is None else self._lattice_shape(X)
         index = self._build_index(X, eps_table, shape)
         order = np.asarray(index.order)
-        eps = index.eps_rows(eps_table)
-        min_weight = self._min_weight(index, X, eps, shape, n_threads)
+        if eps_table.shape[0] > 1:
+            eps_table = take_rows(eps_table, order, n_threads)
+        eps = index.eps_rows(eps_table, n_threads)
+        min_weight = self._min_weight(index, eps, shape, n_threads)
         return _CoreInputs(
             index=index,
-            eps=eps.take(order, index, n_threads),
+            eps=eps,
             weights=None if sample_weight is None else sample_weight[order],
-            min_weight=min_weight[order] if min_weight.shape[0] > 1 else min_weight,
+            min_weight=min_weight,
             union_rule=self.neighbors == "union" and not eps.shared,
         )
 
@@ -400,7 +415,7 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         if algorithm == "brute":
             return BruteIndex(X, metric, p, window)
         if algorithm == "grid":
-            typical = np.median(eps_table, axis=0)
+            typical = typical_eps(eps_table)
             along = most_varying_feature(eps_table, typical)
             row_scale = None if along is None else eps_table[:, along] / typical[along]
             return CellGrid(X, grid_cell_size(typical, metric, p, window), metric, p, window,
@@ -417,18 +432,18 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
             return eps_rows(sample_eps, n_rows=n, n_features=d, name="sample_eps",
                             forms=("rows", "rows_features"), metric=metric, p=p), "sample"
         if isinstance(self.eps, RangeEps):
-            table = self.eps.evaluate(X, getattr(self, "feature_names_in_", None))
+            table = self.eps.evaluate(X, getattr(self, "feature_names_in_", None), self.n_jobs)
             return eps_rows(table, n_rows=n, n_features=d, name="eps",
                             forms=("rows_features",), metric=metric, p=p), "model"
         return eps_rows(self.eps, n_rows=n, n_features=d, name="eps",
                         forms=("scalar", "features"), metric=metric, p=p), "constant"
 
-    def _min_weight(self, index, X, eps, shape, n_threads):
-        """Minimum weight of a core point's neighbourhood, (1,) or (n,) in row order."""
+    def _min_weight(self, index, eps, shape, n_threads):
+        """Minimum weight of a core point's neighbourhood, (1,) or (n,) in index order."""
         if self.pts_ratio is None:
             return np.array([float(self.min_samples)])
-        cells = np.empty(X.shape[0])
-        index.lattice_counts(X, eps, shape, cells, n_threads)
+        cells = np.empty(index.points.shape[0])
+        index.lattice_counts(index.points, eps, shape, cells, n_threads)
         return self.pts_ratio * cells
 
     def _lattice_shape(self, X):

@@ -26,23 +26,41 @@ DEF CHECK_SIGNALS_EVERY = 512
 
 def evaluate_range_eps(const floating[:, ::1] X, intp_t range_feature,
                        const double[::1] base, const double[::1] power, double offset,
-                       const double[::1] lo, const double[::1] hi, double[:, ::1] out):
+                       const double[::1] lo, const double[::1] hi, double[:, ::1] out,
+                       int n_threads=1):
     """Fill out (OUT, (n, n_cols)); return the first row with an eps that is not
     finite and > 0 (its column in the second value), or (-1, -1)."""
     cdef intp_t n = X.shape[0], n_cols = out.shape[1], i, k
-    cdef intp_t bad_row = -1, bad_col = -1
+    cdef bint any_bad[1]
     cdef double r, v
+    any_bad[0] = False
     with nogil:
-        for i in range(n):
-            poll_signals(i, POINTS_PER_POLL)
+        for i in prange(n, schedule="static", num_threads=n_threads):
+            if threadid() == 0:
+                poll_signals(i, POINTS_PER_POLL)
             r = X[i, range_feature] + offset
             for k in range(n_cols):
-                v = fmin(fmax(base[k] * pow(r, power[k]), lo[k]), hi[k])
+                v = fmin(fmax(base[k] * _power(r, power[k]), lo[k]), hi[k])
                 out[i, k] = v
-                if bad_row == -1 and not (isfinite(v) and v > 0):
-                    bad_row = i
-                    bad_col = k
-    return bad_row, bad_col
+                if not (isfinite(v) and v > 0):
+                    any_bad[0] = True
+    if any_bad[0]:
+        for i in range(n):
+            for k in range(n_cols):
+                if not (isfinite(out[i, k]) and out[i, k] > 0):
+                    return i, k
+    return -1, -1
+
+
+cdef inline double _power(double r, double power) noexcept nogil:
+    """r ** power, without a call to pow for the radar models' usual powers 0, 1 and -1."""
+    if power == 0:
+        return 1.0
+    if power == 1:
+        return r
+    if power == -1:
+        return 1.0 / r
+    return pow(r, power)
 
 
 def lattice_counts(SpatialIndex index, const floating[:, ::1] X, EpsRows eps,

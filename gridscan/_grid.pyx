@@ -33,7 +33,7 @@ from cython.parallel cimport prange, threadid
 
 from gridscan._index import column_extent, take_rows
 
-from libc.math cimport floor, fmax, fmin
+from libc.math cimport floor, fmax
 from libc.stdlib cimport calloc, free, realloc
 
 from cython cimport floating
@@ -121,6 +121,7 @@ cdef class CellGrid(SpatialIndex):
     # pair_cell[pair_start[u]:pair_start[u + 1]] with PAIR_* flags, found with
     # the cells' eps bounds pair_eps_max/min (one row when eps is shared).
     cdef object pair_eps                  # the EpsRows they were made for
+    cdef object bounds_eps                # the EpsRows of cell_eps_max/min when unmasked
     cdef double[:, ::1] pair_eps_max
     cdef double[:, ::1] pair_eps_min
     cdef intp_t[::1] pair_start
@@ -198,10 +199,19 @@ cdef class CellGrid(SpatialIndex):
         self.eps_cols = 0
         self.pair_start = np.empty(0, dtype=np.intp)
 
-    def set_point_eps(self, EpsRows eps, mask=None):
-        """Elementwise largest and smallest eps row of every cell (masked points left out)."""
+    def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
+        """Elementwise largest and smallest eps row of every cell (masked points left out).
+
+        The bounds only narrow searches.  Those of all points are kept when
+        already in place: for these rows unmasked, and for a mask too when the
+        cells' pair lists were made with these rows (the searches from the
+        grid's own cells read the lists, which the bounds do not change).
+        """
         if eps is not self.pair_eps:
             self.pair_start = np.empty(0, dtype=np.intp)
+        if eps is self.bounds_eps and (mask is None or self.pair_start.shape[0] > 0):
+            return
+        self.bounds_eps = eps if mask is None else None
         cols = eps.table.n_cols
         self.eps_cols = cols
         self.cell_eps_max = np.zeros((self.n_cells, cols))
@@ -210,7 +220,7 @@ cdef class CellGrid(SpatialIndex):
         self.row_reach = np.zeros(self.row_first_cell.shape[0])
         keep = np.ones(self.n_points, dtype=np.uint8) if mask is None \
             else np.ascontiguousarray(mask, dtype=np.uint8)
-        _cell_eps_bounds(self, eps, keep)
+        _cell_eps_bounds(self, eps, keep, n_threads)
 
     def prepare_searches(self, EpsRows eps, int n_threads=1):
         """Find every cell's candidate cells once, for all the passes to reuse.
@@ -228,7 +238,7 @@ cdef class CellGrid(SpatialIndex):
             self.pair_eps_min = self.pair_eps_max
         else:
             # set_point_eps makes new bound arrays each time, so these stay as they are.
-            self.set_point_eps(eps)
+            self.set_point_eps(eps, n_threads=n_threads)
             self.pair_eps_max = self.cell_eps_max
             self.pair_eps_min = self.cell_eps_min
         self.pair_eps = eps
@@ -562,29 +572,32 @@ def _cell_boxes(const floating[:, ::1] points, const intp_t[::1] cell_start,
                     hi[u, k] = larger(hi[u, k], points[i, k])
 
 
-def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep):
+def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep, int n_threads):
     """Per-cell elementwise eps bounds and the largest extent per feature (OUT, on grid)."""
     cdef const EpsTable* e = &eps.table
     cdef intp_t u, i, k, d = grid.norm.n_features, cols = e.n_cols
     cdef int64_t row
     cdef const double* eps_row
     with nogil:
-        for u in range(grid.n_cells):
-            poll_signals(u, CELLS_PER_POLL)
+        for u in prange(grid.n_cells, schedule="static", num_threads=n_threads):
+            if threadid() == 0:
+                poll_signals(u, CELLS_PER_POLL)
             for i in range(grid.cell_start[u], grid.cell_start[u + 1]):
                 if not keep[i]:
                     continue
                 eps_row = e.values + i * e.row_stride
                 for k in range(cols):
-                    grid.cell_eps_max[u, k] = fmax(grid.cell_eps_max[u, k], eps_row[k])
-                    grid.cell_eps_min[u, k] = fmin(grid.cell_eps_min[u, k], eps_row[k])
+                    grid.cell_eps_max[u, k] = larger(grid.cell_eps_max[u, k], eps_row[k])
+                    grid.cell_eps_min[u, k] = smaller(grid.cell_eps_min[u, k], eps_row[k])
+        for u in range(grid.n_cells):
+            poll_signals(u, CELLS_PER_POLL)
             for k in range(d):
-                grid.eps_reach_max[k] = fmax(grid.eps_reach_max[k],
-                                             grid.cell_eps_max[u, 0 if cols == 1 else k])
+                grid.eps_reach_max[k] = larger(grid.eps_reach_max[k],
+                                               grid.cell_eps_max[u, 0 if cols == 1 else k])
             if grid.row_reach.shape[0] > 0:
                 row = grid.cell_key[u] // grid.row_length
-                grid.row_reach[row] = fmax(grid.row_reach[row],
-                                           grid.cell_eps_max[u, 0 if cols == 1 else grid.along])
+                grid.row_reach[row] = larger(grid.row_reach[row],
+                                             grid.cell_eps_max[u, 0 if cols == 1 else grid.along])
 
 
 cdef struct PairBuffer:

@@ -16,7 +16,7 @@
 import numpy as np
 
 from cython.parallel cimport prange, threadid
-from libc.math cimport INFINITY, fmax, fmin
+from libc.math cimport INFINITY, fmin
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.stdint cimport uint64_t
 
@@ -282,9 +282,11 @@ cdef class EpsRows:
         Supplies the metric and the window features.
     reach, inner : ndarray of shape (n_rows,), default=None
         The rows' bounds when already known (computed otherwise).
+    n_threads : int, default=1
+        Threads computing the bounds.
     """
 
-    def __init__(self, values, SpatialIndex index, reach=None, inner=None):
+    def __init__(self, values, SpatialIndex index, reach=None, inner=None, int n_threads=1):
         cdef const double[:, ::1] v = np.ascontiguousarray(values, dtype=np.float64)
         cdef intp_t n_rows = v.shape[0], n_cols = v.shape[1], r
         cdef double[::1] reach_view, inner_view
@@ -295,8 +297,9 @@ cdef class EpsRows:
             reach_view = np.empty(n_rows)
             inner_view = np.empty(n_rows)
             with nogil:
-                for r in range(n_rows):
-                    poll_signals(r, POINTS_PER_POLL)
+                for r in prange(n_rows, schedule="static", num_threads=n_threads):
+                    if threadid() == 0:
+                        poll_signals(r, POINTS_PER_POLL)
                     reach_view[r] = _reach(&v[r, 0], n_cols, &index.norm)
                     inner_view[r] = _inner(&v[r, 0], n_cols, &index.norm)
         else:
@@ -341,7 +344,7 @@ cdef double _reach(const double* e, intp_t n_cols, const Norm* norm) noexcept no
         if norm.window != NULL and norm.window[k]:
             acc = accumulate(acc, ek, norm)
         else:
-            largest = fmax(largest, ek)
+            largest = larger(largest, ek)
             has_norm_part = True
     if has_norm_part:
         acc = accumulate(acc, largest, norm)
@@ -353,7 +356,7 @@ cdef double _inner(const double* e, intp_t n_cols, const Norm* norm) noexcept no
     cdef intp_t k
     cdef double smallest = INFINITY
     for k in range(norm.n_features):
-        smallest = fmin(smallest, e[0 if n_cols == 1 else k])
+        smallest = smaller(smallest, e[0 if n_cols == 1 else k])
     return smallest
 
 
@@ -380,15 +383,16 @@ cdef class SpatialIndex:
         """Append the position ranges that may hold neighbours of q; -1 on no memory."""
         return range_push(out, 0, self.n_points, False, -1)
 
-    def set_point_eps(self, EpsRows eps, mask=None):
+    def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
         """Record the eps of the indexed points (by position), for REVERSE and UNION searches.
 
         Points whose mask entry is 0 are left out: they can hold no query.
+        ``n_threads`` is a hint: indexes with a parallel computation use it.
         """
 
-    def eps_rows(self, values):
+    def eps_rows(self, values, int n_threads=1):
         """An EpsRows table for this index's metric and window features."""
-        return EpsRows(values, self)
+        return EpsRows(values, self, n_threads=n_threads)
 
     def lattice_counts(self, X, EpsRows eps, shape, double[::1] out, int n_threads):
         """out[i] (OUT) = number of lattice cells of [0, shape) in the neighbourhood of X[i].

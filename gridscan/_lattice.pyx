@@ -439,7 +439,7 @@ cdef class LatticeIndex(SpatialIndex):
             previous = sid
         return ids.base
 
-    def set_point_eps(self, EpsRows eps, mask=None):
+    def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
         """Record the indexed points' eps (by position) for REVERSE and UNION searches.
 
         Points whose mask entry is 0 are inactive: they can hold no query.

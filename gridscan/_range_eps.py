@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 
 from gridscan._eps_model import evaluate_range_eps
+from gridscan._validation import effective_n_threads
 
 
 class RangeEps:
@@ -129,7 +130,7 @@ class RangeEps:
                              f"max_eps={self.max_eps!r}")
         return arrays["base"], arrays["power"], arrays["min_eps"], arrays["max_eps"]
 
-    def evaluate(self, X, feature_names=None):
+    def evaluate(self, X, feature_names=None, n_jobs=None):
         """Eps table of X: shape (n, 1) for scalar parameters, else (n, n_features).
 
         Parameters
@@ -138,6 +139,8 @@ class RangeEps:
             Points, float32 or float64.
         feature_names : array-like of str, default=None
             Column names, to resolve a ``range_feature`` given by name.
+        n_jobs : int, default=None
+            Threads for the evaluation, as in GridDBSCAN (None: OpenMP's default).
 
         Returns
         -------
@@ -157,7 +160,7 @@ class RangeEps:
         base, power, lo, hi = self._vectors(X.shape[1])
         out = np.empty((X.shape[0], base.shape[0]))
         bad_row, bad_col = evaluate_range_eps(X, range_feature, base, power, float(self.offset),
-                                              lo, hi, out)
+                                              lo, hi, out, effective_n_threads(n_jobs))
         if bad_row >= 0:
             raise ValueError(
                 f"eps model {self!r} gives eps[{bad_row}, {bad_col}] = {out[bad_row, bad_col]!r} "

@@ -89,16 +89,18 @@ def eps_rows(eps, *, n_rows, n_features, name, forms=("scalar", "features", "row
         shape = "a scalar" if arr.ndim == 0 else f"shape {arr.shape}"
         raise ValueError(
             f"{name} has {shape}; expected " + " or ".join(expected[f] for f in forms))
-    bad = ~(np.isfinite(table) & (table > 0))
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
+    # The smallest and largest radius decide every check (NaN fails both tests).
+    smallest, largest = (table.min(), table.max()) if table.size else (1.0, 1.0)
+    if not (smallest > 0 and largest < np.inf):
+        row, col = np.argwhere(~(np.isfinite(table) & (table > 0)))[0]
         where = "" if table.size == 1 else f" (first at row {row}, column {col})"
         raise ValueError(
             f"{name} must be finite and > 0; got {table[row, col]!r}{where}"
         )
     if metric is not None:
         check_eps_scale(table, metric, p, name)
-    if table.shape[1] > 1 and np.all(table == table[:, :1]):
+    if (table.shape[1] > 1 and np.all(table[0] == table[0, 0])
+            and np.all(table == table[:, :1])):
         table = table[:, :1]
     return np.ascontiguousarray(table)
 
@@ -123,9 +125,16 @@ def check_eps_scale(table, metric, p, name):
     q = metric_power(metric, p)
     low = max(np.finfo(np.float64).tiny ** (1.0 / q), SMALLEST_EPS)
     high = np.finfo(np.float64).max ** (1.0 / q)
-    with np.errstate(over="ignore", under="ignore"):
-        reduced = np.power(table, q)
-    bad = ~(np.isfinite(reduced) & (reduced >= np.finfo(np.float64).tiny) & (table >= low))
+
+    def outside(radii):
+        with np.errstate(over="ignore", under="ignore"):
+            reduced = np.power(radii, q)
+        return ~(np.isfinite(reduced) & (reduced >= np.finfo(np.float64).tiny) & (radii >= low))
+
+    # The test is monotone in the radius: the extremes pass only if every radius does.
+    if table.size == 0 or not outside(np.array([table.min(), table.max()])).any():
+        return
+    bad = outside(table)
     if bad.any():
         row, col = np.argwhere(bad)[0]
         where = "" if table.size == 1 else f" (first at row {row}, column {col})"
