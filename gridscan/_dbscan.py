@@ -270,9 +270,7 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         self.labels_, core_mask = to_row_order(job.index.order, labels, is_core, n_threads)
         self.core_sample_indices_ = np.flatnonzero(core_mask)
         self.components_ = take_rows(X, self.core_sample_indices_, n_threads)
-        self._core_labels = take_rows(self.labels_, self.core_sample_indices_, n_threads)
-        self._core_eps = table if job.eps.shared else take_rows(table, self.core_sample_indices_,
-                                                                n_threads)
+        self._eps_table_rows = table     # for predict: the core points' rows
         self._union_rule = job.union_rule
         self._predict_index = None
         return self
@@ -344,9 +342,11 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
     def _prediction_data(self):
         """Index over the core points, with their eps and labels by position (cached)."""
         if self._predict_index is None:
+            core = self.core_sample_indices_
+            table = self._eps_table_rows
             index, core_eps, order = self._core_point_index(
-                self.components_.astype(np.float64), self._core_eps)
-            self._predict_index = (index, core_eps, self._core_labels[order])
+                self.components_.astype(np.float64), table if table.shape[0] == 1 else table[core])
+            self._predict_index = (index, core_eps, self.labels_[core][order])
         return self._predict_index
 
     def _core_point_index(self, core_points, core_table):

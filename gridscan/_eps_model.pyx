@@ -16,7 +16,7 @@ from libc.math cimport ceil, floor, fmax, fmin, isfinite, pow
 from cython cimport floating
 
 from gridscan._index cimport EpsRows, SpatialIndex, parallel_chunk
-from gridscan._kernels cimport EpsTable, Norm, within
+from gridscan._kernels cimport EpsTable, Norm, larger, smaller, within
 from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t
 
@@ -40,7 +40,8 @@ def evaluate_range_eps(const floating[:, ::1] X, intp_t range_feature,
                 poll_signals(i, POINTS_PER_POLL)
             r = X[i, range_feature] + offset
             for k in range(n_cols):
-                v = fmin(fmax(base[k] * _power(r, power[k]), lo[k]), hi[k])
+                # A NaN power (r < 0) clips to lo, as fmax would (lo is never NaN).
+                v = smaller(larger(base[k] * _power(r, power[k]), lo[k]), hi[k])
                 out[i, k] = v
                 if not (isfinite(v) and v > 0):
                     any_bad[0] = True

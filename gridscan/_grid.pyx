@@ -249,7 +249,7 @@ cdef class CellGrid(SpatialIndex):
         cdef intp_t i, u
         cdef uint8_t hit, full, flags
         if q.block < 0 or not self._uses_pair_list(q, mode):
-            return self._collect(q, mode, 0, out)
+            return self._collect(q, mode, 0, out, False)
         hit = PAIR_FORWARD if mode == FORWARD else (
             PAIR_REVERSE if mode == REVERSE else PAIR_FORWARD | PAIR_REVERSE)
         full = PAIR_FORWARD_FULL if mode == FORWARD else (
@@ -279,27 +279,9 @@ cdef class CellGrid(SpatialIndex):
                 return False
         return True
 
-    cdef uint8_t _pair(self, intp_t u, intp_t c) noexcept nogil:
-        """PAIR_* flags of cell c seen from cell u (the cells' current eps bounds)."""
-        cdef intp_t d = self.norm.n_features
-        cdef double near[MAX_DIMS]
-        cdef double far[MAX_DIMS]
-        cdef uint8_t flags = 0
-        _box_gaps(&self.cell_lo[u, 0], &self.cell_hi[u, 0], &self.cell_lo[c, 0],
-                  &self.cell_hi[c, 0], d, near, far)
-        if within_offsets(near, &self.cell_eps_max[u, 0], self.eps_cols, &self.norm):
-            flags |= PAIR_FORWARD
-            if within_offsets(far, &self.cell_eps_min[u, 0], self.eps_cols, &self.norm):
-                flags |= PAIR_FORWARD_FULL
-        if within_offsets(near, &self.cell_eps_max[c, 0], self.eps_cols, &self.norm):
-            flags |= PAIR_REVERSE
-            if within_offsets(far, &self.cell_eps_min[c, 0], self.eps_cols, &self.norm):
-                flags |= PAIR_REVERSE_FULL
-        return flags
-
     cdef int _collect(self, const Query* q, Direction mode, intp_t first_cell,
-                      RangeList* out) noexcept nogil:
-        """Push every candidate cell u >= first_cell of the search q."""
+                      RangeList* out, bint pair_flags) noexcept nogil:
+        """Push every candidate cell u >= first_cell of the search q (see _test_cell)."""
         cdef intp_t d = self.norm.n_features, k
         cdef int64_t lo[MAX_DIMS]
         cdef int64_t hi[MAX_DIMS]
@@ -313,7 +295,7 @@ cdef class CellGrid(SpatialIndex):
             cell[k] = lo[k]
         # Odometer over the coordinates but the row feature's; that one runs along a row.
         while True:
-            if self._scan_row(q, mode, cell, first_cell, out) < 0:
+            if self._scan_row(q, mode, cell, first_cell, out, pair_flags) < 0:
                 return -1
             k = d - 1
             while k >= 0:
@@ -357,7 +339,7 @@ cdef class CellGrid(SpatialIndex):
         return <int64_t> c
 
     cdef int _scan_row(self, const Query* q, Direction mode, const int64_t* cell,
-                       intp_t first_cell, RangeList* out) noexcept nogil:
+                       intp_t first_cell, RangeList* out, bint pair_flags) noexcept nogil:
         """Test the occupied cells of one row that lie near the query along the row."""
         cdef intp_t d = self.norm.n_features, k, u, stop
         cdef intp_t a = self.along
@@ -393,7 +375,7 @@ cdef class CellGrid(SpatialIndex):
         u = max(self._first_cell_at_or_after(row * self.row_length + row_lo, u, stop),
                 first_cell)
         while u < stop and self.cell_key[u] <= row * self.row_length + row_hi:
-            if self._test_cell(q, mode, u, out) < 0:
+            if self._test_cell(q, mode, u, out, pair_flags) < 0:
                 return -1
             u += 1
         return 0
@@ -409,14 +391,32 @@ cdef class CellGrid(SpatialIndex):
             n -= half
         return lo + (self.cell_key[lo] < key)
 
-    cdef int _test_cell(self, const Query* q, Direction mode, intp_t u,
-                        RangeList* out) noexcept nogil:
-        """Push cell u unless no pair can be neighbours; flag it full when all pairs are."""
+    cdef int _test_cell(self, const Query* q, Direction mode, intp_t u, RangeList* out,
+                        bint pair_flags) noexcept nogil:
+        """Push cell u unless no pair can be neighbours; flag it full when all pairs are.
+
+        With pair_flags (a UNION search from all the points of one cell, whose
+        eps bounds are the query's), the range carries the PAIR_* flags of
+        the two cells in place of its full flag.
+        """
         cdef double near[MAX_DIMS]
         cdef double far[MAX_DIMS]
         cdef bint reached = False, full = False
+        cdef uint8_t flags = 0
         _box_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], self.norm.n_features,
                   near, far)
+        if pair_flags:
+            if within_offsets(near, q.eps_max, q.eps_cols, &self.norm):
+                flags = PAIR_FORWARD
+                if within_offsets(far, q.eps_min, q.eps_cols, &self.norm):
+                    flags |= PAIR_FORWARD_FULL
+            if within_offsets(near, &self.cell_eps_max[u, 0], self.eps_cols, &self.norm):
+                flags |= PAIR_REVERSE
+                if within_offsets(far, &self.cell_eps_min[u, 0], self.eps_cols, &self.norm):
+                    flags |= PAIR_REVERSE_FULL
+            if flags == 0:
+                return 0
+            return range_push(out, self.cell_start[u], self.cell_start[u + 1], flags, u)
         if mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols, &self.norm):
             reached = True
             full = within_offsets(far, q.eps_min, q.eps_cols, &self.norm)
@@ -676,17 +676,17 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
                     load_block_query(query, points, grid.cell_start[u],
                                      grid.cell_start[u + 1], NULL, 0, &eps.table, mode, u)
                     ranges.size = 0
-                    if grid._collect(query, mode, u, ranges) < 0:
+                    # With a shared eps the FORWARD test holds both ways; else the
+                    # search reports the flags in both directions itself.
+                    if grid._collect(query, mode, u, ranges, not shared) < 0:
                         failed[0] = 1
                     for i in range(ranges.size):
-                        # With a shared eps the search's own test holds both ways.
                         c = ranges.block[i]
+                        flags = <uint8_t> ranges.full[i]
                         if shared:
                             flags = PAIR_FORWARD | PAIR_REVERSE
                             if ranges.full[i]:
                                 flags = flags | PAIR_FORWARD_FULL | PAIR_REVERSE_FULL
-                        else:
-                            flags = grid._pair(u, c)
                         if flags:
                             if _pair_push(&found[s], c, flags) < 0:
                                 failed[0] = 1
