@@ -161,12 +161,10 @@ cdef class CellGrid(SpatialIndex):
         # Cells along a row are sized to that row's own typical eps.
         row_inv = np.array([1.0 / size[along]])
         if row_scale is not None and dense_rows:
-            rows = np.empty(n, dtype=np.int64)
-            _row_keys(X, self.orig, self.inv_size, shape, row_strides, along, rows, n_threads)
-            count = np.bincount(rows, minlength=n_rows)
-            mean = np.bincount(rows, weights=row_scale, minlength=n_rows) / np.maximum(count, 1)
-            mean = np.clip(np.where(count > 0, mean, 1.0), 1.0 / MAX_ROW_SCALE, MAX_ROW_SCALE)
-            row_inv = 1.0 / (size[along] * mean)
+            mean = np.zeros(n_rows)
+            _row_means(X, self.orig, self.inv_size, shape, row_strides, along,
+                       np.ascontiguousarray(row_scale, dtype=np.float64), mean)
+            row_inv = 1.0 / (size[along] * np.clip(mean, 1.0 / MAX_ROW_SCALE, MAX_ROW_SCALE))
         self.row_inv_size = row_inv
         self.row_cells = (np.floor((high[along] - low[along]) * row_inv) + 1).astype(np.int64)
         self.row_length = int(np.max(self.row_cells))
@@ -192,6 +190,7 @@ cdef class CellGrid(SpatialIndex):
         if window is None:
             window = np.zeros(d, dtype=np.uint8)
         self._setup(points, order, metric, p, window)
+        self.reads_eps_bounds = False
         self.blocks = np.asarray(self.cell_start)
         self.cell_lo = np.empty((self.n_cells, d))
         self.cell_hi = np.empty((self.n_cells, d))
@@ -449,17 +448,22 @@ cdef inline bint _clip_span(int64_t* lo, int64_t* hi, int64_t n) noexcept nogil:
     return True
 
 
-def _row_keys(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,
-              const int64_t[::1] dims, const int64_t[::1] row_strides, intp_t along,
-              int64_t[::1] rows, int n_threads):
-    """rows[i] (OUT) = row-major index of the row of X[i] (its cell but along the row)."""
-    cdef intp_t i, n = X.shape[0], d = X.shape[1]
+def _row_means(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,
+               const int64_t[::1] dims, const int64_t[::1] row_strides, intp_t along,
+               const double[::1] values, double[::1] mean):
+    """mean[row] (OUT) = mean of values over the points of each row (1 for an empty row)."""
+    cdef intp_t i, n = X.shape[0], d = X.shape[1], n_rows = mean.shape[0]
+    cdef int64_t row
+    cdef intp_t[::1] count = np.zeros(n_rows, dtype=np.intp)
     with nogil:
-        for i in prange(n, schedule="static", num_threads=n_threads):
-            if threadid() == 0:
-                poll_signals(i, POINTS_PER_POLL)
-            rows[i] = _row_of(&X[i, 0], &origin[0], &inv_size[0], &dims[0], &row_strides[0],
-                              along, d)
+        for i in range(n):
+            poll_signals(i, POINTS_PER_POLL)
+            row = _row_of(&X[i, 0], &origin[0], &inv_size[0], &dims[0], &row_strides[0],
+                          along, d)
+            mean[row] += values[i]
+            count[row] += 1
+        for row in range(n_rows):
+            mean[row] = mean[row] / count[row] if count[row] > 0 else 1.0
 
 
 def _cell_keys(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,

@@ -60,6 +60,7 @@ cdef class SpatialIndex:
     cdef readonly EpsRows own_eps   # eps of the indexed points by position, or None
     cdef Norm norm
     cdef intp_t n_points
+    cdef bint reads_eps_bounds      # whether searches read EpsRows' reach and inner
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil
 

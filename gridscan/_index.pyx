@@ -281,7 +281,9 @@ cdef class EpsRows:
     index : SpatialIndex
         Supplies the metric and the window features.
     reach, inner : ndarray of shape (n_rows,), default=None
-        The rows' bounds when already known (computed otherwise).
+        The rows' bounds when already known (computed otherwise; for an index
+        whose searches never read them, the loosest valid bounds, one for all
+        rows: no limit on the reach, no inner ball).
     n_threads : int, default=1
         Threads computing the bounds.
     """
@@ -293,7 +295,10 @@ cdef class EpsRows:
         if n_cols != 1 and n_cols != index.norm.n_features:
             raise ValueError(f"eps rows have {n_cols} columns; expected 1 or "
                              f"{index.norm.n_features}")
-        if reach is None:
+        if reach is None and not index.reads_eps_bounds:
+            reach_view = np.array([np.inf])
+            inner_view = np.array([0.0])
+        elif reach is None:
             reach_view = np.empty(n_rows)
             inner_view = np.empty(n_rows)
             with nogil:
@@ -313,7 +318,7 @@ cdef class EpsRows:
         self.table.n_cols = n_cols
         self.table.reach = &reach_view[0]
         self.table.inner = &inner_view[0]
-        self.table.bound_stride = 0 if n_rows == 1 else 1
+        self.table.bound_stride = 0 if reach_view.shape[0] == 1 else 1
 
     @property
     def shared(self):
@@ -324,6 +329,10 @@ cdef class EpsRows:
         """The rows at ``positions`` (shared tables are returned as they are)."""
         if self.shared:
             return self
+        if self.table.bound_stride == 0:
+            # Placeholder bounds: what ``index`` needs is worked out afresh.
+            return EpsRows(take_rows(self.values, positions, n_threads), index,
+                           n_threads=n_threads)
         return EpsRows(take_rows(self.values, positions, n_threads), index,
                        take_rows(self.reach, positions, n_threads),
                        take_rows(self.inner, positions, n_threads))
@@ -378,6 +387,7 @@ cdef class SpatialIndex:
         self.norm.n_features = points.shape[1]
         self.norm.window = &mask[0] if self.window.any() else NULL
         self.norm.plain_euclidean = metric == "euclidean" and self.norm.window == NULL
+        self.reads_eps_bounds = True
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
         """Append the position ranges that may hold neighbours of q; -1 on no memory."""
@@ -509,6 +519,7 @@ cdef class BruteIndex(SpatialIndex):
         if window is None:
             window = np.zeros(points.shape[1], dtype=np.uint8)
         self._setup(points, np.arange(points.shape[0], dtype=np.intp), metric, p, window)
+        self.reads_eps_bounds = False
 
 
 def radius_scan(SpatialIndex index, const floating[:, ::1] points,
