@@ -159,10 +159,10 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
 
     Memory is O(n) and does not grow with the number of neighbours:
     neighbourhoods are never stored. Beyond the input, a fit of 2-D float64
-    points peaks at about 200 bytes per point with ``algorithm="grid"`` (300
-    with a per-point eps) and 80 with ``"ball_tree"`` (150), at 200,000 as at
-    2,000,000 points (``benchmarks/memory_per_point.py``). An allocation
-    that fails raises MemoryError.
+    points peaks at about 150 to 160 bytes per point with ``algorithm="grid"``
+    (about 200 with a per-point eps) and 75 with ``"ball_tree"`` (125), at
+    200,000 as at 2,000,000 points (``benchmarks/memory_per_point.py``). An
+    allocation that fails raises MemoryError.
 
     Fits release the GIL: several fits (of different estimators) may run in
     Python threads at once, and so may ``predict`` on one fitted estimator.

@@ -100,9 +100,9 @@ def test_workspace_that_cannot_be_allocated_raises_memory_error():
 
 
 # Peak memory of a fit beyond its input, in bytes per point (README "Memory"), with a margin
-# for the allocator; measured at 2,000,000 points: grid 203 (constant eps) and 293 (RangeEps),
-# ball tree 82 and 147.
-BYTES_PER_POINT = {"grid": 360, "ball_tree": 220}
+# for the allocator; measured at 2,000,000 points: grid 163 (constant eps) and 208 (RangeEps),
+# ball tree 74 and 123.
+BYTES_PER_POINT = {"grid": 260, "ball_tree": 160}
 
 
 def peak_bytes_per_point(n, algorithm, eps_kind):
