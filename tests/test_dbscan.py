@@ -299,6 +299,28 @@ def test_large_input_equals_sklearn_on_two_threads():
     assert_same_as_sklearn(X, 0.15, 8, algorithm="grid", n_jobs=2)
 
 
+@pytest.mark.parametrize("rule", ["union", "query"])
+def test_large_range_eps_fit_is_the_same_on_one_and_two_threads(rule):
+    # Large enough for per-thread slices in the grid's sort and pair lists, which
+    # one thread does not use: one thread's result is the independent answer.
+    rng = np.random.default_rng(22)
+    centre = rng.uniform([5, 0], [150, 360], (600, 2))[rng.integers(0, 600, 120_000)]
+    size = rng.uniform(0.3, 3.0, len(centre))
+    targets = centre + rng.normal(0, 1, (len(centre), 2)) * np.column_stack(
+        [size, np.degrees(size / centre[:, 0])])
+    X = np.vstack([targets, rng.uniform([2, 0], [150, 360], (30_000, 2))])
+    X[:, 1] %= 360
+    model = RangeEps(base=[1.0, 57.3], range_feature=0, power=[0.0, -1.0],
+                     min_eps=[1.0, 0.3], max_eps=[1.0, 10.0])
+    one, two = (GridDBSCAN(model, min_samples=8, neighbors=rule, n_jobs=n).fit(X)
+                for n in (1, 2))
+    assert 10 < one.labels_.max() and 0 < (one.labels_ == -1).sum() < len(X) // 2
+    np.testing.assert_array_equal(two.labels_, one.labels_)
+    np.testing.assert_array_equal(two.core_sample_indices_, one.core_sample_indices_)
+    np.testing.assert_array_equal(two.predict(X[:5000], sample_eps=model.evaluate(X[:5000])),
+                                  one.labels_[:5000])
+
+
 def test_input_not_modified(rng):
     X = range_data(300, 2, seed=13)
     weights = rng.uniform(0.5, 2, len(X))
