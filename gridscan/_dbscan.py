@@ -33,6 +33,13 @@ def typical_eps(eps_table):
     return np.median(eps_table[::step], axis=0)
 
 
+def eps_by_position(index, eps_table, n_threads):
+    """EpsRows of index's points by position, from eps_table in row order (or one shared row)."""
+    if eps_table.shape[0] > 1:
+        eps_table = take_rows(eps_table, index.order, n_threads)
+    return index.eps_rows(eps_table, n_threads)
+
+
 def most_varying_feature(eps_table, typical):
     """The feature whose eps varies most (largest over typical), None when none varies."""
     if eps_table.shape[0] == 1 or eps_table.shape[1] == 1:
@@ -356,11 +363,11 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         even when they are all equal), so that predict_core only reads it and
         several threads may predict with it at once.
         """
+        n_threads = effective_n_threads(self.n_jobs)
         index = self._build_index(core_points, core_table)
-        order = np.asarray(index.order)
-        core_eps = index.eps_rows(core_table).take(order, index)
-        index.set_point_eps(core_eps)
-        return index, core_eps, order
+        core_eps = eps_by_position(index, core_table, n_threads)
+        index.set_point_eps(core_eps, n_threads=n_threads)
+        return index, core_eps, np.asarray(index.order)
 
     def _prepare(self, X, eps_table, sample_weight, n_threads):
         """The index over X and the inputs of the core passes, by position.
@@ -371,15 +378,12 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
         """
         shape = None if self.pts_ratio is None else self._lattice_shape(X)
         index = self._build_index(X, eps_table, shape)
-        order = np.asarray(index.order)
-        if eps_table.shape[0] > 1:
-            eps_table = take_rows(eps_table, order, n_threads)
-        eps = index.eps_rows(eps_table, n_threads)
+        eps = eps_by_position(index, eps_table, n_threads)
         min_weight = self._min_weight(index, eps, shape, n_threads)
         return _CoreInputs(
             index=index,
             eps=eps,
-            weights=None if sample_weight is None else sample_weight[order],
+            weights=None if sample_weight is None else sample_weight[index.order],
             min_weight=min_weight,
             union_rule=self.neighbors == "union" and not eps.shared,
         )

@@ -686,11 +686,12 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
                         failed[0] = 1
                     for i in range(ranges.size):
                         c = ranges.block[i]
-                        flags = <uint8_t> ranges.full[i]
                         if shared:
                             flags = PAIR_FORWARD | PAIR_REVERSE
                             if ranges.full[i]:
                                 flags = flags | PAIR_FORWARD_FULL | PAIR_REVERSE_FULL
+                        else:
+                            flags = <uint8_t> ranges.full[i]
                         if flags:
                             if _pair_push(&found[s], c, flags) < 0:
                                 failed[0] = 1

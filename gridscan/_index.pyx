@@ -329,12 +329,11 @@ cdef class EpsRows:
         """The rows at ``positions`` (shared tables are returned as they are)."""
         if self.shared:
             return self
+        values = take_rows(self.values, positions, n_threads)
         if self.table.bound_stride == 0:
             # Placeholder bounds: what ``index`` needs is worked out afresh.
-            return EpsRows(take_rows(self.values, positions, n_threads), index,
-                           n_threads=n_threads)
-        return EpsRows(take_rows(self.values, positions, n_threads), index,
-                       take_rows(self.reach, positions, n_threads),
+            return EpsRows(values, index, n_threads=n_threads)
+        return EpsRows(values, index, take_rows(self.reach, positions, n_threads),
                        take_rows(self.inner, positions, n_threads))
 
 
