@@ -85,7 +85,20 @@ def grid_cell_size(typical, metric, p, window):
     return np.where(window.astype(bool), typical, typical / diagonal)
 
 
-class GridDBSCAN(ClusterMixin, BaseEstimator):
+class PredictionCache:
+    """Pickling for estimators that cache a prediction index in ``_predict_index``.
+
+    The cache holds compiled objects, which do not pickle; predict rebuilds it.
+    """
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "_predict_index" in state:
+            state["_predict_index"] = None
+        return state
+
+
+class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
     """DBSCAN with a compiled, per-point and per-feature neighbourhood.
 
     With a scalar ``eps`` the result equals scikit-learn's ``DBSCAN`` label for
@@ -348,13 +361,14 @@ class GridDBSCAN(ClusterMixin, BaseEstimator):
 
     def _prediction_data(self):
         """Index over the core points, with their eps and labels by position (cached)."""
-        if self._predict_index is None:
+        prediction = self._predict_index
+        if prediction is None:
             core = self.core_sample_indices_
             table = self._eps_table_rows
             index, core_eps, order = self._core_point_index(
                 self.components_.astype(np.float64), table if table.shape[0] == 1 else table[core])
-            self._predict_index = (index, core_eps, self.labels_[core][order])
-        return self._predict_index
+            prediction = self._predict_index = (index, core_eps, self.labels_[core][order])
+        return prediction
 
     def _core_point_index(self, core_points, core_table):
         """(index, eps by position, order) over core points for predict_core.

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gridscan._core import find_core_points, fit_core, predict_core
+from gridscan._dbscan import PredictionCache
 from gridscan._gbdscan_inner import (
     CellProblem,
     cell_eps,
@@ -28,7 +29,7 @@ from gridscan._validation import effective_n_threads
 SCAN, GATE, BEAM = 0, 1, 2
 
 
-class GBDSCAN(ClusterMixin, BaseEstimator):
+class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
     """Grid-based DBSCAN for radar data on a gate x beam x scan grid.
 
     Clusters occupied radar cells with the neighbourhood of Kellner et al.
@@ -314,11 +315,12 @@ class GBDSCAN(ClusterMixin, BaseEstimator):
         grid = np.array([self.n_scans_, self.n_gates_, self.n_beams_], dtype=np.int64)
         _cell_numbers(values, grid)
         self._check_ranges(lowest_gate)
-        if self._predict_index is None:
-            self._predict_index = self._prediction_data(grid)
-        if not self._predict_index:
+        prediction = self._predict_index
+        if prediction is None:
+            prediction = self._predict_index = self._prediction_data(grid)
+        if not prediction:
             return np.full(X.shape[0], -1, dtype=np.intp)
-        index, core_eps, core_labels = self._predict_index
+        index, core_eps, core_labels = prediction
         queries = np.zeros((X.shape[0], 3))
         queries[:, GATE] = values[:, 0]
         queries[:, BEAM] = values[:, 1]
@@ -338,13 +340,6 @@ class GBDSCAN(ClusterMixin, BaseEstimator):
         core_eps = index.eps_rows(eps_values[core])
         index.set_point_eps(core_eps)   # once, so that predict only reads the index
         return index, core_eps, new_id[labels[core]]
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        # The prediction index is a cache of compiled objects; predict rebuilds it.
-        if "_predict_index" in state:
-            state["_predict_index"] = None
-        return state
 
     def _grid(self, largest):
         """(n_scans, n_gates, n_beams): given, or the largest cell in the data plus one."""

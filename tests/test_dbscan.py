@@ -339,6 +339,9 @@ def test_clone_and_pickle_round_trip(rng):
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(restored.labels_, model.labels_)
     np.testing.assert_array_equal(restored.predict(X), model.labels_)
+    model.predict(X)                    # caches the prediction index, which must not pickle
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X), model.labels_)
     cloned = clone(model)
     assert cloned.get_params()["eps"] == model.eps
     assert not hasattr(cloned, "labels_")
