@@ -20,6 +20,8 @@
 
 import numpy as np
 
+from gridscan._lattice import dense_table_fits
+
 from libc.math cimport fabs, floor
 from libc.stdlib cimport free, malloc
 from libc.stdint cimport int64_t
@@ -42,9 +44,6 @@ cpdef enum CellProblem:
     NOT_INTEGER = 1
     NEGATIVE_SCAN = 2
     OFF_GRID = 3
-
-# A dense table of distinct cells is used up to this many cells (or 8 per row).
-DENSE_MIN_CELLS = 1 << 21
 
 ctypedef fused cell_value:
     int64_t
@@ -120,7 +119,7 @@ def first_occurrences(const int64_t[::1] numbers, int64_t n_cells):
     and ``inverse`` (n,) with ``numbers[i] == numbers[first[inverse[i]]]``.
     """
     cdef intp_t n = numbers.shape[0], i, n_distinct = 0
-    if n_cells > max(DENSE_MIN_CELLS, 8 * n):
+    if not dense_table_fits(n_cells, n):
         _, first, inverse = np.unique(np.asarray(numbers), return_index=True,
                                       return_inverse=True)
         by_row = np.argsort(first, kind="stable")

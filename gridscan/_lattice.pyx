@@ -46,6 +46,8 @@ import math
 
 import numpy as np
 
+from gridscan._index import take_rows
+
 from libc.math cimport INFINITY, ceil, fabs, floor, fmax, fmin
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, realloc
@@ -138,6 +140,11 @@ cdef inline int _push_merged(RangeList* out, intp_t start, intp_t end,
     return range_push(out, start, end, full, -1)
 
 
+def dense_table_fits(n_cells, n_points):
+    """Whether a dense table over n_cells cells is kept for n_points points."""
+    return n_cells <= max(DENSE_MIN_CELLS, DENSE_CELLS_PER_POINT * n_points)
+
+
 def lattice_layout(X, bounds=None):
     """How a LatticeIndex would store X: "dense", "sparse", or None when X is not a lattice.
 
@@ -155,7 +162,7 @@ def lattice_layout(X, bounds=None):
         return None
     _, shape = _lattice_box(low, high, X.shape[0], bounds)
     n_cells = math.prod(int(s) for s in shape)
-    if n_cells <= max(DENSE_MIN_CELLS, DENSE_CELLS_PER_POINT * X.shape[0]):
+    if dense_table_fits(n_cells, X.shape[0]):
         return "dense"
     return "sparse" if n_cells < 2 ** 62 else None
 
@@ -165,8 +172,7 @@ def _lattice_box(low, high, n_points, bounds):
     box [low, high] spanned by the data."""
     if bounds is not None:
         shape = np.asarray(bounds, dtype=np.int64)
-        dense_limit = max(DENSE_MIN_CELLS, DENSE_CELLS_PER_POINT * n_points)
-        if math.prod(int(s) for s in shape) <= dense_limit:
+        if dense_table_fits(math.prod(int(s) for s in shape), n_points):
             return np.zeros_like(shape), shape
     return low, high - low + 1
 
@@ -381,7 +387,7 @@ cdef class LatticeIndex(SpatialIndex):
         n_cells = math.prod(int(s) for s in shape)
         if n_cells >= 2 ** 62:
             raise ValueError(f"the lattice spanned by X has {n_cells} cells; at most 2**62 fit")
-        self.dense = n_cells <= max(DENSE_MIN_CELLS, DENSE_CELLS_PER_POINT * n)
+        self.dense = dense_table_fits(n_cells, n)
         pos_cell = np.empty(n, dtype=np.int64)
         in_order = _cell_numbers(X, origin, shape, pos_cell)
         order = np.arange(n, dtype=np.intp)
@@ -399,8 +405,7 @@ cdef class LatticeIndex(SpatialIndex):
             points = self.data
         else:
             pos_cell = pos_cell[order]
-            points = np.empty_like(X)
-            _gather_rows(X, order, points)
+            points = take_rows(X, order)
         pos_last = np.empty(n, dtype=np.intp)
         _last_coordinates(points, origin[d - 1], pos_last)
         self._pos_cell_array = pos_cell
@@ -415,11 +420,6 @@ cdef class LatticeIndex(SpatialIndex):
     @property
     def n_stencils(self):
         return self.n_sids
-
-    def _set_own_eps(self, sample_eps):
-        SpatialIndex._set_own_eps(self, sample_eps)
-        if self.own_eps is not None:
-            self.set_point_eps(self.own_eps)
 
     def register(self, EpsRows eps):
         """Stencil id of every row of ``eps`` ((n_rows,) intp; -1 where none is cached)."""
@@ -518,26 +518,19 @@ cdef class LatticeIndex(SpatialIndex):
         """
         from gridscan._eps_model import lattice_counts
         shape = np.ascontiguousarray(shape, dtype=np.intp)
-        covered = bool(np.all(self.origin == 0) and np.all(self.shape >= shape))
-        if eps is self._point_eps and X is self.points:
-            ids = self._point_sid_array
+        if not (np.all(self.origin == 0) and np.all(self.shape >= shape)):
+            ids = np.full(X.shape[0], -1, dtype=np.intp)    # not covered: no stencil counts
         else:
-            ids = self.register(eps)
-        if ids.shape[0] == 1:
-            ids = np.full(X.shape[0], ids[0], dtype=np.intp)
-        if not covered:
-            ids = np.full(X.shape[0], -1, dtype=np.intp)
-        if not _any_negative(ids):
+            ids = self._point_sid_array if eps is self._point_eps and X is self.points \
+                else self.register(eps)
+            if ids.shape[0] == 1:
+                ids = np.full(X.shape[0], ids[0], dtype=np.intp)
             _stencil_counts(self, X, ids, shape, out, n_threads)
-            return
-        rest = ids < 0
-        if not rest.all():
-            _stencil_counts(self, X, ids, shape, out, n_threads)
-        rows = np.flatnonzero(rest)
-        sub = np.empty(rows.shape[0])
-        lattice_counts(self, np.ascontiguousarray(X[rows]), eps.take(rows, self), shape,
-                       sub, n_threads)
-        out[rows] = sub
+        rows = np.flatnonzero(ids < 0)
+        if rows.shape[0] > 0:
+            sub = np.empty(rows.shape[0])
+            lattice_counts(self, take_rows(X, rows), eps.take(rows, self), shape, sub, n_threads)
+            out[rows] = sub
 
     def __reduce__(self):
         own = None if self.own_eps is None else np.asarray(self.own_eps.values)[
@@ -1108,15 +1101,6 @@ def _counting_sort(const int64_t[::1] cells, intp_t[::1] cell_start, intp_t[::1]
             cell_start[c + 1] += 1
 
 
-def _gather_rows(const floating[:, ::1] X, const intp_t[::1] order, floating[:, ::1] out):
-    """out[pos] = X[order[pos]] (OUT)."""
-    cdef intp_t pos, k
-    with nogil:
-        for pos in range(order.shape[0]):
-            for k in range(X.shape[1]):
-                out[pos, k] = X[order[pos], k]
-
-
 def _last_coordinates(const floating[:, ::1] points, int64_t origin, intp_t[::1] out):
     """out[pos] (OUT) = lattice coordinate of points[pos] along the last feature."""
     cdef intp_t pos, m = points.shape[1] - 1
@@ -1157,14 +1141,6 @@ def _cell_stencils(const int64_t[::1] pos_cell, const intp_t[::1] sid,
                 cell_sid[pos] = shared
             start = end
     return all_known, largest
-
-
-def _any_negative(const intp_t[::1] values):
-    cdef intp_t i
-    for i in range(values.shape[0]):
-        if values[i] < 0:
-            return True
-    return False
 
 
 def _envelope_rows(LatticeIndex index, const intp_t[::1] sids, intp_t[::1] lo, intp_t[::1] hi):
