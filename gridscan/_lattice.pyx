@@ -299,7 +299,7 @@ cdef class LatticeIndex(SpatialIndex):
     cdef intp_t* st_ent0          # first entry of each stencil (n_sids + 1 entries)
     cdef intp_t* ent_prefix       # per entry: the m = d - 1 prefix offsets
     cdef int64_t* ent_delta       # per entry: cell-number offset of the prefix
-    cdef intp_t n_sids, cap_sids, n_rowptr, cap_rowptr, n_runs, cap_runs, n_slots
+    cdef intp_t n_sids, n_rowptr, cap_rowptr, n_runs, cap_runs, n_slots
     cdef intp_t cap_keys, cap_cols, cap_ext, cap_row0, cap_ent0, cap_prefix, cap_delta
     cdef int64_t cell_stride[MAX_DIMS]
 
@@ -327,7 +327,7 @@ cdef class LatticeIndex(SpatialIndex):
         self.run_lo = NULL
         self.run_hi = NULL
         self.slots = NULL
-        self.n_sids = self.cap_sids = self.n_rowptr = self.cap_rowptr = 0
+        self.n_sids = self.n_rowptr = self.cap_rowptr = 0
         self.n_runs = self.cap_runs = self.n_slots = 0
         self.cap_keys = self.cap_cols = self.cap_ext = self.cap_row0 = 0
         self.st_ent0 = NULL
@@ -491,12 +491,6 @@ cdef class LatticeIndex(SpatialIndex):
     def _set_active(self, reach):
         """Active points (reach > 0, (n,)): per-cell stencils and the envelope."""
         cdef const double[::1] r = np.ascontiguousarray(reach, dtype=np.float64)
-        if self._point_eps is None:
-            largest = float(np.max(r)) if r.shape[0] else 0.0
-            self.any_active = largest > 0
-            self.max_reach = largest
-            self.env_valid = False
-            return
         cell_sid = np.empty(self.n_points, dtype=np.intp)
         used = np.zeros(max(self.n_sids, 1), dtype=np.uint8)
         all_known, largest = _cell_stencils(self._pos_cell_array, self._point_sid_array, r,
