@@ -19,9 +19,8 @@ from gridscan._gbdscan_inner import (
     first_occurrences,
     reference_labels,
     row_labels,
-    visiting_order,
 )
-from gridscan._lattice import LatticeIndex
+from gridscan._lattice import LatticeIndex, _counting_sort
 from gridscan._validation import effective_n_threads
 
 # Internal feature order of a cell: scan first and beam last, so that the cells
@@ -253,25 +252,31 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         position[order] = np.arange(order.shape[0])
         row_position = position[inverse]
         if self.mode == "consistent":
+            # fit_core numbers clusters by their first core cell, and the distinct
+            # cells are numbered in order of first occurrence: the rows' numbering.
             is_core, labels = fit_core(index, eps, None, self.pts_ratio * covered, False,
                                        n_threads)
+            self.labels_ = labels[row_position]
+            core_rows = is_core[row_position]
         else:
             # Core cells do not depend on labels: found in parallel, then expanded in order.
             is_core = find_core_points(index, eps, None, self.pts_ratio * covered, False,
                                        n_threads)
             labels = np.empty(order.shape[0], dtype=np.intp)
-            visit = visiting_order(numbers, row_position, int(grid[GATE] * grid[BEAM]),
-                                   int(grid[SCAN]))
-            reference_labels(index, index.points, eps, is_core, visit, labels)
-        self.labels_ = np.empty(X.shape[0], dtype=np.intp)
-        core_rows = np.empty(X.shape[0], dtype=np.uint8)
-        new_id = row_labels(row_position, labels, is_core, self.mode == "consistent",
-                            self.labels_, core_rows)
+            # The reference visits the scans in order, each scan's rows in input order.
+            visit = np.empty(numbers.shape[0], dtype=np.intp)
+            _counting_sort(numbers // int(grid[GATE] * grid[BEAM]),
+                           np.zeros(int(grid[SCAN]) + 1, dtype=np.intp), visit, False)
+            reference_labels(index, index.points, eps, is_core, row_position[visit], labels)
+            self.labels_ = np.empty(X.shape[0], dtype=np.intp)
+            core_rows = np.empty(X.shape[0], dtype=np.uint8)
+            new_id = row_labels(row_position, labels, is_core, self.labels_, core_rows)
+            labels = np.where(labels >= 0, new_id[labels], -1)
         self.core_sample_indices_ = np.flatnonzero(core_rows)
         self.components_ = np.take(X, self.core_sample_indices_, axis=0)
         self.n_gates_, self.n_beams_, self.n_scans_ = (int(grid[GATE]), int(grid[BEAM]),
                                                        int(grid[SCAN]))
-        self._cells = (index.points, eps_values, is_core, labels, new_id)
+        self._cells = (index.points, eps_values, is_core, labels)
         self._predict_index = None
         return self
 
@@ -331,7 +336,7 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
 
     def _prediction_data(self, grid):
         """Lattice index over the core cells, their eps rows and labels; () without any."""
-        cells, eps_values, is_core, labels, new_id = self._cells
+        cells, eps_values, is_core, labels = self._cells
         core = is_core.astype(bool)
         if not core.any():
             return ()
@@ -339,7 +344,7 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
                              bounds=grid)
         core_eps = index.eps_rows(eps_values[core])
         index.set_point_eps(core_eps)   # once, so that predict only reads the index
-        return index, core_eps, new_id[labels[core]]
+        return index, core_eps, labels[core]
 
     def _grid(self, largest):
         """(n_scans, n_gates, n_beams): given, or the largest cell in the data plus one."""

@@ -163,35 +163,13 @@ def cell_eps(const double[:, ::1] cells, const double[:, ::1] half_axes, double 
             row_ids[u] = gate * n_beams + beam
 
 
-def visiting_order(const int64_t[::1] numbers, const intp_t[::1] row_position,
-                   int64_t cells_per_scan, intp_t n_scans):
-    """Positions in the reference's visiting order: scans in order, rows within a scan in
-    input order (repeats included; the expansion skips labelled cells)."""
-    cdef intp_t n = numbers.shape[0], i, s, total = 0, count
-    cdef intp_t[::1] start = np.zeros(n_scans + 1, dtype=np.intp)
-    cdef intp_t[::1] visit = np.empty(n, dtype=np.intp)
-    with nogil:
-        for i in range(n):
-            start[numbers[i] // cells_per_scan + 1] += 1
-        for s in range(n_scans + 1):
-            count = start[s]
-            start[s] = total
-            total += count
-        for i in range(n):
-            s = numbers[i] // cells_per_scan
-            visit[start[s + 1]] = row_position[i]
-            start[s + 1] += 1
-    return np.asarray(visit)
-
-
 def row_labels(const intp_t[::1] inverse, const intp_t[::1] labels, const uint8_t[::1] is_core,
-               bint by_core_rows, intp_t[::1] out, uint8_t[::1] out_core):
+               intp_t[::1] out, uint8_t[::1] out_core):
     """Labels and core flags of every row (OUT) from those of the distinct cells (row i is
     cell inverse[i]).
 
     Clusters are renumbered 0, 1, ... in order of first appearance among the
-    rows: among core rows (by_core_rows, the consistent mode's numbering) or
-    among all rows.  Returns the new number of every old id (-1: vanished).
+    rows.  Returns the new number of every old id (-1: vanished).
     """
     cdef intp_t n = inverse.shape[0], i, u, label, next_id = 0
     cdef intp_t[::1] new_id = np.full(max(labels.shape[0], 1), -1, dtype=np.intp)
@@ -200,7 +178,7 @@ def row_labels(const intp_t[::1] inverse, const intp_t[::1] labels, const uint8_
             u = inverse[i]
             out_core[i] = is_core[u]
             label = labels[u]
-            if label >= 0 and new_id[label] < 0 and (is_core[u] or not by_core_rows):
+            if label >= 0 and new_id[label] < 0:
                 new_id[label] = next_id
                 next_id += 1
         for i in range(n):
