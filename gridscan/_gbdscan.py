@@ -12,15 +12,15 @@ from gridscan._core import find_core_points, fit_core, predict_core
 from gridscan._dbscan import PredictionCache
 from gridscan._gbdscan_inner import (
     CellProblem,
+    by_first_appearance,
+    cell_coordinates,
     cell_eps,
     cell_numbers,
-    cell_rows,
     check_cells,
-    first_occurrences,
+    distinct_cells,
     reference_labels,
-    row_labels,
 )
-from gridscan._lattice import LatticeIndex, _counting_sort
+from gridscan._lattice import LatticeIndex
 from gridscan._validation import effective_n_threads
 
 # Internal feature order of a cell: scan first and beam last, so that the cells
@@ -65,9 +65,9 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         takes the largest value in the data plus one. The grid bounds matter:
         near its edges the neighbourhood covers fewer cells.
     mode : {"consistent", "reference"}, default="consistent"
-        ``"consistent"``: DBSCAN's rules, independent of the row order.
-        ``"reference"``: exactly the partition of the reference implementation,
-        which depends on the row order. See Notes.
+        ``"consistent"``: DBSCAN's rules; labels independent of the row order.
+        ``"reference"``: exactly the labels the reference implementation
+        reports, scan by scan, which depend on the row order. See Notes.
     n_jobs : int, default=None
         OpenMP threads; None uses OMP_NUM_THREADS or all cores. The labels
         never depend on it.
@@ -111,26 +111,45 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
     **mode="consistent"** applies DBSCAN's rules to that neighbourhood:
     clusters are the connected components of the core cells (an edge when
     either lies in the other's neighbourhood), numbered in the order of their
-    first core row; a non-core cell in the neighbourhood of core cells takes
-    the smallest of their labels; the rest is noise. The partition does not
-    depend on the row order or the number of threads. Use it for new analyses.
+    first core cell in (scan, gate, beam) order; a non-core cell in the
+    neighbourhood of core cells takes the smallest of their labels; the rest
+    is noise. The labels themselves (not only the partition) do not depend on
+    the row order or the number of threads. Use it for new analyses.
 
-    **mode="reference"** reproduces the reference implementation (Robb et al.,
-    the SuperDARN clustering code) exactly, including what depends on the
-    row order: scans are visited in order and cells within a scan in row
-    order; an unlabelled core cell starts a cluster that takes over its whole
-    neighbourhood, even cells already in another cluster (which may split or
-    swallow that cluster), and grows through core cells claiming unlabelled
-    and noise cells only. A border cell therefore stays with the first
-    cluster that reached it. Clusters are numbered by first appearance in
-    ``labels_``. Use it to match published results computed with the reference
-    code; its expansion is sequential, so it is slower than the consistent
-    mode (still thousands of times faster than the Python original).
+    **mode="reference"** reproduces the labels of the reference implementation
+    (Robb et al., the SuperDARN clustering code, ``GridBasedDBAlgorithm``)
+    exactly, including what depends on the row order. Its loop, quirks
+    included:
+
+    - scans are visited in ascending order, and the rows of a scan in input
+      order; a row whose cell already has a label (a cluster or noise) is
+      skipped, so repeated rows of one cell in one scan share its label;
+    - an unlabelled cell that is not core becomes noise;
+    - an unlabelled core cell starts a new cluster: every cell of its
+      neighbourhood, itself included, takes the new id *whatever label it
+      had* (so a seed may split or swallow an earlier cluster), and all of
+      them are queued;
+    - each queued cell that is core gives the new id to its neighbours that
+      are unlabelled or noise, and queues only those that were unlabelled; a
+      border cell therefore stays with the first cluster that reached it;
+    - the labels of a scan's rows are read **when the loop has finished that
+      scan**: a later scan may still relabel cells of earlier scans within its
+      window (and those labels steer its own expansion), but what was
+      reported for the earlier scan stays;
+    - ids are renumbered 0, 1, ... by first appearance in ``labels_`` (an id
+      whose cells were all taken over before their scan was reported does not
+      appear); a scan without rows is visited with nothing to do.
+
+    Use it to match published results computed with the reference code. The
+    core cells are found in parallel (they do not depend on labels); the
+    expansion itself is sequential.
 
     ``predict`` gives a new cell the smallest label among the clusters that
-    have a core cell whose neighbourhood holds it, in both modes. It
-    reproduces ``labels_`` for training rows in consistent mode; in reference
-    mode border cells may have been given to another neighbouring cluster.
+    have a core cell whose neighbourhood holds it, else -1. In consistent mode
+    this rule reproduces ``labels_`` for the training rows. In reference mode
+    the labels of core cells are those ``labels_`` reports, and a cell seen in
+    ``fit`` keeps the label ``fit`` reported for it, so ``predict(X_train)``
+    equals ``labels_`` in both modes.
 
     The neighbourhood test is gridscan's compiled kernel,
     ``(di / g)**2 + (dj / b)**2 <= 1``, which equals the reference's
@@ -147,13 +166,15 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
     --------
     On a 75 x 16 SuperDARN grid, a lone cell at gate 74, beam 15 is a cluster:
     its clipped ellipse covers 3 cells and 0.3 * 3 <= 1. A lone cell at gate
-    40 covers 7 cells and needs 3; three neighbours in a row make it.
+    40 covers 7 cells and needs 3; three neighbours in a row make it. Clusters
+    are numbered by their first core cell in (scan, gate, beam) order, so the
+    cells at gate 20 form cluster 0 whatever the order of the rows:
 
     >>> import numpy as np
     >>> from gridscan import GBDSCAN
     >>> X = np.array([[74, 15], [40, 8], [20, 3], [20, 4], [20, 5]])
     >>> GBDSCAN(n_gates=75, n_beams=16).fit_predict(X)
-    array([ 0, -1,  1,  1,  1])
+    array([ 1, -1,  0,  0,  0])
 
     With a scan column, the window of +-1 scan counts both occupied cells and
     covered cells. The corner cell in scan 0 sees 2 of 6 cells (core, as
@@ -233,14 +254,16 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         grid = self._grid(largest)
         numbers = _cell_numbers(values, grid)
         self._check_ranges(lowest_gate)
-        first, inverse = first_occurrences(numbers, math.prod(int(v) for v in grid))
-        cells = np.empty((first.shape[0], 3))
-        cell_rows(values, first, cells)
+        # The distinct cells in (scan, gate, beam) order: the core numbers clusters by
+        # their first core cell in that order, whatever the order of the rows.
+        distinct, row_cell = distinct_cells(numbers, math.prod(int(v) for v in grid))
+        cells = np.empty((distinct.shape[0], 3))
+        cell_coordinates(distinct, grid, cells)
         index = LatticeIndex(cells, window_features=[SCAN], bounds=grid)
         order = np.asarray(index.order)
         # Eps rows by index position; equal ids mark equal rows (one per gate and beam).
-        eps_values = np.empty((first.shape[0], 3))
-        row_ids = np.empty(first.shape[0], dtype=np.intp)
+        eps_values = np.empty((distinct.shape[0], 3))
+        row_ids = np.empty(distinct.shape[0], dtype=np.intp)
         # Scans are integers: |ds| <= scan_eps + 0.5 is |ds| <= scan_eps.
         cell_eps(index.points, self._beam_half_axes(grid), self.scan_eps + 0.5, float(self.g),
                  eps_values, row_ids)
@@ -250,28 +273,30 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         index.lattice_counts(index.points, eps, grid, covered, n_threads)
         position = np.empty_like(order)
         position[order] = np.arange(order.shape[0])
-        row_position = position[inverse]
+        row_position = position[row_cell]
         if self.mode == "consistent":
-            # fit_core numbers clusters by their first core cell, and the distinct
-            # cells are numbered in order of first occurrence: the rows' numbering.
             is_core, labels = fit_core(index, eps, None, self.pts_ratio * covered, False,
                                        n_threads)
             self.labels_ = labels[row_position]
-            core_rows = is_core[row_position]
+            self._training_cells = None
         else:
             # Core cells do not depend on labels: found in parallel, then expanded in order.
             is_core = find_core_points(index, eps, None, self.pts_ratio * covered, False,
                                        n_threads)
-            labels = np.empty(order.shape[0], dtype=np.intp)
-            # The reference visits the scans in order, each scan's rows in input order.
-            visit = np.empty(numbers.shape[0], dtype=np.intp)
-            _counting_sort(numbers // int(grid[GATE] * grid[BEAM]),
-                           np.zeros(int(grid[SCAN]) + 1, dtype=np.intp), visit, False)
-            reference_labels(index, index.points, eps, is_core, row_position[visit], labels)
+            scans = numbers // int(grid[GATE] * grid[BEAM])
+            visit = _scan_order(scans)
+            reported = np.empty(X.shape[0], dtype=np.intp)
+            n_clusters = reference_labels(index, index.points, eps, is_core, row_position[visit],
+                                          scans[visit], np.empty(order.shape[0], dtype=np.intp),
+                                          reported)
             self.labels_ = np.empty(X.shape[0], dtype=np.intp)
-            core_rows = np.empty(X.shape[0], dtype=np.uint8)
-            new_id = row_labels(row_position, labels, is_core, self.labels_, core_rows)
-            labels = np.where(labels >= 0, new_id[labels], -1)
+            self.labels_[visit] = reported
+            by_first_appearance(self.labels_, n_clusters)
+            # A cell's rows all lie in one scan and report one label: the cell's label.
+            labels = np.empty(order.shape[0], dtype=np.intp)
+            labels[row_position] = self.labels_
+            self._training_cells = (distinct, labels[position])
+        core_rows = is_core[row_position]
         self.core_sample_indices_ = np.flatnonzero(core_rows)
         self.components_ = np.take(X, self.core_sample_indices_, axis=0)
         self.n_gates_, self.n_beams_, self.n_scans_ = (int(grid[GATE]), int(grid[BEAM]),
@@ -301,7 +326,9 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         """Label cells by the clusters of the core cells whose neighbourhood holds them.
 
         A cell takes the smallest label among the clusters with a core cell c
-        such that the cell lies in c's neighbourhood, else -1.
+        such that the cell lies in c's neighbourhood, else -1. In reference
+        mode a cell seen in ``fit`` keeps the label reported for it there.
+        Either way ``predict`` on the training rows gives ``labels_``.
 
         Parameters
         ----------
@@ -318,21 +345,29 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         values = _cell_values(X)
         _, lowest_gate = _check_cells(values)
         grid = np.array([self.n_scans_, self.n_gates_, self.n_beams_], dtype=np.int64)
-        _cell_numbers(values, grid)
+        numbers = _cell_numbers(values, grid)
         self._check_ranges(lowest_gate)
         prediction = self._predict_index
         if prediction is None:
             prediction = self._predict_index = self._prediction_data(grid)
         if not prediction:
-            return np.full(X.shape[0], -1, dtype=np.intp)
-        index, core_eps, core_labels = prediction
-        queries = np.zeros((X.shape[0], 3))
-        queries[:, GATE] = values[:, 0]
-        queries[:, BEAM] = values[:, 1]
-        if values.shape[1] == 3:
-            queries[:, SCAN] = values[:, 2]
-        return predict_core(index, core_eps, core_labels, queries, None, False,
-                            effective_n_threads(self.n_jobs))
+            labels = np.full(X.shape[0], -1, dtype=np.intp)
+        else:
+            index, core_eps, core_labels = prediction
+            queries = np.zeros((X.shape[0], 3))
+            queries[:, GATE] = values[:, 0]
+            queries[:, BEAM] = values[:, 1]
+            if values.shape[1] == 3:
+                queries[:, SCAN] = values[:, 2]
+            labels = predict_core(index, core_eps, core_labels, queries, None, False,
+                                  effective_n_threads(self.n_jobs))
+        if self._training_cells is not None:
+            # Reference mode: a cell seen in fit keeps the label fit reported for it.
+            cells, cell_labels = self._training_cells
+            at = np.minimum(np.searchsorted(cells, numbers), cells.shape[0] - 1)
+            seen = cells[at] == numbers
+            labels[seen] = cell_labels[at[seen]]
+        return labels
 
     def _prediction_data(self, grid):
         """Lattice index over the core cells, their eps rows and labels; () without any."""
@@ -378,6 +413,13 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         return half_axes
 
 
+def _scan_order(scans):
+    """Rows by scan, in input order within a scan (the reference's visiting order)."""
+    if scans.shape[0] < 2 or bool(np.all(scans[1:] >= scans[:-1])):
+        return np.arange(scans.shape[0], dtype=np.intp)
+    return np.argsort(scans, kind="stable").astype(np.intp, copy=False)
+
+
 def _cell_values(X):
     """X as a C-contiguous int64 or float64 array of 2 or 3 columns."""
     if X.shape[1] not in (2, 3):
@@ -386,9 +428,9 @@ def _cell_values(X):
             "(gate, beam, scan)")
     if X.dtype.kind == "f":
         return np.ascontiguousarray(X, dtype=np.float64)
-    if X.dtype.kind == "u":
+    if X.dtype.kind == "u" and X.dtype.itemsize == 8:
         # Beyond 2**62 every value is off any grid; clipping keeps the cast exact.
-        X = np.minimum(X, 2 ** 62)
+        X = np.minimum(X, np.uint64(2 ** 62))
     return np.ascontiguousarray(X, dtype=np.int64)
 
 

@@ -3,20 +3,25 @@
 # Input rows are X[i] = (gate, beam[, scan]) as int64 or float64.  A cell is
 # numbered in C order over the grid (n_scans, n_gates, n_beams):
 # (scan * n_gates + gate) * n_beams + beam.  The distinct occupied cells are
-# listed in order of first occurrence (so that the core numbers clusters by
-# their first core row); the lattice index sorts them by cell.
+# listed in ascending cell number, i.e. in (scan, gate, beam) order, so that the
+# core, which numbers clusters by their first core cell, numbers them
+# independently of the row order; the lattice index keeps that order.
 #
 # Reference expansion.  is_core of every distinct cell is known beforehand
 # (|N| >= pts_ratio * P does not depend on labels, so the general core
-# computes it in parallel).  What remains is sequential by definition (SPEC
-# section 2, mode="reference"): cells are visited in the given order; an
-# unlabelled core cell starts a cluster whose seed overwrites the label of
-# every member of its neighbourhood and queues them all; each queued core cell
-# then labels its unlabelled or noise neighbours and queues the unlabelled
-# ones.  Within one cluster a cell enters the queue at most once (only
-# unlabelled cells are queued after the seed, and they are labelled at once),
-# so a queue of n entries suffices.  Neighbourhoods come from the index's
-# FORWARD search, exactly those of the consistent mode.
+# computes it in parallel).  What remains is sequential by definition
+# (docs/semantics.rst, "GBDSCAN, reference mode"): rows are visited scan by
+# scan, in input order within a scan; a row whose cell is labelled is skipped;
+# an unlabelled non-core cell becomes noise; an unlabelled core cell starts a
+# cluster whose seed overwrites the label of every member of its neighbourhood
+# and queues them all; each queued core cell then labels its unlabelled or
+# noise neighbours and queues the unlabelled ones.  When the loop has finished
+# a scan, the labels of that scan's rows are read and reported: a later scan
+# may still overwrite those cells (and the overwritten labels steer its own
+# expansion), but not what was reported.  Within one cluster a cell enters the
+# queue at most once (only unlabelled cells are queued after the seed, and
+# they are labelled at once), so a queue of n entries suffices.  Neighbourhoods
+# come from the index's FORWARD search, exactly those of the consistent mode.
 
 import numpy as np
 
@@ -35,8 +40,10 @@ from gridscan._kernels cimport FORWARD, EpsTable, within
 from gridscan._signals cimport CELLS_PER_POLL, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
 
-DEF UNLABELLED = -2
-DEF NOISE = -1
+cdef enum:
+    # Internal labels of the reference expansion besides cluster ids (>= 0).
+    UNLABELLED = -2
+    NOISE = -1
 
 cpdef enum CellProblem:
     # What check_cells found wrong with a row.
@@ -112,40 +119,46 @@ def cell_numbers(const cell_value[:, ::1] X, const int64_t[::1] grid, int64_t[::
     return off
 
 
-def first_occurrences(const int64_t[::1] numbers, int64_t n_cells):
-    """Distinct cells in order of first occurrence.
+def distinct_cells(const int64_t[::1] numbers, int64_t n_cells):
+    """Distinct cell numbers in ascending order, and the cell of every row.
 
-    Returns ``first`` (rows where each distinct cell first occurs, ascending)
-    and ``inverse`` (n,) with ``numbers[i] == numbers[first[inverse[i]]]``.
+    Returns ``cells`` (the distinct numbers, ascending) and ``inverse`` (n,)
+    with ``numbers[i] == cells[inverse[i]]``.  A dense table over the grid when
+    it is small enough for the number of rows, else a sort.
     """
     cdef intp_t n = numbers.shape[0], i, n_distinct = 0
+    cdef int64_t c
     if not dense_table_fits(n_cells, n):
-        _, first, inverse = np.unique(np.asarray(numbers), return_index=True,
-                                      return_inverse=True)
-        by_row = np.argsort(first, kind="stable")
-        rank = np.empty_like(by_row)
-        rank[by_row] = np.arange(by_row.shape[0])
-        return first[by_row].astype(np.intp), rank[inverse].astype(np.intp)
+        cells, inverse = np.unique(np.asarray(numbers), return_inverse=True)
+        return cells, inverse.astype(np.intp, copy=False).reshape(-1)
     cdef intp_t[::1] slot = np.full(n_cells, -1, dtype=np.intp)
     cdef intp_t[::1] inverse_view = np.empty(n, dtype=np.intp)
-    cdef intp_t[::1] first_view = np.empty(n, dtype=np.intp)
+    cdef int64_t[::1] cells_view = np.empty(n, dtype=np.int64)
     with nogil:
         for i in range(n):
-            if slot[numbers[i]] < 0:
-                slot[numbers[i]] = n_distinct
-                first_view[n_distinct] = i
+            slot[numbers[i]] = 0
+        for c in range(n_cells):
+            if slot[c] == 0:
+                slot[c] = n_distinct
+                cells_view[n_distinct] = c
                 n_distinct += 1
+        for i in range(n):
             inverse_view[i] = slot[numbers[i]]
-    return np.asarray(first_view)[:n_distinct].copy(), np.asarray(inverse_view)
+    return np.asarray(cells_view)[:n_distinct].copy(), np.asarray(inverse_view)
 
 
-def cell_rows(const cell_value[:, ::1] X, const intp_t[::1] rows, double[:, ::1] out):
-    """out[u] (OUT) = (scan, gate, beam) of row rows[u] of X."""
-    cdef intp_t u, k
+def cell_coordinates(const int64_t[::1] cells, const int64_t[::1] grid, double[:, ::1] out):
+    """out[u] (OUT) = (scan, gate, beam) of cell number cells[u] on the grid
+    (n_scans, n_gates, n_beams)."""
+    cdef intp_t u
+    cdef int64_t c
     with nogil:
-        for u in range(rows.shape[0]):
-            for k in range(3):
-                out[u, k] = _column(X, rows[u], k)
+        for u in range(cells.shape[0]):
+            c = cells[u]
+            out[u, 2] = c % grid[2]
+            c = c // grid[2]
+            out[u, 1] = c % grid[1]
+            out[u, 0] = c // grid[1]
 
 
 def cell_eps(const double[:, ::1] cells, const double[:, ::1] half_axes, double scan_window,
@@ -163,33 +176,25 @@ def cell_eps(const double[:, ::1] cells, const double[:, ::1] half_axes, double 
             row_ids[u] = gate * n_beams + beam
 
 
-def row_labels(const intp_t[::1] inverse, const intp_t[::1] labels, const uint8_t[::1] is_core,
-               intp_t[::1] out, uint8_t[::1] out_core):
-    """Labels and core flags of every row (OUT) from those of the distinct cells (row i is
-    cell inverse[i]).
-
-    Clusters are renumbered 0, 1, ... in order of first appearance among the
-    rows.  Returns the new number of every old id (-1: vanished).
-    """
-    cdef intp_t n = inverse.shape[0], i, u, label, next_id = 0
-    cdef intp_t[::1] new_id = np.full(max(labels.shape[0], 1), -1, dtype=np.intp)
+def by_first_appearance(intp_t[::1] labels, intp_t n_ids):
+    """Renumber cluster ids 0, 1, ... in order of first appearance in ``labels``
+    (IN/OUT; ids in [0, n_ids), -1 kept)."""
+    cdef intp_t n = labels.shape[0], i, label, next_id = 0
+    cdef intp_t[::1] new_id = np.full(max(n_ids, 1), -1, dtype=np.intp)
     with nogil:
         for i in range(n):
-            u = inverse[i]
-            out_core[i] = is_core[u]
-            label = labels[u]
-            if label >= 0 and new_id[label] < 0:
-                new_id[label] = next_id
-                next_id += 1
-        for i in range(n):
-            label = labels[inverse[i]]
-            out[i] = new_id[label] if label >= 0 else -1
-    return np.asarray(new_id)
+            label = labels[i]
+            if label >= 0:
+                if new_id[label] < 0:
+                    new_id[label] = next_id
+                    next_id += 1
+                labels[i] = new_id[label]
 
 
 def reference_labels(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
-                     const uint8_t[::1] is_core, const intp_t[::1] visit, intp_t[::1] labels):
-    """The reference algorithm's labels.
+                     const uint8_t[::1] is_core, const intp_t[::1] visit,
+                     const int64_t[::1] visit_scan, intp_t[::1] labels, intp_t[::1] reported):
+    """The reference algorithm's labels, as it reports them scan by scan.
 
     Parameters
     ----------
@@ -197,20 +202,23 @@ def reference_labels(SpatialIndex index, const floating[:, ::1] points, EpsRows 
     points : (n, d) array                 # IN: index.points
     eps : EpsRows                         # IN: eps by position
     is_core : (n,) uint8                  # IN: core flags by position
-    visit : (m,) intp                     # IN: positions in visiting order
-    labels : (n,) intp                    # OUT: cluster ids in order of creation, -1 noise
+    visit : (m,) intp                     # IN: the rows' positions in visiting order
+    visit_scan : (m,) int64               # IN: the scan of each visit, non-decreasing
+    labels : (n,) intp                    # OUT: final internal labels, -1 noise
+    reported : (m,) intp                  # OUT: label of visit[k] when its scan was done
 
     Returns
     -------
     n_clusters : int
-        Number of cluster ids created (some may have lost every member).
+        Number of cluster ids created, in order of creation (some may have
+        lost every member).
     """
-    cdef intp_t n = points.shape[0], d = points.shape[1]
+    cdef intp_t n = points.shape[0], d = points.shape[1], m = visit.shape[0]
     cdef Workspace work = Workspace(1, d)
     cdef intp_t* queue = <intp_t*> malloc(max(n, 1) * sizeof(intp_t))
     cdef intp_t* label = &labels[0] if n else NULL
     cdef const floating* coords = &points[0, 0] if n else NULL
-    cdef intp_t v, s, cluster = 0, head, tail, p
+    cdef intp_t v, s, k, scan_start = 0, cluster = 0, head, tail, p
     cdef int failed = 0
     if queue == NULL:
         raise MemoryError("gridscan: could not allocate the expansion queue")
@@ -218,29 +226,34 @@ def reference_labels(SpatialIndex index, const floating[:, ::1] points, EpsRows 
         with nogil:
             for p in range(n):
                 label[p] = UNLABELLED
-            for s in range(visit.shape[0]):
+            for s in range(m):
                 poll_signals(s, CELLS_PER_POLL)
                 v = visit[s]
-                if label[v] != UNLABELLED:
-                    continue
-                if not is_core[v]:
-                    label[v] = NOISE
-                    continue
-                # The seed: every neighbour gets the new id and is queued, whatever its label.
-                tail = _neighbours(index, coords, d, &eps.table, v, work, True, cluster, label,
-                                   queue, 0)
-                head = 0
-                while head < tail and tail >= 0:
-                    poll_signals(head, CELLS_PER_POLL)
-                    p = queue[head]
-                    head += 1
-                    if is_core[p]:
-                        tail = _neighbours(index, coords, d, &eps.table, p, work, False, cluster,
-                                           label, queue, tail)
-                if tail < 0:
-                    failed = 1
-                    break
-                cluster += 1
+                if label[v] == UNLABELLED:
+                    if not is_core[v]:
+                        label[v] = NOISE
+                    else:
+                        # The seed: every neighbour gets the new id and is queued,
+                        # whatever its label.
+                        tail = _neighbours(index, coords, d, &eps.table, v, work, True,
+                                           cluster, label, queue, 0)
+                        head = 0
+                        while head < tail and tail >= 0:
+                            poll_signals(head, CELLS_PER_POLL)
+                            p = queue[head]
+                            head += 1
+                            if is_core[p]:
+                                tail = _neighbours(index, coords, d, &eps.table, p, work, False,
+                                                   cluster, label, queue, tail)
+                        if tail < 0:
+                            failed = 1
+                            break
+                        cluster += 1
+                if s + 1 == m or visit_scan[s + 1] != visit_scan[s]:
+                    # The scan is done: its rows' labels are reported now.
+                    for k in range(scan_start, s + 1):
+                        reported[k] = label[visit[k]]
+                    scan_start = s + 1
     finally:
         free(queue)
     if failed:

@@ -252,6 +252,18 @@ def test_cluster_groups_gbdscan(client, mode):
     assert expected.max() >= 1
 
 
+def test_cluster_groups_reports_reference_labels_scan_by_scan(client):
+    # Scan 0 is reported as noise before scan 1's seed takes its cells over.
+    cells = np.array([[6, 8, 0], [5, 7, 0], [6, 7, 1], [6, 5, 1]])
+    df = pd.DataFrame({"radar": np.repeat(["a", "b"], 4), "gate": np.tile(cells[:, 0], 2),
+                       "beam": np.tile(cells[:, 1], 2), "scan": np.tile(cells[:, 2], 2)})
+    estimator = gridscan.GBDSCAN(pts_ratio=0.1, n_gates=10, n_beams=16, mode="reference")
+    out = gdask.cluster_groups(dd.from_pandas(df, npartitions=2), estimator, by="radar",
+                               features=["gate", "beam", "scan"])
+    got = client.compute(out).result(timeout=RESULT_TIMEOUT)
+    assert got["label"].loc[df.index].tolist() == [-1, -1, 0, 0] * 2
+
+
 class FailsOnGroup(ClusterMixin, BaseEstimator):
     """Labels every point 0, but raises on a group holding a negative x."""
 

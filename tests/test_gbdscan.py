@@ -61,36 +61,46 @@ class SpecGrid:
 
 
 def reference_partition(rows, grid):
-    """The reference algorithm (SPEC section 2, mode="reference"), labels per row."""
+    """The published loop (mode="reference"), labels per row as it reports them.
+
+    Scans are visited in order and each scan's rows in input order; the labels
+    of a scan's rows are read as soon as the loop has finished that scan, so a
+    later scan may relabel those cells without changing what was reported.
+    """
     labels = {}
+    reported = [None] * len(rows)
     cluster = 0
-    for row in sorted(range(len(rows)), key=lambda r: rows[r][2]):
-        cell = rows[row]
-        if cell in labels:
-            continue
-        if not grid.is_core(cell):
-            labels[cell] = -1
-            continue
-        seeds = grid.region(cell)[0]
-        for member in seeds:
-            labels[member] = cluster
-        queue = deque(seeds)
-        while queue:
-            current = queue.popleft()
-            if not grid.is_core(current):
+    for scan in sorted({row[2] for row in rows}):
+        members = [r for r in range(len(rows)) if rows[r][2] == scan]
+        for row in members:
+            cell = rows[row]
+            if cell in labels:
                 continue
-            for member in grid.region(current)[0]:
-                if member not in labels:
-                    queue.append(member)
-                    labels[member] = cluster
-                elif labels[member] == -1:
-                    labels[member] = cluster
-        cluster += 1
-    return by_first_appearance([labels[cell] for cell in rows])
+            if not grid.is_core(cell):
+                labels[cell] = -1
+                continue
+            seeds = list(grid.region(cell)[0])
+            for member in seeds:
+                labels[member] = cluster
+            while seeds:
+                current = seeds.pop(0)
+                if not grid.is_core(current):
+                    continue
+                for member in grid.region(current)[0]:
+                    if member not in labels:
+                        seeds.append(member)
+                        labels[member] = cluster
+                    elif labels[member] == -1:
+                        labels[member] = cluster
+            cluster += 1
+        for row in members:
+            reported[row] = labels[rows[row]]
+    return by_first_appearance(reported)
 
 
 def consistent_partition(rows, grid):
-    """SPEC section 1's rules with neighbors="query" and the adaptive minimum, per row."""
+    """SPEC section 1's rules with neighbors="query" and the adaptive minimum, per row;
+    clusters numbered by their first core cell in (scan, gate, beam) order."""
     core = [grid.is_core(cell) for cell in rows]
     core_cells = {cell for cell, c in zip(rows, core, strict=True) if c}
     edges = {cell: set() for cell in core_cells}
@@ -101,8 +111,9 @@ def consistent_partition(rows, grid):
                 edges[other].add(cell)
     label_of = {}
     next_label = 0
-    for cell, c in zip(rows, core, strict=True):
-        if c and cell not in label_of:
+    # Clusters are numbered by their first core cell in (scan, gate, beam) order.
+    for cell in sorted(core_cells, key=lambda cell: (cell[2], cell[0], cell[1])):
+        if cell not in label_of:
             stack = [cell]
             label_of[cell] = next_label
             while stack:
@@ -175,14 +186,88 @@ def same_partition(a, b):
 def test_reference_mode_reproduces_the_reference_algorithm():
     rng = np.random.default_rng(0)
     clusters_seen = 0
-    for _ in range(300):
+    for _ in range(400):
         rows, params, grid = random_case(rng)
         expected = reference_partition([tuple(r) for r in rows.tolist()],
                                        spec_grid(rows, params, grid))
-        got = estimator(params, grid, mode="reference").fit(rows).labels_
-        assert np.array_equal(got, expected), (rows.tolist(), params, grid)
+        est = estimator(params, grid, mode="reference").fit(rows)
+        assert np.array_equal(est.labels_, expected), (rows.tolist(), params, grid)
+        # predict gives back what fit reported for every cell seen in fit.
+        assert np.array_equal(est.predict(rows), est.labels_)
         clusters_seen += expected.max() + 1
     assert clusters_seen > 300
+
+
+def test_reference_mode_reports_each_scan_when_it_is_done():
+    # Scan 0: (6, 8) and (5, 7) each see 3 of 36 covered cells, below 3.6: noise.
+    # Scan 1: (6, 7) sees 4 and is core; its seed relabels the scan-0 cells, but
+    # scan 0 was reported as noise when the loop finished it.
+    X = np.array([[6, 8, 0], [5, 7, 0], [6, 7, 1], [6, 5, 1]])
+    kw = dict(pts_ratio=0.1, n_gates=10, n_beams=16)
+    reference = GBDSCAN(**kw, mode="reference").fit(X)
+    assert reference.labels_.tolist() == [-1, -1, 0, 0]
+    assert reference.predict(X).tolist() == [-1, -1, 0, 0]
+    assert GBDSCAN(**kw).fit_predict(X).tolist() == [0, 0, 0, 0]
+    expected = reference_partition([tuple(r) for r in X.tolist()],
+                                   SpecGrid([tuple(r) for r in X.tolist()],
+                                            dict(DEFAULTS, pts_ratio=0.1), 10, 16, 2))
+    assert expected.tolist() == [-1, -1, 0, 0]
+
+
+def final_state_partition(rows, grid):
+    """The reference loop's labels read after the last scan (not what it reports)."""
+    labels = {}
+    cluster = 0
+    for row in sorted(range(len(rows)), key=lambda r: rows[r][2]):
+        cell = rows[row]
+        if cell in labels:
+            continue
+        if not grid.is_core(cell):
+            labels[cell] = -1
+            continue
+        seeds = deque(grid.region(cell)[0])
+        for member in seeds:
+            labels[member] = cluster
+        while seeds:
+            current = seeds.popleft()
+            if grid.is_core(current):
+                for member in grid.region(current)[0]:
+                    if member not in labels:
+                        seeds.append(member)
+                        labels[member] = cluster
+                    elif labels[member] == -1:
+                        labels[member] = cluster
+        cluster += 1
+    return by_first_appearance([labels[cell] for cell in rows])
+
+
+def test_reported_labels_differ_from_the_final_state_on_some_grids():
+    # The snapshot matters: on some random multi-scan grids the labels at the end
+    # differ from what the loop reported, and reference mode gives the reported ones.
+    rng = np.random.default_rng(11)
+    differing = 0
+    for _ in range(300):
+        rows, params, grid = random_case(rng)
+        cells = [tuple(r) for r in rows.tolist()]
+        spec = spec_grid(rows, params, grid)
+        reported = reference_partition(cells, spec)
+        if not np.array_equal(reported, final_state_partition(cells, spec)):
+            differing += 1
+            got = estimator(params, grid, mode="reference").fit(rows).labels_
+            assert np.array_equal(got, reported)
+    assert differing >= 5
+
+
+def test_reference_mode_predicts_new_cells_by_the_core_cells():
+    X = np.array([[40, 7, 0], [40, 8, 0], [40, 9, 0], [40, 7, 1], [40, 8, 1], [40, 9, 1],
+                  [60, 2, 0]])
+    est = GBDSCAN(n_gates=75, n_beams=16, mode="reference").fit(X)
+    assert est.labels_.tolist() == [0, 0, 0, 0, 0, 0, -1]
+    # New cells: (41, 8, 0) is one gate from the core cell (40, 8, 0), (40, 10, 1) one
+    # beam from (40, 9, 1); (45, 8, 1) is far from every core cell; the noise cell
+    # (60, 2, 0) keeps its label from fit.
+    assert est.predict([[41, 8, 0], [40, 10, 1], [45, 8, 1], [60, 2, 0]]).tolist() == [
+        0, 0, -1, -1]
 
 
 def test_consistent_mode_follows_the_spec_rules():
@@ -263,14 +348,29 @@ def test_half_axis_shrinks_with_range():
 
 
 def test_consistent_mode_ignores_row_order():
+    # The labels themselves, not only the partition: clusters are numbered by their
+    # first core cell in (scan, gate, beam) order, so a border cell reached by two
+    # clusters joins the same one for every row order.
     rng = np.random.default_rng(2)
     for _ in range(60):
         rows, params, grid = random_case(rng)
         labels = estimator(params, grid).fit_predict(rows)
-        permutation = rng.permutation(len(rows))
-        permuted = estimator(params, grid).fit_predict(rows[permutation])
-        assert np.array_equal(by_first_appearance(labels[permutation]),
-                              by_first_appearance(permuted))
+        for _ in range(3):
+            permutation = rng.permutation(len(rows))
+            permuted = estimator(params, grid).fit_predict(rows[permutation])
+            assert np.array_equal(labels[permutation], permuted)
+
+
+def test_consistent_mode_border_cell_between_two_clusters_ignores_row_order():
+    X = np.array([[2, 2, 0], [3, 6, 1], [2, 5, 0], [1, 0, 0], [2, 0, 1], [1, 6, 1], [2, 0, 0],
+                  [2, 6, 0]])
+    kw = dict(n_gates=9, n_beams=7, n_scans=3, f=0.5)
+    labels = GBDSCAN(**kw).fit_predict(X)
+    assert np.array_equal(GBDSCAN(**kw).fit_predict(X[::-1])[::-1], labels)
+    expected = consistent_partition([tuple(r) for r in X.tolist()],
+                                    SpecGrid([tuple(r) for r in X.tolist()],
+                                             dict(DEFAULTS, f=0.5), 9, 7, 3))
+    assert np.array_equal(labels, expected)
 
 
 def test_consistent_mode_is_gridscan_core_on_distinct_cells():
@@ -278,8 +378,8 @@ def test_consistent_mode_is_gridscan_core_on_distinct_cells():
     for _ in range(40):
         rows, params, grid = random_case(rng)
         sg = spec_grid(rows, params, grid)
-        _, first = np.unique(rows, axis=0, return_index=True)
-        cells = rows[np.sort(first)]
+        # The distinct cells in (scan, gate, beam) order, GBDSCAN's cluster numbering.
+        cells = np.unique(rows[:, [2, 0, 1]], axis=0)[:, [1, 2, 0]]
         sample_eps = np.array([[params["g"], sg.half_axis(i, j), params["scan_eps"] + 0.5]
                                for i, j, _ in cells.tolist()])
         general = GridDBSCAN(neighbors="query", window_features=[2],
@@ -336,6 +436,17 @@ def test_integer_and_float_input_agree_and_input_is_not_modified():
     labels = GBDSCAN().fit_predict(rows)
     assert np.array_equal(rows, before)
     assert np.array_equal(labels, GBDSCAN().fit_predict(rows.astype(np.float32)))
+
+
+@pytest.mark.parametrize("mode", ["consistent", "reference"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.uint64, np.int8,
+                                   np.int16])
+def test_every_integer_dtype_gives_the_same_labels(dtype, mode):
+    rows = np.array([[40, 7, 0], [40, 8, 0], [40, 9, 0], [60, 2, 1], [40, 8, 1], [40, 7, 1]])
+    expected = GBDSCAN(n_gates=75, n_beams=16, mode=mode).fit(rows)
+    est = GBDSCAN(n_gates=75, n_beams=16, mode=mode).fit(rows.astype(dtype))
+    assert est.labels_.tolist() == expected.labels_.tolist() == [0, 0, 0, -1, 0, 0]
+    assert np.array_equal(est.predict(rows.astype(dtype)), expected.labels_)
 
 
 @pytest.mark.parametrize("X, message", [
