@@ -189,6 +189,9 @@ def _check_params(estimator):
         if match is None:
             raise CommandError(_one_line(exc)) from None
         name, expected, got = match.groups()
+        among = re.fullmatch(r"a str among \{(.*)\}", expected)
+        if among:  # a set: its order changes from run to run
+            expected = "one of " + ", ".join(sorted(re.findall(r"'[^']*'", among.group(1))))
         raise CommandError(f"argument {_option(name)}: expected {expected}, got {got}") \
             from None
 
@@ -308,8 +311,11 @@ def read_table(path, note=None):
             separator, decimal = csv_format(path)
             if separator != "," and note is not None:
                 marks = " with decimal commas" if decimal == "," else ""
-                note(f"{path}: read as {_SEPARATOR_NAMES[separator]}-separated values{marks}")
-            return pd.read_csv(path, sep=separator, decimal=decimal, low_memory=False), None
+                note(f"{path}: read as {_SEPARATOR_NAMES[separator]}-separated values{marks} "
+                     f"(a CSV output is written the same way)")
+            frame = pd.read_csv(path, sep=separator, decimal=decimal, low_memory=False)
+            frame.attrs["csv_format"] = separator, decimal
+            return frame, None
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path), None
         with np.load(path, allow_pickle=False) as archive:
@@ -385,7 +391,10 @@ def write_table(path, frame, labels, label_column, npz_arrays=None):
     out = frame.copy()
     out[label_column] = np.asarray(labels, dtype=np.int64)
     if suffix == ".csv":
-        write_atomically(path, lambda temporary: out.to_csv(temporary, index=False))
+        # A CSV output keeps the separator and decimal mark of a CSV input.
+        separator, decimal = frame.attrs.get("csv_format", (",", "."))
+        write_atomically(path, lambda temporary: out.to_csv(
+            temporary, index=False, sep=separator, decimal=decimal))
     else:
         write_atomically(path, lambda temporary: out.to_parquet(temporary, index=False))
 
@@ -757,6 +766,14 @@ def run_cluster(args):
             _require_columns(frame, args.features, source)
             names = list(args.features)
         else:
+            label = args.label_column
+            if (label in frame.columns and not args.overwrite_label_column
+                    and _is_numeric(frame[label])):
+                raise CommandError(
+                    f"--label-column {label!r} names a numeric column of {source}, a "
+                    f"default feature unless it holds labels: choose another name, or pass "
+                    f"--overwrite-label-column if it holds an earlier run's labels (it is "
+                    f"then replaced and not clustered)")
             names, others = default_features(frame, excluded, source)
             skipped = f" (not numeric: {', '.join(map(str, others))})" if others else ""
             _note(args, f"{source}: clustering on columns {', '.join(map(str, names))}"
