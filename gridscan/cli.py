@@ -6,7 +6,8 @@ gridscan gbdscan  cluster gate/beam/scan tables with GBDSCAN; add a label column
 
 Every user error (missing file or column, bad number, bad data) prints one line
 ``gridscan: error: ...`` on stderr and exits with status 2; running out of
-memory exits with status 1 and Ctrl-C with status 130, each with one line.
+memory exits with status 1 and Ctrl-C with status 130, each with one line; so
+does an unexpected failure (status 1; GRIDSCAN_DEBUG=1 shows its traceback).
 Notes (which columns were clustered, how a file was read) and warnings (a
 degenerate result, a grid that does not fit the geometry) go to stderr, never
 change the exit status, and are silenced by ``--quiet``.
@@ -1086,30 +1087,31 @@ def build_parser():
     gbdscan.add_argument("--g", type=finite_float, default=absent,
                          help=f"gate half-axis of the search ellipse, > 0 "
                               f"(default: {radar['g']})")
-    gbdscan.add_argument("--pts-ratio", type=finite_float, default=absent,
+    gbdscan.add_argument("--pts-ratio", type=finite_float, default=absent, metavar="R",
                          help=f"share of the cells in the ellipse a core cell needs, in (0, 1] "
                               f"(default: {radar['pts_ratio']})")
-    gbdscan.add_argument("--dr", type=finite_float, default=absent,
+    gbdscan.add_argument("--dr", type=finite_float, default=absent, metavar="KM",
                          help=f"gate length, km (default: {radar['dr']}, SuperDARN)")
-    gbdscan.add_argument("--dtheta", type=finite_float, default=absent,
+    gbdscan.add_argument("--dtheta", type=finite_float, default=absent, metavar="DEG",
                          help=f"beam separation, degrees (default: {radar['dtheta']}, "
                               f"SuperDARN)")
-    gbdscan.add_argument("--r-init", type=finite_float, default=absent,
+    gbdscan.add_argument("--r-init", type=finite_float, default=absent, metavar="KM",
                          help=f"range of gate 0, km; any value with r-init + gate * dr > 0 "
                               f"for every gate in the data (default: {radar['r_init']}, "
                               f"SuperDARN)")
-    gbdscan.add_argument("--scan-eps", type=integer, default=absent,
+    gbdscan.add_argument("--scan-eps", type=integer, default=absent, metavar="N",
                          help=f"scans on either side in the neighbourhood (default: "
                               f"{radar['scan_eps']})")
-    gbdscan.add_argument("--n-gates", type=integer, default=absent,
+    gbdscan.add_argument("--n-gates", type=integer, default=absent, metavar="N",
                          help="gates per beam, 75 for SuperDARN (default: from the data)")
-    gbdscan.add_argument("--n-beams", type=integer, default=absent,
+    gbdscan.add_argument("--n-beams", type=integer, default=absent, metavar="N",
                          help="beams, 16 for most SuperDARN radars (default: from the data)")
-    gbdscan.add_argument("--n-scans", type=integer, default=absent,
+    gbdscan.add_argument("--n-scans", type=integer, default=absent, metavar="N",
                          help="scans in the grid (default: from the data)")
     gbdscan.add_argument("--mode", default=absent, metavar="MODE",
-                         help=f"consistent: order-independent; reference: the published "
-                              f"algorithm's exact partition (default: {radar['mode']})")
+                         help=f"{_choices(GBDSCAN, 'mode')}; consistent: independent of the "
+                              f"row order; reference: the published algorithm's exact "
+                              f"partition (default: {radar['mode']})")
     gbdscan.set_defaults(run=run_gbdscan)
     return parser
 
@@ -1138,4 +1140,10 @@ def main(argv=None):
                        f"points per file or group\n")
     except KeyboardInterrupt:
         parser.exit(130, "gridscan: interrupted\n")
+    except Exception as exc:
+        # Not a user error: a bug. One line, unless GRIDSCAN_DEBUG asks for the traceback.
+        if os.environ.get("GRIDSCAN_DEBUG"):
+            raise
+        parser.exit(1, f"gridscan: error: unexpected {type(exc).__name__}: {_one_line(exc)} "
+                       f"(a bug in gridscan; GRIDSCAN_DEBUG=1 shows the traceback)\n")
     return 0

@@ -604,3 +604,21 @@ def test_gbdscan_time_options_are_not_silently_ignored(tmp_path, capsys):
     status, out, err = cli(capsys, "gbdscan", tmp_path / "c.csv", "--scan", "scan",
                            "--scan-length", "2min", "--output", tmp_path / "o.csv")
     assert_one_line_error(status, out, err, "use one or the other")
+
+
+def test_an_unexpected_failure_is_one_line_with_status_1(tmp_path, capsys, blobs, monkeypatch):
+    def broken(model, X, *args, **kwargs):
+        raise RuntimeError("kernel exploded\nsecond line")
+
+    monkeypatch.setattr(GridDBSCAN, "fit_predict", broken)
+    monkeypatch.delenv("GRIDSCAN_DEBUG", raising=False)
+    status, out, err = cli(capsys, "cluster", tmp_path / "points.csv", "--eps", "0.5",
+                           "--quiet", "--output", tmp_path / "o.csv")
+    assert status == 1 and out == ""
+    assert err == ("gridscan: error: unexpected RuntimeError: kernel exploded (a bug in "
+                   "gridscan; GRIDSCAN_DEBUG=1 shows the traceback)\n")
+    assert not (tmp_path / "o.csv").exists()
+    monkeypatch.setenv("GRIDSCAN_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="kernel exploded"):
+        main(["cluster", str(tmp_path / "points.csv"), "--eps", "0.5", "--quiet",
+              "--output", str(tmp_path / "o.csv")])
