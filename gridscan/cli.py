@@ -536,16 +536,19 @@ def _check_label_column(args, frame, npz_arrays, features, source):
 
 # ---------------------------------------------------------------- the clustering loop
 
-def _progress(items, total, description, enabled, leave=True):
-    """A tqdm bar on stderr when there is more than one item to go through."""
+def _progress(items, total, description, enabled, leave=True, bars=None):
+    """A tqdm bar on stderr when there is more than one item to go through; added to bars."""
     if not enabled or total < 2:
         return items
     try:
         from tqdm import tqdm
     except ImportError:
         return items
-    return tqdm(items, total=total, desc=description, unit=description.split()[-1],
-                file=sys.stderr, leave=leave)
+    bar = tqdm(items, total=total, desc=description, unit=description.split()[-1],
+               file=sys.stderr, leave=leave)
+    if bars is not None:
+        bars.append(bar)
+    return bar
 
 
 def _file_id(path):
@@ -562,8 +565,10 @@ def _outputs(inputs, output):
     No output may be an input (by path, link or hard link), and no two inputs
     may share an output.
     """
+    # "out/" names a directory, existing or not.
+    directory = str(output).endswith(("/", os.sep)) or Path(output).is_dir()
     output = Path(output)
-    if len(inputs) == 1 and not output.is_dir():
+    if len(inputs) == 1 and not directory:
         targets = [output]
     else:
         if output.exists() and not output.is_dir():
@@ -614,8 +619,6 @@ def _cluster_files(args, plan_for):
 
     ``plan_for(frame, source)`` checks one file's columns and returns its Plan.
     """
-    import numpy as np
-
     inputs = args.files
     for path in inputs:
         _table_format(path, "input")
@@ -628,9 +631,24 @@ def _cluster_files(args, plan_for):
     if args.label_column in group_by:
         raise CommandError(f"--label-column {args.label_column!r} is a --group-by column: "
                            f"the labels would overwrite it; choose another name")
+    bars = []
+    try:
+        _cluster_each(args, plan_for, inputs, outputs, group_by, bars)
+    except BaseException:
+        # On a terminal the bars vanish and leave the error on its own line.
+        for bar in reversed(bars):
+            bar.leave = False
+            bar.close()
+        raise
+
+
+def _cluster_each(args, plan_for, inputs, outputs, group_by, bars):
+    """Cluster, write and report every file in turn (progress bars go to ``bars``)."""
+    import numpy as np
+
     show = not args.quiet
     jobs = zip(inputs, outputs, strict=True)
-    for source, target in _progress(jobs, len(inputs), "clustering files", show):
+    for source, target in _progress(jobs, len(inputs), "clustering files", show, bars=bars):
         args.pending_notes = []
         frame, npz_arrays = read_table(source, note=lambda text: _note(args, text))
         _require_columns(frame, group_by, source)
@@ -645,7 +663,7 @@ def _cluster_files(args, plan_for):
         counts = []  # (clusters, noise rows) of every non-empty group
         # Under a bar of files, each bar of groups disappears when its file is done.
         for key, rows in _progress(groups, len(groups), "clustering groups", show,
-                                   leave=len(inputs) == 1):
+                                   leave=len(inputs) == 1, bars=bars):
             if len(rows) == 0:
                 continue
             try:
@@ -907,9 +925,10 @@ def _add_table_options(parser, noun):
                              "which are recognised), .parquet or .npz (in an NPZ, 1-D arrays "
                              "are columns and a 2-D array X gives columns X[0], X[1], ...)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
-                        help="output table (format from its extension); a directory when "
-                             "several files are given (each output keeps its file name). "
-                             "Never an input; written whole or not at all")
+                        help="output table (format from its extension), or a directory "
+                             "(an existing one, or a name ending in '/'; required for several "
+                             "files), where each output keeps its input's file name. Never an "
+                             "input; written whole or not at all")
     parser.add_argument("--group-by", type=column_list, metavar="COLS",
                         help=f"cluster each group of rows with equal values in these columns "
                              f"on its own (e.g. one {noun}); labels restart at 0 in every group")

@@ -622,3 +622,23 @@ def test_an_unexpected_failure_is_one_line_with_status_1(tmp_path, capsys, blobs
     with pytest.raises(RuntimeError, match="kernel exploded"):
         main(["cluster", str(tmp_path / "points.csv"), "--eps", "0.5", "--quiet",
               "--output", str(tmp_path / "o.csv")])
+
+
+def test_an_output_ending_in_a_slash_is_a_directory(tmp_path, capsys, blobs):
+    status, out, err = cli(capsys, "cluster", tmp_path / "points.csv", "--eps", "0.5", "--quiet",
+                           "--output", f"{tmp_path}/labelled/")
+    assert status == 0, err
+    np.testing.assert_array_equal(pd.read_csv(tmp_path / "labelled" / "points.csv")["label"],
+                                  expected_labels(blobs))
+
+
+def test_an_error_in_one_group_names_the_group(tmp_path, capsys):
+    cells = pd.DataFrame({"gate": [1, 2, 3, 0, 1], "beam": [0, 0, 0, 0, 0],
+                          "radar": ["east", "east", "east", "west", "west"]})
+    cells.to_csv(tmp_path / "c.csv", index=False)
+    # r_init + gate * dr = -44 + 0 * 45 <= 0 only in the west radar's rows.
+    status, out, err = cli(capsys, "gbdscan", tmp_path / "c.csv", "--r-init", "-44",
+                           "--group-by", "radar", "--quiet", "--output", tmp_path / "o.csv")
+    assert_one_line_error(status, out, err, f"{tmp_path}/c.csv (group radar='west'): the range "
+                                            f"r_init + gate * dr must be > 0")
+    assert not (tmp_path / "o.csv").exists()
