@@ -6,6 +6,7 @@ silently change the features; every estimator parameter is an option that the
 estimator itself validates; degenerate results are pointed out on stderr.
 """
 
+import argparse
 import os
 import re
 import resource
@@ -383,7 +384,7 @@ def test_a_file_whose_content_does_not_match_its_extension(tmp_path, capsys, wri
 def _subcommand(name):
     parser = build_parser()
     commands = next(action for action in parser._actions
-                    if isinstance(action, type(parser._subparsers._group_actions[0])))
+                    if isinstance(action, argparse._SubParsersAction))
     return commands.choices[name]
 
 
