@@ -8,8 +8,8 @@
 #
 # Reference expansion.  is_core of every distinct cell is known beforehand
 # (|N| >= pts_ratio * P does not depend on labels, so the general core
-# computes it in parallel).  What remains is sequential by definition (SPEC
-# section 2, mode="reference"): cells are visited in the given order; an
+# computes it in parallel).  What remains is sequential by definition
+# (docs/semantics.rst, section 'Reference mode'): cells are visited in the given order; an
 # unlabelled core cell starts a cluster whose seed overwrites the label of
 # every member of its neighbourhood and queues them all; each queued core cell
 # then labels its unlabelled or noise neighbours and queues the unlabelled
