@@ -6,8 +6,8 @@ Data: 700 scans of 75 gates x 16 beams, about 200,000 occupied cells in drifting
 scatter bands plus 2% noise. Prints, in one run and on the same data:
 
 - gridscan.GBDSCAN consistent and reference modes (best of --repeat fits);
-- two plain-Python implementations of the reference algorithm (each scan's
-  labels reported when the loop has finished it), timed on the first --slice
+- two plain-Python implementations of the reference algorithm (docs/semantics.rst:
+  each scan's labels reported when the loop has finished it), timed on the first --slice
   scans and scaled per point to the whole day:
   "published-style" keeps the occupancy in one scipy.sparse matrix per scan and
   pops its queue from the front of a list, like the SuperDARN code the

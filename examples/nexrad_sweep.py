@@ -1,4 +1,5 @@
 """Cluster a real NEXRAD weather-radar sweep and draw it.
+======================================================
 
 Reads a NEXRAD level-3 product with Py-ART (by default the KLOT (Chicago)
 rain-rate sweep that ships with Py-ART's test data: 360 rays x 920 gates of
@@ -26,7 +27,7 @@ from gridscan.radar import beam_eps, from_pyart, ppi_features  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--small", action="store_true",
                         help="a reduced size for a quick run (used in CI): a higher threshold")
     parser.add_argument("--file", default=pyart.testing.NEXRAD_LEVEL3_MSG176,

@@ -1,4 +1,5 @@
 """The question that started gridscan: DBSCAN whose eps grows with range.
+======================================================================
 
 A radar scientist clusters about 26,000 radar gates. scikit-learn's DBSCAN with
 its built-in Euclidean metric takes a third of a second. But neighbouring
@@ -86,7 +87,7 @@ def wedge_around(points, truth, size):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--small", action="store_true",
                         help="a reduced size for a quick run (used in CI)")
     args = parser.parse_args(argv)

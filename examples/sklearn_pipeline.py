@@ -1,4 +1,5 @@
 """gridscan inside scikit-learn: Pipeline, clone, set_params, pickle.
+==================================================================
 
 GridDBSCAN is a scikit-learn estimator, so it drops into a Pipeline like
 sklearn.cluster.DBSCAN. This script
@@ -35,7 +36,7 @@ def ground_features(gates):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--small", action="store_true",
                         help="a reduced size for a quick run (used in CI)")
     args = parser.parse_args(argv)

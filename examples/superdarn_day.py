@@ -1,4 +1,5 @@
 """GBDSCAN on a SuperDARN-style day: scatter on a gate x beam x scan grid.
+=======================================================================
 
 SuperDARN radars sound 16 beams of 75 range gates (45 km each, from 180 km)
 once a scan, all day. Echoes from the ionosphere form bands that drift in
@@ -32,7 +33,7 @@ R_INIT, DR = 180.0, 45.0  # km: range of gate 0 and gate length
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--small", action="store_true",
                         help="a reduced size for a quick run (used in CI): 2 hours, not 24")
     parser.add_argument("--beam", type=int, default=7, help="beam of the range-time plot")

@@ -159,7 +159,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         Copy of each core point.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names seen during fit, when X was a DataFrame with string names.
 
     See Also

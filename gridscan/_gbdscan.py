@@ -79,13 +79,13 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         a label.
     core_sample_indices_ : ndarray of shape (n_core_samples,)
         Rows whose cell is a core cell, ascending.
-    components_ : ndarray of shape (n_core_samples, n_features_in_)
+    components_ : ndarray of shape (n_core_samples, ``n_features_in_``)
         Copy of each core row.
     n_gates_, n_beams_, n_scans_ : int
         The grid used.
     n_features_in_ : int
         2 (gate, beam) or 3 (gate, beam, scan).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names seen during fit, when X was a DataFrame with string names.
 
     See Also
@@ -332,7 +332,7 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, ``n_features_in_``)
             Integer cells on the fitted grid.
 
         Returns

@@ -10,7 +10,7 @@
 # Reference expansion.  is_core of every distinct cell is known beforehand
 # (|N| >= pts_ratio * P does not depend on labels, so the general core
 # computes it in parallel).  What remains is sequential by definition
-# (docs/semantics.rst, "GBDSCAN, reference mode"): rows are visited scan by
+# (docs/semantics.rst, section 'Reference mode'): rows are visited scan by
 # scan, in input order within a scan; a row whose cell is labelled is skipped;
 # an unlabelled non-core cell becomes noise; an unlabelled core cell starts a
 # cluster whose seed overwrites the label of every member of its neighbourhood

@@ -1,4 +1,4 @@
-"""Plain-numpy, O(n^2) implementation of SPEC section 1, independent of gridscan.
+"""Plain-numpy, O(n^2) implementation of GridDBSCAN by docs/semantics.rst, independent of gridscan.
 
 Used by the tests as the answer the compiled code must reproduce exactly.
 """
@@ -72,7 +72,7 @@ def neighbourhoods(X, E, metric="euclidean", p=2.0, window=None, rule="union", s
 
 def dbscan(X, E, min_weight, metric="euclidean", p=2.0, window=None, rule="union",
            weights=None, scaled=False):
-    """(labels, core indices) by the rules of SPEC section 1."""
+    """(labels, core indices) by docs/semantics.rst, 'Core points' and 'Clusters and labels'."""
     n = len(X)
     N = neighbourhoods(X, E, metric, p, window, rule, scaled)
     w = np.ones(n) if weights is None else np.asarray(weights, float)

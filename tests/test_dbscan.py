@@ -1,4 +1,4 @@
-"""GridDBSCAN against scikit-learn (scalar eps) and against the brute-force SPEC rules."""
+"""GridDBSCAN against scikit-learn (scalar eps) and a brute force of docs/semantics.rst."""
 
 import pickle
 

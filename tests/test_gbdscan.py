@@ -1,10 +1,10 @@
-"""GBDSCAN against plain-Python implementations of SPEC section 2.
+"""GBDSCAN against plain-Python implementations of docs/semantics.rst, 'GBDSCAN on radar grids'.
 
-``SpecGrid`` computes neighbourhoods and covered cells exactly as the SPEC
+``SpecGrid`` computes neighbourhoods and covered cells exactly as docs/semantics.rst
 (and the reference implementation) writes them: a box scan with the ellipse
 test ``di**2 / g**2 + dj**2 / b**2 <= 1.0`` and C in its long form.
 ``reference_partition`` is the reference algorithm, visiting order and
-overwriting seed included; ``consistent_partition`` applies section 1's rules
+overwriting seed included; ``consistent_partition`` applies 'Clusters and labels'
 by brute force.
 """
 
@@ -23,7 +23,7 @@ DEFAULTS = dict(f=0.2, g=1.0, pts_ratio=0.3, dr=45.0, dtheta=3.24, r_init=180.0,
 
 
 class SpecGrid:
-    """Neighbourhoods of occupied (gate, beam, scan) cells by SPEC section 2, brute force."""
+    """Neighbourhoods of occupied cells by docs/semantics.rst, 'Neighbourhood', brute force."""
 
     def __init__(self, cells, params, n_gates, n_beams, n_scans):
         self.occupied = set(cells)
@@ -61,7 +61,8 @@ class SpecGrid:
 
 
 def reference_partition(rows, grid):
-    """The published loop (mode="reference"), labels per row as it reports them.
+    """The published loop (docs/semantics.rst, section 'Reference mode'), labels per row
+    as it reports them.
 
     Scans are visited in order and each scan's rows in input order; the labels
     of a scan's rows are read as soon as the loop has finished that scan, so a
@@ -99,8 +100,8 @@ def reference_partition(rows, grid):
 
 
 def consistent_partition(rows, grid):
-    """SPEC section 1's rules with neighbors="query" and the adaptive minimum, per row;
-    clusters numbered by their first core cell in (scan, gate, beam) order."""
+    """The rules of docs/semantics.rst with neighbors="query" and the adaptive minimum, per
+    row; clusters numbered by their first core cell in (scan, gate, beam) order."""
     core = [grid.is_core(cell) for cell in rows]
     core_cells = {cell for cell, c in zip(rows, core, strict=True) if c}
     edges = {cell: set() for cell in core_cells}

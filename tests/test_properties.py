@@ -1,4 +1,4 @@
-"""Property-based tests: GridDBSCAN against the brute force of SPEC section 1 (tests/reference.py).
+"""Property-based tests: GridDBSCAN against docs/semantics.rst by brute force (tests/reference.py).
 
 Hypothesis draws small point sets (integer lattices with exact ties, and
 floats, with duplicates), every metric, every form of eps (scalar, per

@@ -1,0 +1,55 @@
+"""A Sphinx directive that shows the ``gridscan`` command's ``--help`` text.
+
+``.. gridscan-help::`` gives the top-level help, ``.. gridscan-help:: cluster``
+a subcommand's, as a literal block: exactly what ``gridscan cluster --help``
+prints, taken from ``gridscan.cli.build_parser()`` at build time so the page
+cannot drift from the code.
+"""
+
+import argparse
+import os
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
+
+WIDTH = 88
+
+
+def _help_text(command=None):
+    from gridscan.cli import build_parser
+
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(WIDTH)  # argparse wraps to the terminal width
+    try:
+        parser = build_parser()
+        if command is not None:
+            subparsers = [action for action in parser._actions
+                          if isinstance(action, argparse._SubParsersAction)]
+            choices = subparsers[0].choices if subparsers else {}
+            if command not in choices:
+                raise ValueError(f"gridscan has no command {command!r}; "
+                                 f"expected one of {sorted(choices)}")
+            parser = choices[command]
+        return parser.format_help()
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
+
+
+class GridscanHelp(SphinxDirective):
+    optional_arguments = 1
+    has_content = False
+
+    def run(self):
+        command = self.arguments[0] if self.arguments else None
+        text = _help_text(command).rstrip()
+        block = nodes.literal_block(text, text)
+        block["language"] = "text"
+        return [block]
+
+
+def setup(app):
+    app.add_directive("gridscan-help", GridscanHelp)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
