@@ -23,8 +23,8 @@ import time
 from collections import deque
 
 import numpy as np
-from scipy import sparse
 from line_profiler import LineProfiler
+from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from gridscan import GBDSCAN

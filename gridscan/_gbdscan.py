@@ -8,19 +8,17 @@ from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from gridscan._core import find_core_points, fit_core, predict_core
 from gridscan._dbscan import PredictionCache
 from gridscan._gbdscan_inner import (
     CellProblem,
+    CellSet,
     by_first_appearance,
-    cell_coordinates,
-    cell_eps,
     cell_numbers,
     check_cells,
     distinct_cells,
-    reference_labels,
+    stencil_reach,
+    stencil_widths,
 )
-from gridscan._lattice import LatticeIndex
 from gridscan._validation import effective_n_threads
 
 # Internal feature order of a cell: scan first and beam last, so that the cells
@@ -254,54 +252,38 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         grid = self._grid(largest)
         numbers = _cell_numbers(values, grid)
         self._check_ranges(lowest_gate)
-        # The distinct cells in (scan, gate, beam) order: the core numbers clusters by
+        # The distinct cells in (scan, gate, beam) order: clusters are numbered by
         # their first core cell in that order, whatever the order of the rows.
-        distinct, row_cell = distinct_cells(numbers, math.prod(int(v) for v in grid))
-        cells = np.empty((distinct.shape[0], 3))
-        cell_coordinates(distinct, grid, cells)
-        index = LatticeIndex(cells, window_features=[SCAN], bounds=grid)
-        order = np.asarray(index.order)
-        # Eps rows by index position; equal ids mark equal rows (one per gate and beam).
-        eps_values = np.empty((distinct.shape[0], 3))
-        row_ids = np.empty(distinct.shape[0], dtype=np.intp)
-        # Scans are integers: |ds| <= scan_eps + 0.5 is |ds| <= scan_eps.
-        cell_eps(index.points, self._beam_half_axes(grid), self.scan_eps + 0.5, float(self.g),
-                 eps_values, row_ids)
-        eps = index.eps_rows(eps_values)
-        index.register_points(eps, row_ids)
-        covered = np.empty(order.shape[0])
-        index.lattice_counts(index.points, eps, grid, covered, n_threads)
-        position = np.empty_like(order)
-        position[order] = np.arange(order.shape[0])
-        row_position = position[row_cell]
+        distinct, coords, row_cell, start = distinct_cells(numbers, grid)
+        widths = self._stencil_widths(grid)
+        cells = CellSet(distinct, coords, start, grid, self.scan_eps, widths)
+        # Core cells do not depend on labels: found in parallel in both modes.
+        is_core = cells.core_flags(float(self.pts_ratio), n_threads)
         if self.mode == "consistent":
-            is_core, labels = fit_core(index, eps, None, self.pts_ratio * covered, False,
-                                       n_threads)
-            self.labels_ = labels[row_position]
-            self._training_cells = None
+            labels = cells.cluster_labels(is_core, n_threads)
+            self.labels_ = labels[row_cell]
+            self._reported = None
         else:
-            # Core cells do not depend on labels: found in parallel, then expanded in order.
-            is_core = find_core_points(index, eps, None, self.pts_ratio * covered, False,
-                                       n_threads)
             scans = numbers // int(grid[GATE] * grid[BEAM])
             visit = _scan_order(scans)
             reported = np.empty(X.shape[0], dtype=np.intp)
-            n_clusters = reference_labels(index, index.points, eps, is_core, row_position[visit],
-                                          scans[visit], np.empty(order.shape[0], dtype=np.intp),
-                                          reported)
+            n_clusters = cells.reference_labels(is_core, row_cell[visit], scans[visit], reported)
             self.labels_ = np.empty(X.shape[0], dtype=np.intp)
             self.labels_[visit] = reported
             by_first_appearance(self.labels_, n_clusters)
             # A cell's rows all lie in one scan and report one label: the cell's label.
-            labels = np.empty(order.shape[0], dtype=np.intp)
-            labels[row_position] = self.labels_
-            self._training_cells = (distinct, labels[position])
-        core_rows = is_core[row_position]
+            labels = np.empty(distinct.shape[0], dtype=np.intp)
+            labels[row_cell] = self.labels_
+            self._reported = (distinct, labels)
+        core_rows = is_core[row_cell]
         self.core_sample_indices_ = np.flatnonzero(core_rows)
         self.components_ = np.take(X, self.core_sample_indices_, axis=0)
         self.n_gates_, self.n_beams_, self.n_scans_ = (int(grid[GATE]), int(grid[BEAM]),
                                                        int(grid[SCAN]))
-        self._cells = (index.points, eps_values, is_core, labels)
+        core = is_core.astype(bool)
+        # predict searches the core cells with the stencils and window of this fit.
+        self._core_cells = (distinct[core], coords[core], labels[core], widths,
+                            int(self.scan_eps))
         self._predict_index = None
         return self
 
@@ -347,39 +329,33 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         grid = np.array([self.n_scans_, self.n_gates_, self.n_beams_], dtype=np.int64)
         numbers = _cell_numbers(values, grid)
         self._check_ranges(lowest_gate)
-        prediction = self._predict_index
-        if prediction is None:
-            prediction = self._predict_index = self._prediction_data(grid)
-        if not prediction:
-            labels = np.full(X.shape[0], -1, dtype=np.intp)
-        else:
-            index, core_eps, core_labels = prediction
-            queries = np.zeros((X.shape[0], 3))
-            queries[:, GATE] = values[:, 0]
-            queries[:, BEAM] = values[:, 1]
-            if values.shape[1] == 3:
-                queries[:, SCAN] = values[:, 2]
-            labels = predict_core(index, core_eps, core_labels, queries, None, False,
-                                  effective_n_threads(self.n_jobs))
-        if self._training_cells is not None:
+        core_numbers, core_coords, core_labels, widths, scan_eps = self._core_cells
+        if self._predict_index is None:
+            start = distinct_cells(core_numbers, grid)[3]
+            self._predict_index = CellSet(core_numbers, core_coords, start, grid, scan_eps,
+                                          widths)
+        queries = np.empty((X.shape[0], 3), dtype=np.int64)
+        queries[:, GATE] = values[:, 0]
+        queries[:, BEAM] = values[:, 1]
+        queries[:, SCAN] = values[:, 2] if values.shape[1] == 3 else 0
+        labels = self._predict_index.predict(queries, core_labels,
+                                             effective_n_threads(self.n_jobs))
+        if self._reported is not None:
             # Reference mode: a cell seen in fit keeps the label fit reported for it.
-            cells, cell_labels = self._training_cells
+            cells, reported = self._reported
             at = np.minimum(np.searchsorted(cells, numbers), cells.shape[0] - 1)
             seen = cells[at] == numbers
-            labels[seen] = cell_labels[at[seen]]
+            labels[seen] = reported[at[seen]]
         return labels
 
-    def _prediction_data(self, grid):
-        """Lattice index over the core cells, their eps rows and labels; () without any."""
-        cells, eps_values, is_core, labels = self._cells
-        core = is_core.astype(bool)
-        if not core.any():
-            return ()
-        index = LatticeIndex(np.ascontiguousarray(cells[core]), window_features=[SCAN],
-                             bounds=grid)
-        core_eps = index.eps_rows(eps_values[core])
-        index.set_point_eps(core_eps)   # once, so that predict only reads the index
-        return index, core_eps, labels[core]
+    def _stencil_widths(self, grid):
+        """(n_gates * n_beams, 2 reach + 1) int32 beam half-widths of the stencil of every
+        (gate, beam), one per gate offset (gridscan._gbdscan_inner, Stencils)."""
+        half_axes = np.ascontiguousarray(self._beam_half_axes(grid).reshape(-1))
+        reach = stencil_reach(float(self.g), int(grid[GATE]))
+        widths = np.empty((half_axes.shape[0], 2 * reach + 1), dtype=np.int32)
+        stencil_widths(half_axes, float(self.g), reach, int(grid[BEAM]), widths)
+        return widths
 
     def _grid(self, largest):
         """(n_scans, n_gates, n_beams): given, or the largest cell in the data plus one."""
