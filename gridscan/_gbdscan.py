@@ -61,7 +61,10 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
     n_gates, n_beams, n_scans : int, default=None
         Size of the grid (75 gates and 16 beams for SuperDARN radars); None
         takes the largest value in the data plus one. The grid bounds matter:
-        near its edges the neighbourhood covers fewer cells.
+        near its edges the neighbourhood covers fewer cells. To match the
+        reference code give its ``nrang``, ``nbeam`` and number of scans
+        (trailing scans without echoes included). Scan numbers may be large
+        (seconds, say): only the occupied cells are stored.
     mode : {"consistent", "reference"}, default="consistent"
         ``"consistent"``: DBSCAN's rules; labels independent of the row order.
         ``"reference"``: exactly the labels the reference implementation

@@ -557,3 +557,21 @@ EXPECTED_FAILED_CHECKS = {name: OFF_GRID for name in [
 @parametrize_with_checks([GBDSCAN()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("mode", ["consistent", "reference"])
+def test_huge_scan_numbers_cost_no_table_over_the_scans(mode):
+    # Scans numbered from 3e8 (Unix seconds, say) cluster as the same cells numbered
+    # from 1 on a grid with the same room around them, without a table over every scan.
+    rng = np.random.default_rng(12)
+    rows = np.vstack([np.column_stack([rng.integers(30, 34, 150), rng.integers(2, 6, 150),
+                                       rng.integers(1, 6, 150)]),
+                      np.column_stack([rng.integers(50, 54, 150), rng.integers(9, 14, 150),
+                                       rng.integers(1, 6, 150)])])
+    offset = 300_000_000
+    small = GBDSCAN(n_gates=75, n_beams=16, n_scans=7, mode=mode).fit(rows)
+    far = rows + [0, 0, offset - 1]
+    large = GBDSCAN(n_gates=75, n_beams=16, n_scans=offset + 6, mode=mode).fit(far)
+    assert small.labels_.max() >= 1 and (small.labels_ >= 0).mean() > 0.5
+    assert np.array_equal(large.labels_, small.labels_)
+    assert np.array_equal(large.predict(far), small.labels_)
