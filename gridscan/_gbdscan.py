@@ -283,10 +283,8 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         self.components_ = np.take(X, self.core_sample_indices_, axis=0)
         self.n_gates_, self.n_beams_, self.n_scans_ = (int(grid[GATE]), int(grid[BEAM]),
                                                        int(grid[SCAN]))
-        core = is_core.astype(bool)
         # predict searches the core cells with the stencils and window of this fit.
-        self._core_cells = (distinct[core], coords[core], labels[core], widths,
-                            int(self.scan_eps))
+        self._cells = (distinct, coords, is_core, labels, widths, int(self.scan_eps))
         self._predict_index = None
         return self
 
@@ -332,17 +330,14 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         grid = np.array([self.n_scans_, self.n_gates_, self.n_beams_], dtype=np.int64)
         numbers = _cell_numbers(values, grid)
         self._check_ranges(lowest_gate)
-        core_numbers, core_coords, core_labels, widths, scan_eps = self._core_cells
         if self._predict_index is None:
-            start = distinct_cells(core_numbers, grid)[3]
-            self._predict_index = CellSet(core_numbers, core_coords, start, grid, scan_eps,
-                                          widths)
+            self._predict_index = self._core_cell_set(grid)
+        core_cells, core_labels = self._predict_index
         queries = np.empty((X.shape[0], 3), dtype=np.int64)
         queries[:, GATE] = values[:, 0]
         queries[:, BEAM] = values[:, 1]
         queries[:, SCAN] = values[:, 2] if values.shape[1] == 3 else 0
-        labels = self._predict_index.predict(queries, core_labels,
-                                             effective_n_threads(self.n_jobs))
+        labels = core_cells.predict(queries, core_labels, effective_n_threads(self.n_jobs))
         if self._reported is not None:
             # Reference mode: a cell seen in fit keeps the label fit reported for it.
             cells, reported = self._reported
@@ -350,6 +345,15 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             seen = cells[at] == numbers
             labels[seen] = reported[at[seen]]
         return labels
+
+    def _core_cell_set(self, grid):
+        """(CellSet of the fitted core cells, their labels): what predict searches."""
+        distinct, coords, is_core, labels, widths, scan_eps = self._cells
+        core = is_core.astype(bool)
+        numbers = distinct[core]
+        start = distinct_cells(numbers, grid)[3]
+        return (CellSet(numbers, np.ascontiguousarray(coords[core]), start, grid, scan_eps,
+                        widths), labels[core])
 
     def _stencil_widths(self, grid):
         """(n_gates * n_beams, 2 reach + 1) int32 beam half-widths of the stencil of every
