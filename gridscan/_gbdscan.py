@@ -65,6 +65,11 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         reference code give its ``nrang``, ``nbeam`` and number of scans
         (trailing scans without echoes included). Scan numbers may be large
         (seconds, say): only the occupied cells are stored.
+    periodic_beams : bool, default=False
+        Whether the beams wrap around: True for a radar that turns full
+        circle (a weather radar's 360 rays), so that the last beam neighbours
+        beam 0 and the beam distance is the shorter way round; False for a
+        fan such as SuperDARN's 16 beams.
     mode : {"consistent", "reference"}, default="consistent"
         ``"consistent"``: DBSCAN's rules; labels independent of the row order.
         ``"reference"``: exactly the labels the reference implementation
@@ -107,7 +112,17 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
     grid cells in the ellipse times the number of scans in the window, both
     clipped to the grid; p is core when its neighbourhood holds at least
     ``pts_ratio * P(p)`` cells. Near the grid edges P is smaller, so even a
-    lone corner cell can be core.
+    lone corner cell can be core. With ``periodic_beams`` the beam difference
+    ``j' - j`` is taken the shorter way round the circle of ``n_beams`` beams,
+    so there is no beam edge (the gate and scan edges remain).
+
+    For a weather radar (a full circle of rays about 1 degree apart and gates
+    of 0.25 to 1 km) the SuperDARN defaults do not fit: give ``dtheta`` the
+    ray spacing in degrees, ``dr`` and ``r_init`` the gate spacing and the
+    range of gate 0 in km, ``periodic_beams=True``, and choose ``f`` for the
+    size of the ellipse on the ground: its beam half-axis is ``g / f`` gate
+    lengths across the beam (``b * r dtheta = g dr / f``), so ``f=1, g=2``
+    reaches two gates along and across the beam at every range.
 
     **mode="consistent"** applies DBSCAN's rules to that neighbourhood:
     clusters are the connected components of the core cells (an edge when
@@ -198,6 +213,7 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         "n_gates": [Interval(Integral, 1, None, closed="left"), None],
         "n_beams": [Interval(Integral, 1, None, closed="left"), None],
         "n_scans": [Interval(Integral, 1, None, closed="left"), None],
+        "periodic_beams": ["boolean"],
         "mode": [StrOptions({"consistent", "reference"})],
         "n_jobs": [Integral, None],
     }
@@ -215,6 +231,7 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         n_gates=None,
         n_beams=None,
         n_scans=None,
+        periodic_beams=False,
         mode="consistent",
         n_jobs=None,
     ):
@@ -228,6 +245,7 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         self.n_gates = n_gates
         self.n_beams = n_beams
         self.n_scans = n_scans
+        self.periodic_beams = periodic_beams
         self.mode = mode
         self.n_jobs = n_jobs
 
@@ -259,7 +277,8 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         # their first core cell in that order, whatever the order of the rows.
         distinct, coords, row_cell, start = distinct_cells(numbers, grid)
         widths = self._stencil_widths(grid)
-        cells = CellSet(distinct, coords, start, grid, self.scan_eps, widths)
+        cells = CellSet(distinct, coords, start, grid, self.scan_eps, widths,
+                        bool(self.periodic_beams))
         # Core cells do not depend on labels: found in parallel in both modes.
         is_core = cells.core_flags(float(self.pts_ratio), n_threads)
         if self.mode == "consistent":
@@ -284,7 +303,8 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         self.n_gates_, self.n_beams_, self.n_scans_ = (int(grid[GATE]), int(grid[BEAM]),
                                                        int(grid[SCAN]))
         # predict searches the core cells with the stencils and window of this fit.
-        self._cells = (distinct, coords, is_core, labels, widths, int(self.scan_eps))
+        self._cells = (distinct, coords, is_core, labels, widths, int(self.scan_eps),
+                       bool(self.periodic_beams))
         self._predict_index = None
         return self
 
@@ -348,12 +368,12 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
 
     def _core_cell_set(self, grid):
         """(CellSet of the fitted core cells, their labels): what predict searches."""
-        distinct, coords, is_core, labels, widths, scan_eps = self._cells
+        distinct, coords, is_core, labels, widths, scan_eps, periodic_beams = self._cells
         core = is_core.astype(bool)
         numbers = distinct[core]
         start = distinct_cells(numbers, grid)[3]
         return (CellSet(numbers, np.ascontiguousarray(coords[core]), start, grid, scan_eps,
-                        widths), labels[core])
+                        widths, periodic_beams), labels[core])
 
     def _stencil_widths(self, grid):
         """(n_gates * n_beams, 2 reach + 1) int32 beam half-widths of the stencil of every

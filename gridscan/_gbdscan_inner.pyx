@@ -13,10 +13,11 @@
 # kernel (_kernels.pxd, within_offsets) so that it is exactly the test of the
 # general index.  For each gate offset di in [-reach, reach] the cells inside
 # form one run of beams |dj| <= width[di] (the kernel grows with |dj|), -1 when
-# none.  The runs of one row of the grid, (s', i') fixed, are consecutive cell
-# numbers, hence one range of positions: a neighbourhood is at most
-# (2 scan_eps + 1) (2 reach + 1) ranges, and every position in them is a
-# neighbour (no distance is computed).  A range's ends come from a dense
+# none; with periodic beams (a radar turning full circle) dj is the shorter way
+# round and a run may wrap, becoming two.  A run in one row of the grid
+# (s', i' fixed) is consecutive cell numbers, hence one range of positions: a
+# neighbourhood is at most 2 (2 scan_eps + 1) (2 reach + 1) ranges, and every
+# position in them is a neighbour (no distance is computed).  A range's ends come from a dense
 # table start[c] = number of occupied cells numbered below c when it fits,
 # else from a binary search in the sorted cell numbers.
 #
@@ -290,6 +291,7 @@ cdef struct Cells:
     int64_t n_scans, n_gates, n_beams
     int64_t scan_eps              # scans on each side in the window
     intp_t reach                  # largest gate offset of any stencil
+    bint periodic_beams           # beam n_beams - 1 neighbours beam 0 (a full circle)
     const int32_t* width          # (n_gates * n_beams, 2 reach + 1) half-widths per offset
     const int32_t* gate_width     # (n_gates, 2 reach + 1) the widest of each gate's beams
 
@@ -308,6 +310,33 @@ cdef inline intp_t _first_at(const Cells* c, int64_t cell) noexcept nogil:
     return lo
 
 
+cdef inline int _beam_runs(const Cells* c, int64_t beam, int64_t w,
+                           int64_t* runs) noexcept nogil:
+    """The beams at most w from ``beam`` as runs [runs[2k], runs[2k + 1]] (OUT), clipped to
+    the grid or, with periodic beams, wrapped around it; returns their number (1 or 2)."""
+    if c.periodic_beams:
+        if 2 * w + 1 >= c.n_beams:
+            runs[0], runs[1] = 0, c.n_beams - 1
+            return 1
+        if beam < w:
+            runs[0], runs[1], runs[2], runs[3] = 0, beam + w, beam - w + c.n_beams, c.n_beams - 1
+            return 2
+        if beam + w >= c.n_beams:
+            runs[0], runs[1], runs[2], runs[3] = beam - w, c.n_beams - 1, 0, beam + w - c.n_beams
+            return 2
+    runs[0] = beam - w if beam > w else 0
+    runs[1] = beam + w if beam + w < c.n_beams else c.n_beams - 1
+    return 1
+
+
+cdef inline int64_t _beam_distance(const Cells* c, int64_t a, int64_t b) noexcept nogil:
+    """|a - b| in beams; the shorter way round with periodic beams."""
+    cdef int64_t d = a - b if a > b else b - a
+    if c.periodic_beams and c.n_beams - d < d:
+        return c.n_beams - d
+    return d
+
+
 cdef inline intp_t _ranges(const Cells* c, const int64_t* cell, intp_t* bounds,
                            int64_t* covered) noexcept nogil:
     """The occupied cells in the stencil of ``cell`` (scan, gate, beam).
@@ -318,29 +347,29 @@ cdef inline intp_t _ranges(const Cells* c, const int64_t* cell, intp_t* bounds,
     """
     cdef int64_t scan = cell[0], gate = cell[1], beam = cell[2]
     cdef const int32_t* width = c.width + (gate * c.n_beams + beam) * (2 * c.reach + 1)
-    cdef int64_t _s, s0, s1, i, w, j0, j1, row, cells_per_scan = 0
-    cdef intp_t di, lo, hi, r = 0, found = 0
+    cdef int64_t _s, s0, s1, i, row, cells_per_scan = 0
+    cdef int64_t runs[4]
+    cdef intp_t di, lo, hi, k, n_runs, r = 0, found = 0
     s0 = scan - c.scan_eps if scan > c.scan_eps else 0
     s1 = scan + c.scan_eps if scan + c.scan_eps < c.n_scans else c.n_scans - 1
     for di in range(-c.reach, c.reach + 1):
         i = gate + di
-        w = width[di + c.reach]
-        if i < 0 or i >= c.n_gates or w < 0:
+        if i < 0 or i >= c.n_gates or width[di + c.reach] < 0:
             continue
-        j0 = beam - w if beam > w else 0
-        j1 = beam + w if beam + w < c.n_beams else c.n_beams - 1
-        cells_per_scan += j1 - j0 + 1
-        row = (s0 * c.n_gates + i) * c.n_beams
-        for _s in range(s0, s1 + 1):
-            lo = _first_at(c, row + j0)
-            hi = _first_at(c, row + j1 + 1)
-            row += c.n_gates * c.n_beams
-            if bounds == NULL:
-                found += hi - lo
-            elif hi > lo:
-                bounds[2 * r] = lo
-                bounds[2 * r + 1] = hi
-                r += 1
+        n_runs = _beam_runs(c, beam, width[di + c.reach], runs)
+        for k in range(n_runs):
+            cells_per_scan += runs[2 * k + 1] - runs[2 * k] + 1
+            row = (s0 * c.n_gates + i) * c.n_beams
+            for _s in range(s0, s1 + 1):
+                lo = _first_at(c, row + runs[2 * k])
+                hi = _first_at(c, row + runs[2 * k + 1] + 1)
+                row += c.n_gates * c.n_beams
+                if bounds == NULL:
+                    found += hi - lo
+                elif hi > lo:
+                    bounds[2 * r] = lo
+                    bounds[2 * r + 1] = hi
+                    r += 1
     if covered != NULL:
         covered[0] = cells_per_scan * (s1 - s0 + 1)
     return found if bounds == NULL else r
@@ -349,30 +378,28 @@ cdef inline intp_t _ranges(const Cells* c, const int64_t* cell, intp_t* bounds,
 cdef inline intp_t _reaching_label(const Cells* c, int64_t scan, int64_t gate, int64_t beam,
                                    const uint8_t* is_core, const intp_t* labels) noexcept nogil:
     """The smallest label of the core cells whose stencil holds (scan, gate, beam), or -1."""
-    cdef int64_t s, s0, s1, ip, w, j0, j1, row, pb
-    cdef intp_t dd, p, end, best = -1, stride = 2 * c.reach + 1
+    cdef int64_t s, s0, s1, ip, w, row, pb
+    cdef int64_t runs[4]
+    cdef intp_t dd, p, k, n_runs, end, best = -1, stride = 2 * c.reach + 1
     s0 = scan - c.scan_eps if scan > c.scan_eps else 0
     s1 = scan + c.scan_eps if scan + c.scan_eps < c.n_scans else c.n_scans - 1
     for dd in range(-c.reach, c.reach + 1):
         # A cell p at gate ip = gate - dd holds this one in its stencil row dd.
         ip = gate - dd
-        if ip < 0 or ip >= c.n_gates:
+        if ip < 0 or ip >= c.n_gates or c.gate_width[ip * stride + dd + c.reach] < 0:
             continue
-        w = c.gate_width[ip * stride + dd + c.reach]
-        if w < 0:
-            continue
-        j0 = beam - w if beam > w else 0
-        j1 = beam + w if beam + w < c.n_beams else c.n_beams - 1
-        for s in range(s0, s1 + 1):
-            row = (s * c.n_gates + ip) * c.n_beams
-            end = _first_at(c, row + j1 + 1)
-            for p in range(_first_at(c, row + j0), end):
-                if not is_core[p] or (best >= 0 and labels[p] >= best):
-                    continue
-                pb = c.coords[3 * p + 2]
-                w = c.width[(ip * c.n_beams + pb) * stride + dd + c.reach]
-                if w >= 0 and (pb - beam if pb > beam else beam - pb) <= w:
-                    best = labels[p]
+        n_runs = _beam_runs(c, beam, c.gate_width[ip * stride + dd + c.reach], runs)
+        for k in range(n_runs):
+            for s in range(s0, s1 + 1):
+                row = (s * c.n_gates + ip) * c.n_beams
+                end = _first_at(c, row + runs[2 * k + 1] + 1)
+                for p in range(_first_at(c, row + runs[2 * k]), end):
+                    if not is_core[p] or (best >= 0 and labels[p] >= best):
+                        continue
+                    pb = c.coords[3 * p + 2]
+                    w = c.width[(ip * c.n_beams + pb) * stride + dd + c.reach]
+                    if w >= 0 and _beam_distance(c, pb, beam) <= w:
+                        best = labels[p]
     return best
 
 
@@ -387,6 +414,7 @@ cdef class CellSet:
     grid : (3,) int64                       # IN: n_scans, n_gates, n_beams
     scan_eps : int                          # IN: scans on each side
     widths : (n_gates * n_beams, 2 reach + 1) int32   # IN: stencil_widths of the grid
+    periodic_beams : bool                   # IN: the beams wrap around (a full circle)
     """
 
     cdef Cells cells
@@ -394,7 +422,8 @@ cdef class CellSet:
     cdef readonly intp_t n_ranges  # most ranges of one neighbourhood
 
     def __cinit__(self, const int64_t[::1] number, const int64_t[:, ::1] coords, start,
-                  const int64_t[::1] grid, int64_t scan_eps, const int32_t[:, ::1] widths):
+                  const int64_t[::1] grid, int64_t scan_eps, const int32_t[:, ::1] widths,
+                  bint periodic_beams):
         cdef intp_t n = number.shape[0], reach = (widths.shape[1] - 1) // 2
         gate_width = np.asarray(widths).reshape(grid[1], grid[2], -1).max(axis=1)
         cdef const int32_t[:, ::1] gw = np.ascontiguousarray(gate_width)
@@ -412,9 +441,10 @@ cdef class CellSet:
         self.cells.n_beams = grid[2]
         self.cells.scan_eps = min(scan_eps, grid[0])
         self.cells.reach = reach
+        self.cells.periodic_beams = periodic_beams
         self.cells.width = &widths[0, 0]
         self.cells.gate_width = &gw[0, 0]
-        self.n_ranges = (2 * self.cells.scan_eps + 1) * (2 * reach + 1)
+        self.n_ranges = 2 * (2 * self.cells.scan_eps + 1) * (2 * reach + 1)
 
     def core_flags(self, double pts_ratio, int n_threads):
         """(n,) uint8: whether each cell's neighbourhood holds at least pts_ratio times

@@ -1127,10 +1127,13 @@ def build_parser():
                          help="beams, 16 for most SuperDARN radars (default: from the data)")
     gbdscan.add_argument("--n-scans", type=integer, default=absent, metavar="N",
                          help="scans in the grid (default: from the data)")
+    gbdscan.add_argument("--periodic-beams", action="store_const", const=True, default=absent,
+                         help="the beams wrap around: the radar turns full circle (a weather "
+                              "radar's rays); SuperDARN's fan does not (default: off)")
     gbdscan.add_argument("--mode", default=absent, metavar="MODE",
                          help=f"{_choices(GBDSCAN, 'mode')}; consistent: independent of the "
-                              f"row order; reference: the published algorithm's exact "
-                              f"partition (default: {radar['mode']})")
+                              f"row order; reference: the published algorithm's labels, "
+                              f"scan by scan (default: {radar['mode']})")
     gbdscan.set_defaults(run=run_gbdscan)
     return parser
 

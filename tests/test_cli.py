@@ -237,6 +237,19 @@ def test_gbdscan_subprocess_labels_equal_the_estimators(tmp_path, superdarn):
     np.testing.assert_array_equal(pd.read_csv(target)["label"], expected)
 
 
+def test_gbdscan_periodic_beams_and_reference_mode(tmp_path, superdarn):
+    source = save(superdarn, tmp_path / "day.csv")
+    target = tmp_path / "out.csv"
+    main(["gbdscan", str(source), "--n-gates", "75", "--n-beams", "16", "--scan-length",
+          "1min", "--periodic-beams", "--mode", "reference", "--quiet", "--output",
+          str(target)])
+    cells, _ = superdarn_cells(superdarn, scan_length="1min")
+    expected = gridscan.GBDSCAN(n_gates=75, n_beams=16, periodic_beams=True,
+                                mode="reference").fit_predict(cells)
+    assert expected.max() >= 1
+    np.testing.assert_array_equal(pd.read_csv(target)["label"], expected)
+
+
 def test_gbdscan_scan_column_csv_times_and_groups(tmp_path, superdarn):
     table = superdarn.copy()
     cells, _ = superdarn_cells(table, scan_length="2min")

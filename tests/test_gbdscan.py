@@ -25,10 +25,11 @@ DEFAULTS = dict(f=0.2, g=1.0, pts_ratio=0.3, dr=45.0, dtheta=3.24, r_init=180.0,
 class SpecGrid:
     """Neighbourhoods of occupied cells by docs/semantics.rst, 'Neighbourhood', brute force."""
 
-    def __init__(self, cells, params, n_gates, n_beams, n_scans):
+    def __init__(self, cells, params, n_gates, n_beams, n_scans, periodic_beams=False):
         self.occupied = set(cells)
         self.p = params
         self.n_gates, self.n_beams, self.n_scans = n_gates, n_beams, n_scans
+        self.periodic_beams = periodic_beams
         self.cache = {}
 
     def half_axis(self, i, j):
@@ -45,9 +46,15 @@ class SpecGrid:
             g, b, w = self.p["g"], self.half_axis(i, j), self.p["scan_eps"]
             hg, hb = math.ceil(g), math.ceil(b)
             found, covered = [], 0
+            if self.periodic_beams:     # every beam, the shorter way round
+                beams = range(self.n_beams)
+            else:
+                beams = range(max(0, j - hb), min(self.n_beams, j + hb + 1))
             for i2 in range(max(0, i - hg), min(self.n_gates, i + hg + 1)):
-                for j2 in range(max(0, j - hb), min(self.n_beams, j + hb + 1)):
-                    if (i2 - i) ** 2.0 / g ** 2.0 + (j2 - j) ** 2.0 / b ** 2.0 <= 1.0:
+                for j2 in beams:
+                    dj = min(abs(j2 - j), self.n_beams - abs(j2 - j)) if self.periodic_beams \
+                        else j2 - j
+                    if (i2 - i) ** 2.0 / g ** 2.0 + dj ** 2.0 / b ** 2.0 <= 1.0:
                         for s2 in range(max(0, s - w), min(self.n_scans, s + w + 1)):
                             covered += 1
                             if (i2, j2, s2) in self.occupied:
@@ -575,3 +582,44 @@ def test_huge_scan_numbers_cost_no_table_over_the_scans(mode):
     assert small.labels_.max() >= 1 and (small.labels_ >= 0).mean() > 0.5
     assert np.array_equal(large.labels_, small.labels_)
     assert np.array_equal(large.predict(far), small.labels_)
+
+
+def test_periodic_beams_follow_the_definition():
+    # Both modes against the brute force with the beam distance the shorter way round.
+    rng = np.random.default_rng(13)
+    wrapped = 0
+    for _ in range(150):
+        rows, params, grid = random_case(rng)
+        cells = [tuple(r) for r in rows.tolist()]
+        spec = SpecGrid(cells, params, *grid, periodic_beams=True)
+        for mode, partition in (("consistent", consistent_partition),
+                                ("reference", reference_partition)):
+            est = estimator(params, grid, mode=mode, periodic_beams=True).fit(rows)
+            assert np.array_equal(est.labels_, partition(cells, spec)), (cells, params, grid)
+            assert np.array_equal(est.predict(rows), est.labels_)
+        plain = estimator(params, grid).fit(rows).labels_
+        wrapped += not same_partition(plain, est.labels_)
+    assert wrapped > 10
+
+
+def test_periodic_beams_turn_with_the_radar():
+    # Turning every beam by the same number of beams changes nothing but the numbering.
+    rng = np.random.default_rng(14)
+    n_beams = 360
+    rows = np.vstack([np.column_stack([rng.integers(20, 30, 300), rng.integers(-12, 12, 300)
+                                       % n_beams, rng.integers(0, 3, 300)]),
+                      np.column_stack([rng.integers(5, 60, 200), rng.integers(0, n_beams, 200),
+                                       rng.integers(0, 3, 200)])])
+    kw = dict(f=1.0, g=2.0, pts_ratio=0.2, dr=1.0, dtheta=1.0, r_init=2.0, n_gates=60,
+              n_beams=n_beams, n_scans=3, periodic_beams=True)
+    labels = GBDSCAN(**kw).fit_predict(rows)
+    # The echo straddling beam 0 is one cluster.
+    straddling = labels[:300]
+    assert np.mean(straddling >= 0) > 0.8 and len(set(straddling[straddling >= 0])) == 1
+    for turn in (1, 17, 180, 359):
+        turned = rows.copy()
+        turned[:, 1] = (turned[:, 1] + turn) % n_beams
+        assert same_partition(GBDSCAN(**kw).fit_predict(turned), labels)
+    # Without the wrap the echo is cut at beam 0.
+    cut = GBDSCAN(**{**kw, "periodic_beams": False}).fit_predict(rows)[:300]
+    assert len(set(cut[cut >= 0])) == 2
