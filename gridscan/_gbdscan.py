@@ -119,10 +119,17 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
     For a weather radar (a full circle of rays about 1 degree apart and gates
     of 0.25 to 1 km) the SuperDARN defaults do not fit: give ``dtheta`` the
     ray spacing in degrees, ``dr`` and ``r_init`` the gate spacing and the
-    range of gate 0 in km, ``periodic_beams=True``, and choose ``f`` for the
-    size of the ellipse on the ground: its beam half-axis is ``g / f`` gate
-    lengths across the beam (``b * r dtheta = g dr / f``), so ``f=1, g=2``
-    reaches two gates along and across the beam at every range.
+    range of gate 0 in km, ``periodic_beams=True``, and choose ``f`` and
+    ``g`` for the size of the ellipse on the ground: its half-axes are ``g``
+    gates along the beam and ``g / f`` gate lengths across it
+    (``b * r dtheta = g dr / f``) at every range, so ``f=1, g=4`` is a circle
+    of 1 km radius with 250 m gates. On Py-ART's KLOT rain-rate sample
+    (39,241 gates over 0.1 mm/h) the SuperDARN defaults give 4,142 clusters;
+    ``f=1, g=4`` gives 1,370, 141 of them of 50 gates or more, with 4% noise.
+    The core rule is relative (``pts_ratio`` of the cells covered), so small
+    dense specks stay clusters of their own: filter clusters by size, or use
+    :class:`GridDBSCAN` with an absolute ``min_samples`` (the README's
+    weather-radar recipe finds 58 clusters on the same sweep).
 
     **mode="consistent"** applies DBSCAN's rules to that neighbourhood:
     clusters are the connected components of the core cells (an edge when
