@@ -48,5 +48,6 @@ def test_sklearn_compatible_estimator(estimator, check):
 
 def test_every_public_estimator_is_checked():
     public = [getattr(gridscan, name) for name in gridscan.__all__]
-    estimators = {c.__name__ for c in public if isinstance(c, type) and issubclass(c, BaseEstimator)}
+    estimators = {c.__name__ for c in public
+                  if isinstance(c, type) and issubclass(c, BaseEstimator)}
     assert estimators == {type(e).__name__ for e in ESTIMATORS}
