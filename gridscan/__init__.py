@@ -15,6 +15,10 @@ gridscan.radar  radar readers (Py-ART, xradar, SuperDARN tables), beam geometry,
                 synthetic scans
 gridscan.plot   PPI and range-time plots of clusters (matplotlib)
 gridscan.cli    the ``gridscan`` command
+
+Imported only when asked for (``import gridscan.dask``), since it loads Dask:
+gridscan.dask   clustering on Dask: many groups in parallel, or one point cloud
+                split spatially with the single-machine labels
 """
 
 import importlib

@@ -48,6 +48,34 @@ def most_varying_feature(eps_table, typical):
     return int(np.argmax(spread)) if spread.max() > 1 else None
 
 
+class DataChoices(NamedTuple):
+    """Choices of a fit that depend on every row of X.
+
+    A fit makes them from its X. gridscan.dask makes them per chunk,
+    combines them, and gives them to the plan of every block, so that a
+    block chooses as a fit of the whole data does.
+    """
+    eps_columns: int        # 1 when every row's radii are equal across features, else d
+    lattice_shape: object   # (d,) intp lattice bounds of pts_ratio, or None
+
+    @classmethod
+    def combine(cls, parts):
+        """The choices for all the rows of ``parts``: the rows' radii collapse into one
+        column only if they do in every part; the default lattice bounds are the largest."""
+        shapes = [part.lattice_shape for part in parts if part.lattice_shape is not None]
+        return cls(eps_columns=max(part.eps_columns for part in parts),
+                   lattice_shape=np.max(shapes, axis=0) if shapes else None)
+
+
+class FitPlan(NamedTuple):
+    """What a fit decides before it builds an index (GridDBSCAN._fit_plan)."""
+    eps_table: np.ndarray   # (1 or n, 1 or d) float64 radii by row (eps_rows)
+    eps_source: str         # "sample", "model" or "constant"
+    weights: object         # (n,) float64 sample weights by row, or None
+    union_rule: bool        # neighbors="union" with a per-point eps: differs from "query"
+    choices: DataChoices
+
+
 class _CoreInputs(NamedTuple):
     index: object          # SpatialIndex over the points
     eps: object            # EpsRows by position (or shared)
@@ -276,22 +304,17 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
         check_span(X)
-        n = X.shape[0]
         n_threads = effective_n_threads(self.n_jobs)
-        table, self._eps_source = self._eps_table(X, sample_eps)
-        if sample_weight is not None:
-            shape = np.asarray(sample_weight).shape
-            if shape not in ((), (n,)):
-                raise ValueError(f"sample_weight has shape {shape}; expected ({n},)")
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        job = self._prepare(X, table, sample_weight, n_threads)
+        plan = self._fit_plan(X, sample_weight, sample_eps)
+        job = self._prepare(X, plan, n_threads)
         is_core, labels = fit_core(job.index, job.eps, job.weights, job.min_weight,
                                    job.union_rule, n_threads)
         self.labels_, core_mask = to_row_order(job.index.order, labels, is_core, n_threads)
         self.core_sample_indices_ = np.flatnonzero(core_mask)
         self.components_ = take_rows(X, self.core_sample_indices_, n_threads)
-        self._eps_table_rows = table     # for predict: the core points' rows
-        self._union_rule = job.union_rule
+        self._eps_table_rows = plan.eps_table     # for predict: the core points' rows
+        self._eps_source = plan.eps_source
+        self._union_rule = plan.union_rule
         self._predict_index = None
         return self
 
@@ -383,23 +406,65 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         index.set_point_eps(core_eps, n_threads=n_threads)
         return index, core_eps, np.asarray(index.order)
 
-    def _prepare(self, X, eps_table, sample_weight, n_threads):
+    def _check_params(self, n_features):
+        """Reject the parameters that fit would reject for any X of n_features columns.
+
+        gridscan.dask calls it before it reads any data; fit finds the same
+        errors on its way (_fit_context, _fit_plan, _build_index).
+        """
+        self._validate_params()
+        resolve_metric(self.metric, self.p)
+        window_mask(self.window_features, n_features)
+        self._eps_table(np.empty((0, n_features)), None)
+
+    def _fit_plan(self, X, sample_weight=None, sample_eps=None, choices=None):
+        """The eps table, weights and rules of a fit of X, made once (a FitPlan).
+
+        X is validated (validate_data). ``choices`` are the DataChoices of
+        the whole data when X holds only some of its rows (gridscan.dask):
+        the eps table then has the whole data's columns, and the lattice the
+        whole data's bounds. None makes them from X.
+        """
+        n, d = X.shape
+        eps_table, eps_source = self._eps_table(X, sample_eps)
+        if choices is not None and eps_table.shape[1] < choices.eps_columns:
+            # Equal radii across features on these rows, but not on every row.
+            eps_table = np.ascontiguousarray(np.broadcast_to(eps_table, (eps_table.shape[0], d)))
+        if sample_weight is not None:
+            shape = np.asarray(sample_weight).shape
+            if shape not in ((), (n,)):
+                raise ValueError(f"sample_weight has shape {shape}; expected ({n},)")
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        lattice_shape = None
+        if self.pts_ratio is not None:
+            lattice_shape = self._lattice_shape(
+                X, None if choices is None else choices.lattice_shape)
+        return FitPlan(
+            eps_table=eps_table,
+            eps_source=eps_source,
+            weights=sample_weight,
+            # With one eps for every point the relation is symmetric: "union" is "query".
+            union_rule=self.neighbors == "union" and eps_source != "constant",
+            choices=DataChoices(eps_columns=eps_table.shape[1], lattice_shape=lattice_shape),
+        )
+
+    def _prepare(self, X, plan, n_threads):
         """The index over X and the inputs of the core passes, by position.
 
-        X, eps_table and sample_weight are in row order; the result holds the
-        index, the eps rows, the weights and the minimum weights permuted into
-        the index's order, and whether the union rule differs from the query rule.
+        X and the FitPlan are in row order; the result holds the index, the eps
+        rows, the weights and the minimum weights permuted into the index's
+        order, and the plan's union rule.
         """
-        shape = None if self.pts_ratio is None else self._lattice_shape(X)
-        index = self._build_index(X, eps_table, shape)
-        eps = eps_by_position(index, eps_table, n_threads)
+        shape = plan.choices.lattice_shape
+        index = self._build_index(X, plan.eps_table, shape)
+        eps = eps_by_position(index, plan.eps_table, n_threads)
         min_weight = self._min_weight(index, eps, shape, n_threads)
         return _CoreInputs(
             index=index,
             eps=eps,
-            weights=None if sample_weight is None else sample_weight[index.order],
+            weights=None if plan.weights is None else plan.weights[index.order],
             min_weight=min_weight,
-            union_rule=self.neighbors == "union" and not eps.shared,
+            union_rule=plan.union_rule,
         )
 
     def _build_index(self, X, eps_table, lattice_shape=None):
@@ -464,7 +529,8 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         index.lattice_counts(index.points, eps, shape, cells, n_threads)
         return self.pts_ratio * cells
 
-    def _lattice_shape(self, X):
+    def _lattice_shape(self, X, whole_shape=None):
+        """Lattice bounds of pts_ratio: ``whole_shape``, else grid_shape, else X.max + 1."""
         d = X.shape[1]
         off_lattice = ((X != np.round(X)) | (X < 0)).any(axis=1)
         if off_lattice.any():
@@ -472,20 +538,19 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             raise ValueError(
                 "pts_ratio counts integer lattice cells, so X must hold non-negative integer "
                 f"cells; got X[{row}] = {X[row]}")
-        if self.grid_shape is None:
+        if whole_shape is not None:
+            shape = whole_shape
+        elif self.grid_shape is None:
             return (X.max(axis=0) + 1).astype(np.intp)
-        shape = np.asarray(self.grid_shape)
-        if shape.shape != (d,) or not np.all(shape == np.round(shape)) or np.any(shape < 1):
-            raise ValueError(
-                f"grid_shape must hold {d} positive integers; got {self.grid_shape!r}")
-        shape = shape.astype(np.intp)
+        else:
+            shape = np.asarray(self.grid_shape)
+            if shape.shape != (d,) or not np.all(shape == np.round(shape)) or np.any(shape < 1):
+                raise ValueError(
+                    f"grid_shape must hold {d} positive integers; got {self.grid_shape!r}")
+            shape = shape.astype(np.intp)
         outside = (X >= shape).any(axis=1)
         if outside.any():
             row = int(np.flatnonzero(outside)[0])
             raise ValueError(
                 f"X[{row}] = {X[row]} lies outside grid_shape {tuple(shape.tolist())}")
         return shape
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        return tags

@@ -168,10 +168,5 @@ class RangeEps:
                 f"every eps must be finite and > 0 (set min_eps or offset)")
         return out
 
-    def max_eps_on(self, X, feature_names=None):
-        """Largest radius per feature over the rows of X, shape (n_features,)."""
-        table = self.evaluate(X, feature_names)
-        return np.broadcast_to(table.max(axis=0), (X.shape[1],)).copy()
-
 
 _PARAMS = ("base", "range_feature", "power", "offset", "min_eps", "max_eps")

@@ -99,7 +99,7 @@ def eps_rows(eps, *, n_rows, n_features, name, forms=("scalar", "features", "row
         )
     if metric is not None:
         check_eps_scale(table, metric, p, name)
-    if (table.shape[1] > 1 and np.all(table[0] == table[0, 0])
+    if (table.shape[0] and table.shape[1] > 1 and np.all(table[0] == table[0, 0])
             and np.all(table == table[:, :1])):
         table = table[:, :1]
     return np.ascontiguousarray(table)

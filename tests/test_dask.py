@@ -1,5 +1,6 @@
 """gridscan.dask against single-machine runs, on a real distributed.LocalCluster."""
 
+import doctest
 import os
 import subprocess
 import sys
@@ -21,6 +22,10 @@ from sklearn.cluster import DBSCAN  # noqa: E402
 import gridscan  # noqa: E402
 import gridscan.dask as gdask  # noqa: E402
 from gridscan import GridDBSCAN, RangeEps  # noqa: E402
+from gridscan.dask import _groups as gdask_groups  # noqa: E402
+from gridscan.dask import _partitioned as gdask_partitioned  # noqa: E402
+from gridscan.dask import _plan as gdask_plan  # noqa: E402
+from gridscan.dask import _scheduling as gdask_scheduling  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A worker that has not answered by then counts as a hang.
@@ -65,10 +70,10 @@ def partitioned(X, estimator, chunks=700, **kwargs):
 
 def block_spans(X, estimator, labels, n_blocks, split_features=None):
     """Most blocks a cluster's points are own in, under the plan the function makes."""
-    estimator = gdask._check_estimator(estimator, X.shape[1])
-    split = gdask._check_split_features(split_features, X.shape[1])
-    plan, _ = gdask._partition_plan(da.from_array(X, chunks=700), estimator, n_blocks, split,
-                                    False)
+    estimator = gdask_partitioned._check_estimator(estimator, X.shape[1])
+    split = gdask_partitioned._check_split_features(split_features, X.shape[1])
+    plan, _ = gdask_plan.partition_plan(da.from_array(X, chunks=700), estimator, n_blocks,
+                                        split, False)
     block = plan.block_of(X)
     return max(np.unique(block[labels == k]).size for k in range(labels.max() + 1)), block
 
@@ -82,6 +87,9 @@ CASES = {
     "range-query": GridDBSCAN(eps=RANGE_EPS, min_samples=5, neighbors="query"),
     "range-window": GridDBSCAN(eps=RangeEps(base=0.05, range_feature=0, power=0.5),
                                min_samples=4, metric="chebyshev", window_features=[1]),
+    # Radii equal across features for small ranges only: some blocks see one column.
+    "range-partly-isotropic": GridDBSCAN(eps=RangeEps(base=0.05, range_feature=0, power=0.5,
+                                                      max_eps=[0.15, 0.2]), min_samples=5),
     "range-minkowski": GridDBSCAN(eps=RangeEps(base=[0.03, 0.04], range_feature=0,
                                                power=[0.6, 0.3]),
                                   min_samples=6, metric="minkowski", p=3),
@@ -162,10 +170,10 @@ def test_one_block_and_blocks_thinner_than_halos(n_blocks, split_features):
 def test_halo_holds_every_neighbour():
     # Every neighbour of a block's own point lies in the block's R1, under the union rule.
     X = cloud(seed=5, n_noise=800)
-    estimator = gdask._check_estimator(GridDBSCAN(eps=RANGE_EPS), 2)
+    estimator = gdask_partitioned._check_estimator(GridDBSCAN(eps=RANGE_EPS), 2)
     with dask.config.set(scheduler="sync"):
-        plan, _ = gdask._partition_plan(da.from_array(X, chunks=500), estimator, 9,
-                                        np.array([0, 1]), False)
+        plan, _ = gdask_plan.partition_plan(da.from_array(X, chunks=500), estimator, 9,
+                                            np.array([0, 1]), False)
     E = RANGE_EPS.evaluate(X)
     scaled = np.hypot((X[:, None, 0] - X[None, :, 0]) / E[:, None, 0],
                       (X[:, None, 1] - X[None, :, 1]) / E[:, None, 1])
@@ -173,7 +181,7 @@ def test_halo_holds_every_neighbour():
     block = plan.block_of(X)
     for b in np.unique(block):
         neighbours = related[block == b].any(0)
-        inside = gdask._in_boxes(X, plan.split, plan.r1_lo[b], plan.r1_hi[b])
+        inside = gdask_plan.in_boxes(X, plan.split, plan.r1_lo[b], plan.r1_hi[b])
         assert np.all(inside[neighbours])
         assert not np.all(inside)
 
@@ -298,7 +306,7 @@ def test_partitioned_progress_local_and_distributed(client, capsys):
     np.testing.assert_array_equal(partitioned(X, estimator, n_blocks=3, progress=True),
                                   expected)
     with dask.config.set(scheduler="sync"):
-        assert gdask._active_client() is None
+        assert gdask_scheduling.active_client() is None
         np.testing.assert_array_equal(partitioned(X, estimator, n_blocks=3, progress=True),
                                       expected)
     assert "100% Completed" in capsys.readouterr().out
@@ -338,6 +346,24 @@ def test_cluster_groups_bad_input(kwargs, match):
     arguments = {"estimator": GridDBSCAN(), "by": "g", "features": "x"} | kwargs
     with pytest.raises(ValueError, match=match):
         gdask.cluster_groups(ddf, **arguments)
+
+
+@pytest.mark.parametrize("module", [gdask_groups, gdask_partitioned],
+                         ids=lambda m: m.__name__)
+def test_docstring_examples(module):
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    tests = [t for t in finder.find(module, module.__name__) if t.examples]
+    assert tests, f"{module.__name__} has no docstring examples"
+    for test in tests:
+        runner.run(test)
+    assert runner.failures == 0, f"{runner.failures} doctest failures in {module.__name__}"
+
+
+def test_public_functions_are_those_of_the_package():
+    assert gdask.__all__ == ["cluster_groups", "fit_predict_partitioned"]
+    assert gdask.cluster_groups is gdask_groups.cluster_groups
+    assert gdask.fit_predict_partitioned is gdask_partitioned.fit_predict_partitioned
 
 
 def test_import_gridscan_does_not_import_dask():

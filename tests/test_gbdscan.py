@@ -14,7 +14,6 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from gridscan import GBDSCAN, GridDBSCAN
 
@@ -505,40 +504,6 @@ def test_dataframe_input_keeps_feature_names():
     est = GBDSCAN(n_gates=75, n_beams=16).fit(frame)
     assert list(est.feature_names_in_) == ["gate", "beam"]
     assert est.labels_.tolist() == [0, 0, 0]
-
-
-# GBDSCAN's input is integer grid cells in 2 or 3 columns; these checks feed
-# random floats or other numbers of columns, which it rejects.
-OFF_GRID = "feeds off-grid data (non-integer floats or not 2-3 columns)"
-EXPECTED_FAILED_CHECKS = {name: OFF_GRID for name in [
-    "check_fit_score_takes_y",
-    "check_estimators_overwrite_params",
-    "check_dont_overwrite_parameters",
-    "check_estimators_fit_returns_self",
-    "check_readonly_memmap_input",
-    "check_n_features_in_after_fitting",
-    "check_estimators_dtypes",
-    "check_dtype_object",
-    "check_pipeline_consistency",
-    "check_estimators_nan_inf",
-    "check_estimators_pickle",
-    "check_f_contiguous_array_estimator",
-    "check_clustering",
-    "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance",
-    "check_fit2d_1sample",
-    "check_dict_unchanged",
-    "check_fit_idempotent",
-    "check_fit_check_is_fitted",
-    "check_n_features_in",
-    "check_fit2d_predict1d",
-    "check_positive_only_tag_during_fit",
-]}
-
-
-@parametrize_with_checks([GBDSCAN()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 @pytest.mark.parametrize("mode", ["consistent", "reference"])
