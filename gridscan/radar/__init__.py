@@ -44,6 +44,13 @@ from gridscan.radar._geometry import (
 from gridscan.radar._points import PolarPoints
 from gridscan.radar._points import _is_real as _is_real  # noqa: F401  (gridscan.plot)
 from gridscan.radar._points import _typical_step as _typical_step  # noqa: F401
+from gridscan.radar._products import (
+    LABEL_FILL_VALUE,
+    cluster_table,
+    to_gatefilter,
+    to_pyart_field,
+    to_xradar,
+)
 from gridscan.radar._readers import from_pyart, from_xradar
 from gridscan.radar._superdarn import MAX_CELL_INDEX, superdarn_cells
 from gridscan.radar._synthetic import make_radar_scan, make_superdarn_table
@@ -51,10 +58,12 @@ from gridscan.radar._synthetic import make_radar_scan, make_superdarn_table
 __all__ = [
     "EARTH_RADIUS_KM",
     "EFFECTIVE_RADIUS_FACTOR",
+    "LABEL_FILL_VALUE",
     "MAX_CELL_INDEX",
     "PolarPoints",
     "beam_eps",
     "cartesian_to_polar",
+    "cluster_table",
     "from_pyart",
     "from_xradar",
     "make_radar_scan",
@@ -62,4 +71,7 @@ __all__ = [
     "polar_to_cartesian",
     "ppi_features",
     "superdarn_cells",
+    "to_gatefilter",
+    "to_pyart_field",
+    "to_xradar",
 ]

@@ -35,6 +35,12 @@ class PolarPoints:
         Distance between gate centres, in km.
     ray_spacing : float
         Typical azimuth step between rays, in degrees.
+    time : ndarray of datetime64 of shape (n_points,), default=None
+        Time of the ray, when the source records it (the readers keep it).
+    latitude, longitude : float, default=nan
+        Position of the radar, degrees north and east, when the source
+        records it (the readers keep it); :func:`cluster_table` places
+        cluster centroids with it.
 
     See Also
     --------
@@ -60,6 +66,9 @@ class PolarPoints:
     gate: np.ndarray
     gate_spacing: float
     ray_spacing: float
+    time: np.ndarray | None = None
+    latitude: float = float("nan")
+    longitude: float = float("nan")
 
     def __len__(self):
         return self.range.shape[0]
@@ -74,10 +83,9 @@ class PolarPoints:
 
     def __getitem__(self, index):
         """The points selected by a boolean mask, an index array or a slice."""
-        arrays = {f.name: getattr(self, f.name)[index] for f in fields(self)
-                  if isinstance(getattr(self, f.name), np.ndarray)}
-        return PolarPoints(**arrays, gate_spacing=self.gate_spacing,
-                           ray_spacing=self.ray_spacing)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return PolarPoints(**{name: value[index] if isinstance(value, np.ndarray) else value
+                              for name, value in values.items()})
 
     def to_frame(self):
         """The points as a pandas DataFrame, one column per array.
@@ -86,7 +94,7 @@ class PolarPoints:
         -------
         frame : pandas.DataFrame
             Columns range (km), azimuth, elevation (degrees), value, sweep,
-            ray, gate.
+            ray, gate, and time when the points carry it.
         """
         import pandas as pd
 

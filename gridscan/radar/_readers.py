@@ -1,5 +1,7 @@
 """Readers: Py-ART radars and xradar sweeps -> PolarPoints."""
 
+import re
+
 import numpy as np
 
 from gridscan.radar._points import PolarPoints, _is_real, _typical_step
@@ -84,7 +86,9 @@ def from_pyart(radar, field, *, threshold=None, sweeps=None):
     Returns
     -------
     points : PolarPoints
-        One point per kept gate; range in km (Py-ART stores metres).
+        One point per kept gate; range in km (Py-ART stores metres); ``time``
+        the rays' times (from ``radar.time``, "seconds since ..."), and
+        ``latitude``, ``longitude`` the radar's position.
 
     Raises
     ------
@@ -137,6 +141,7 @@ def from_pyart(radar, field, *, threshold=None, sweeps=None):
     ray, gate = np.nonzero(keep)
     _check_coordinates(range_km, azimuth, elevation, ray, gate)
     selected_rays = np.flatnonzero(ray_sweep >= 0)
+    times = _ray_times(radar, n_rays)
     return PolarPoints(
         range=range_km[gate],
         azimuth=azimuth[ray],
@@ -147,7 +152,43 @@ def from_pyart(radar, field, *, threshold=None, sweeps=None):
         gate=gate,
         gate_spacing=_typical_step(range_km),
         ray_spacing=_typical_step(azimuth[selected_rays], period=360.0),
+        time=None if times is None else times[ray],
+        latitude=_site_value(getattr(radar, "latitude", None)),
+        longitude=_site_value(getattr(radar, "longitude", None)),
     )
+
+
+def _site_value(attribute):
+    """The first value of a Py-ART position dict (or an xarray variable), nan if absent."""
+    if attribute is None:
+        return float("nan")
+    values = attribute["data"] if isinstance(attribute, dict) else getattr(attribute, "values",
+                                                                          attribute)
+    values = np.ravel(np.asarray(values, dtype=np.float64))
+    return float(values[0]) if values.size else float("nan")
+
+
+_TIME_UNITS = re.compile(r"^\s*seconds\s+since\s+(.+?)\s*$")
+
+
+def _ray_times(radar, n_rays):
+    """Time of every ray as datetime64[ns] from Py-ART's ``time``, or None if unreadable."""
+    time = getattr(radar, "time", None)
+    if not isinstance(time, dict) or "data" not in time:
+        return None
+    match = _TIME_UNITS.match(str(time.get("units", "")))
+    seconds = np.asarray(time["data"], dtype=np.float64).reshape(-1)
+    if match is None or seconds.shape != (n_rays,) or not np.all(np.isfinite(seconds)):
+        return None
+    try:
+        import pandas as pd
+
+        epoch = pd.Timestamp(match.group(1))
+    except (ImportError, ValueError):
+        return None
+    if epoch.tzinfo is not None:
+        epoch = epoch.tz_convert("UTC").tz_localize(None)
+    return epoch.to_datetime64() + np.round(seconds * 1e9).astype("timedelta64[ns]")
 
 
 def _sweep_rays(radar, n_rays):
@@ -189,7 +230,8 @@ def from_xradar(sweep, field, *, threshold=None):
     points : PolarPoints
         One point per kept gate; range in km; ``ray`` is the position along
         the azimuth dimension; ``sweep`` the sweep's ``sweep_number`` (0 when
-        absent).
+        absent); ``time`` the rays' times and ``latitude``, ``longitude`` the
+        radar's position when the sweep (or, in a DataTree, its root) has them.
 
     Raises
     ------
@@ -212,7 +254,11 @@ def from_xradar(sweep, field, *, threshold=None):
     >>> points.range, points.azimuth
     (array([0.625, 0.375, 0.625]), array([0.5, 1.5, 1.5]))
     """
+    site = sweep
     if hasattr(sweep, "to_dataset"):
+        # In an xradar DataTree the radar's position lives in the root node.
+        if "latitude" not in sweep.variables and hasattr(sweep, "root"):
+            site = sweep.root
         sweep = sweep.to_dataset()
     if field not in sweep.data_vars:
         raise _field_error(field, sweep.data_vars)
@@ -234,6 +280,10 @@ def from_xradar(sweep, field, *, threshold=None):
     keep = _keep_mask(data, threshold)
     ray, gate = np.nonzero(keep)
     _check_coordinates(range_km, azimuth, elevation, ray, gate)
+    times = None
+    if "time" in sweep.variables and sweep["time"].dims == ("azimuth",) \
+            and np.issubdtype(sweep["time"].dtype, np.datetime64):
+        times = sweep["time"].values.astype("datetime64[ns]")[ray]
     return PolarPoints(
         range=range_km[gate],
         azimuth=azimuth[ray],
@@ -244,4 +294,7 @@ def from_xradar(sweep, field, *, threshold=None):
         gate=gate,
         gate_spacing=_typical_step(range_km),
         ray_spacing=_typical_step(azimuth, period=360.0),
+        time=times,
+        latitude=_site_value(site["latitude"]) if "latitude" in site.variables else np.nan,
+        longitude=_site_value(site["longitude"]) if "longitude" in site.variables else np.nan,
     )
