@@ -946,7 +946,7 @@ def _radar_targets(args, inputs):
     input_ids.pop(None, None)
     targets, written = {}, {}
     for source in inputs:
-        stem = source.name.split(".")[0] or source.name
+        stem = source.stem or source.name  # KLOT.20240101.nc -> KLOT.20240101
         targets[source] = {kind: directory / name.format(stem=stem)
                            for kind, name in names.items()}
         for target in targets[source].values():

@@ -6,6 +6,7 @@ file and back; on a real NEXRAD sweep, gridscan on the (ray, gate) lattice
 reproduces pyart.correct.find_objects' objects and despeckle_field's filter.
 """
 
+import dataclasses
 import os
 from copy import deepcopy
 
@@ -127,6 +128,10 @@ def test_cluster_table_equals_groupby_on_a_synthetic_sweep():
     assert row["azimuth_min"] > 330.0 and row["azimuth_max"] < 30.0
     assert row["azimuth_extent"] == pytest.approx(38.0)
     assert_table_matches_groupby(points, labels, table)
+    # Azimuths given in (-180, 180] describe the same clusters.
+    signed = dataclasses.replace(points, azimuth=np.where(points.azimuth > 180.0,
+                                                          points.azimuth - 360.0, points.azimuth))
+    pd.testing.assert_frame_equal(cluster_table(signed, labels), table, rtol=1e-12)
 
 
 def test_cluster_table_equals_groupby_on_a_real_sweep(level3):

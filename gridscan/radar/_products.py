@@ -218,7 +218,8 @@ def cluster_table(points, labels, *, values=None, estimator=None, include_noise=
     keep = labels >= -1 if include_noise else labels >= 0
     kept = np.flatnonzero(keep)
     group = np.where(labels[kept] < 0, -1, labels[kept])
-    order = kept[np.lexsort((points.azimuth[kept], group))]
+    azimuth = np.mod(points.azimuth, 360.0)  # sorted within each cluster, in [0, 360)
+    order = kept[np.lexsort((azimuth[kept], group))]
     group = np.where(labels[order] < 0, -1, labels[order])
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if order.size else \
         np.zeros(0, dtype=np.intp)
@@ -248,7 +249,7 @@ def cluster_table(points, labels, *, values=None, estimator=None, include_noise=
     columns["range_min"] = lowest(points.range)
     columns["range_max"] = highest(points.range)
     if order.size:
-        first, last, extent = _azimuth_extent(np.mod(points.azimuth[order], 360.0), starts, ends)
+        first, last, extent = _azimuth_extent(azimuth[order], starts, ends)
     else:
         first = last = extent = np.zeros(0)
     columns["azimuth_min"], columns["azimuth_max"], columns["azimuth_extent"] = \
