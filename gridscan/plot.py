@@ -2,10 +2,20 @@
 
 plot_ppi         plan position indicator: gates drawn as fan cells in km east/north
 plot_range_time  range-time plot (SuperDARN style): one cell per gate and scan
-cluster_colors   the colour of every label: distinct colours for clusters, grey for noise
+cluster_colors   the colour of every label: distinct colours for clusters, grey for noise;
+                 clusters that touch never share a colour
 
 Every gate is drawn as its own cell (a matplotlib PolyCollection), so any set
 of points can be drawn, gridded or not; noise is drawn first, clusters on top.
+
+Colours: the palette has 18 entries, so cluster k takes entry k % 18 unless a
+cluster it touches would get the same one. The plots find which clusters touch
+on the lattice of their cells (gate and ray steps, or scan and gate steps: two
+clusters touch when they have cells at most two steps apart), colour that
+graph with networkx's equitable colouring (touching clusters differ, and the
+colours are used evenly), and match its colour classes to palette entries
+(scipy's linear_sum_assignment) so that as many clusters as possible keep
+entry k % 18. Without networkx the plain k % 18 is used.
 """
 
 import numpy as np
@@ -25,7 +35,7 @@ def _palette():
     return np.vstack([colors[keep[0::2]], colors[keep[1::2]]])
 
 
-def cluster_colors(labels, *, noise_color=NOISE_COLOR):
+def cluster_colors(labels, *, noise_color=NOISE_COLOR, touching=None):
     """RGBA colour of every label.
 
     Parameters
@@ -34,12 +44,18 @@ def cluster_colors(labels, *, noise_color=NOISE_COLOR):
         Cluster labels; -1 (or any negative value) is noise.
     noise_color : color, default="#bdbdbd"
         Any matplotlib colour for noise.
+    touching : array-like of int of shape (n_pairs, 2), default=None
+        Pairs of cluster labels that must not share a colour (the plots pass
+        the clusters whose cells touch); None: no constraint.
 
     Returns
     -------
     colors : ndarray of shape (n_points, 4)
         Cluster k takes colour ``k % 18`` of matplotlib's tab20 palette
-        without its two greys, the 9 dark shades first; noise takes
+        without its two greys, the 9 dark shades first, unless a cluster it
+        touches would have the same: the touching clusters are then
+        recoloured (see the module notes) so that no two of them share a
+        colour while no cluster has 18 or more touching ones. Noise takes
         ``noise_color``.
 
     See Also
@@ -52,6 +68,9 @@ def cluster_colors(labels, *, noise_color=NOISE_COLOR):
     >>> colors = cluster_colors([0, 1, -1, 0])
     >>> colors.shape, bool((colors[0] == colors[3]).all()), bool((colors[0] == colors[1]).all())
     ((4, 4), True, False)
+    >>> colors = cluster_colors([0, 18, 36], touching=[(0, 18), (18, 36)])
+    >>> bool((colors[0] == colors[1]).all()), bool((colors[1] == colors[2]).all())
+    (False, False)
     """
     from matplotlib.colors import to_rgba
 
@@ -62,10 +81,105 @@ def cluster_colors(labels, *, noise_color=NOISE_COLOR):
     palette = _palette()
     colors = np.empty((labels.shape[0], 4))
     clustered = labels >= 0
-    colors[clustered, :3] = palette[labels[clustered] % len(palette)]
+    entry = _palette_entries(labels[clustered], touching, len(palette))
+    colors[clustered, :3] = palette[entry]
     colors[clustered, 3] = 1.0
     colors[~clustered] = to_rgba(noise_color)
     return colors
+
+
+def _palette_entries(labels, touching, n_colors):
+    """Palette entry of every label (>= 0): k % n_colors, recoloured where clusters touch."""
+    entry = labels % n_colors
+    if touching is None or labels.size == 0:
+        return entry
+    pairs = np.asarray(touching, dtype=np.int64).reshape(-1, 2)
+    pairs = pairs[(pairs[:, 0] != pairs[:, 1]) & (pairs >= 0).all(axis=1)]
+    if not pairs.size:
+        return entry
+    try:
+        import networkx as nx
+        from scipy.optimize import linear_sum_assignment
+    except ImportError:
+        return entry
+    graph = nx.Graph()
+    graph.add_edges_from(map(tuple, np.unique(np.sort(pairs, axis=1), axis=0).tolist()))
+    if max(degree for _, degree in graph.degree()) < n_colors:
+        classes = nx.equitable_color(graph, n_colors)
+    else:  # too many neighbours for n_colors: the fewest colours greedy finds, wrapped
+        classes = {node: c % n_colors
+                   for node, c in nx.greedy_color(graph, strategy="largest_first").items()}
+    nodes = np.fromiter(classes, dtype=np.int64, count=len(classes))
+    found = np.fromiter(classes.values(), dtype=np.int64, count=len(classes))
+    # Match colour classes to palette entries so that most clusters keep entry k % n.
+    agreement = np.zeros((n_colors, n_colors))
+    np.add.at(agreement, (found, nodes % n_colors), 1.0)
+    rows, columns = linear_sum_assignment(agreement, maximize=True)
+    mapping = np.empty(n_colors, dtype=np.int64)
+    mapping[rows] = columns
+    recoloured = dict(zip(nodes.tolist(), mapping[found].tolist(), strict=True))
+    return np.array([recoloured.get(label, label % n_colors) for label in labels.tolist()],
+                    dtype=np.int64) if recoloured else entry
+
+
+def _touching_clusters(cells, labels, *, reach=2, period=None):
+    """Pairs of cluster labels with cells at most ``reach`` steps apart on an integer lattice.
+
+    Parameters
+    ----------
+    cells : ndarray of int of shape (n_points, 3)
+        Lattice cell of every point: a group (sweep; only equal groups
+        touch), then two integer coordinates.
+    labels : ndarray of int of shape (n_points,)
+        Cluster labels; negative ones are ignored.
+    reach : int, default=2
+        Chebyshev distance, in cells, within which two clusters touch.
+    period : int, default=None
+        Period of the first coordinate (rays around a full circle), or None.
+
+    Returns
+    -------
+    pairs : ndarray of int of shape (n_pairs, 2)
+        Distinct pairs (a, b), a < b.
+    """
+    keep = labels >= 0
+    cells, labels = cells[keep].astype(np.int64), labels[keep].astype(np.int64)
+    if labels.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    low = cells.min(axis=0)
+    cells = cells - low
+    span_a = (int(period) if period else int(cells[:, 1].max()) + 1 + reach)
+    span_b = int(cells[:, 2].max()) + 1 + reach
+    if period:
+        cells[:, 1] %= span_a
+
+    def key(group, a, b):
+        return (group * span_a + a) * span_b + b
+
+    keys = key(cells[:, 0], cells[:, 1], cells[:, 2])
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    found = []
+    for da in range(-reach, reach + 1):
+        for db in range(-reach, reach + 1):
+            if (da, db) <= (0, 0):  # each pair of offsets once
+                continue
+            a = cells[:, 1] + da
+            b = cells[:, 2] + db
+            if period:
+                a %= span_a
+                inside = (b >= 0) & (b < span_b)
+            else:
+                inside = (a >= 0) & (a < span_a) & (b >= 0) & (b < span_b)
+            wanted = key(cells[inside, 0], a[inside], b[inside])
+            at = np.minimum(np.searchsorted(sorted_keys, wanted), sorted_keys.size - 1)
+            hit = sorted_keys[at] == wanted
+            mine = labels[inside][hit]
+            theirs = labels[order[at[hit]]]
+            differ = mine != theirs
+            found.append(np.column_stack([mine[differ], theirs[differ]]))
+    pairs = np.sort(np.concatenate(found), axis=1)
+    return np.unique(pairs, axis=0) if pairs.size else np.zeros((0, 2), dtype=np.int64)
 
 
 def _check_labels(labels, n_points):
@@ -76,12 +190,12 @@ def _check_labels(labels, n_points):
     return labels
 
 
-def _draw_cells(ax, corners, labels, noise_color, legend):
+def _draw_cells(ax, corners, labels, noise_color, legend, touching=None):
     """Fill one polygon per point, noise first, and add a legend of the counts."""
     from matplotlib.collections import PolyCollection
     from matplotlib.patches import Patch
 
-    colors = cluster_colors(labels, noise_color=noise_color)
+    colors = cluster_colors(labels, noise_color=noise_color, touching=touching)
     order = np.argsort(labels >= 0, kind="stable")
     # Edges in the face colour close the hairline seams between neighbouring cells.
     cells = PolyCollection(corners[order], facecolors=colors[order], edgecolors=colors[order],
@@ -92,7 +206,7 @@ def _draw_cells(ax, corners, labels, noise_color, legend):
         n_noise = int(np.count_nonzero(labels < 0))
         handles = [Patch(color=noise_color, label=f"noise: {n_noise:,} points")]
         if n_clusters:
-            first = cluster_colors(np.array([0]))[0]
+            first = colors[np.argmax(labels >= 0)]
             plural = "s" if n_clusters != 1 else ""
             handles.insert(0, Patch(color=first, label=f"{n_clusters:,} cluster{plural}: "
                                                       f"{len(labels) - n_noise:,} points"))
@@ -190,7 +304,13 @@ def plot_ppi(points, labels, *, ax=None, gate_spacing=None, ray_spacing=None,
     corner_azimuth = azimuth[:, None] + np.array([-half_ray, -half_ray, half_ray, half_ray])
     x, y, _ = polar_to_cartesian(np.maximum(corner_range, 0.0), corner_azimuth,
                                  elevation[:, None])
-    _draw_cells(ax, np.stack([x, y], axis=-1), labels, noise_color, legend)
+    group = (points.sweep if isinstance(points, PolarPoints)
+             else np.round(elevation * 100.0).astype(np.int64))
+    n_rays = max(1, int(round(360.0 / ray_spacing)))
+    cells = np.column_stack([group, np.round(np.mod(azimuth, 360.0) / ray_spacing),
+                             np.round(slant / gate_spacing)]).astype(np.int64)
+    touching = _touching_clusters(cells, labels, period=n_rays)
+    _draw_cells(ax, np.stack([x, y], axis=-1), labels, noise_color, legend, touching)
 
     if max_range is None:
         max_range = float(np.hypot(x, y).max()) if x.size else 1.0
@@ -294,7 +414,9 @@ def plot_range_time(time, range, labels, *, ax=None, time_step=None, range_step=
         np.column_stack([x, x + width, x + width, x]),
         np.column_stack([start, start, start + height, start + height]),
     ], axis=-1)
-    _draw_cells(ax, corners, labels, noise_color, legend)
+    cells = np.column_stack([np.zeros(x.shape), np.round((x - x.min(initial=0.0)) / width),
+                             np.round(start / height)]).astype(np.int64)
+    _draw_cells(ax, corners, labels, noise_color, legend, _touching_clusters(cells, labels))
     if x.size:
         ax.set_xlim(x.min(), x.max() + width)
         ax.set_ylim(start.min(), start.max() + height)

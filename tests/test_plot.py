@@ -182,3 +182,49 @@ def test_errors(scan):
 def test_docstring_examples():
     failures, tried = doctest.testmod(gridscan.plot)
     assert tried > 5 and failures == 0
+
+
+def test_touching_clusters_never_share_a_colour(tmp_path, scan):
+    """Clusters numbered 0, 18, 36, ... all map to palette entry 0; touching ones are recoloured.
+
+    Every echo of the coarse scan is cut into blocks of 2 rays x 5 gates, each a cluster
+    whose label is a multiple of 18. Which clusters touch (cells at most 2 rays
+    and 2 gates apart, across north too) is found here by brute force; no two
+    of them share a colour in cluster_colors, and the PNG shows each cluster in
+    the colour cluster_colors gives it.
+    """
+    points, truth = scan
+    echo = truth >= 0
+    labels = np.full(len(points), -1)
+    labels[echo] = 18 * np.unique((truth[echo] * 1000 + points.ray[echo] // 2) * 1000
+                                  + points.gate[echo] // 5,
+                                  return_inverse=True)[1]
+    clustered = np.flatnonzero(labels >= 0)
+    ray, gate, lab = points.ray[clustered], points.gate[clustered], labels[clustered]
+    d_ray = np.abs(ray[:, None] - ray[None, :])
+    d_ray = np.minimum(d_ray, 90 - d_ray)
+    near = (d_ray <= 2) & (np.abs(gate[:, None] - gate[None, :]) <= 2)
+    a, b = np.nonzero(near & (lab[:, None] < lab[None, :]))
+    pairs = np.unique(np.column_stack([lab[a], lab[b]]), axis=0)
+    assert len(pairs) > 10
+
+    plain = cluster_colors(labels)
+    assert len(np.unique(plain[clustered], axis=0)) == 1  # without the constraint: one colour
+    colors = cluster_colors(labels, touching=pairs)
+    colour_of = {int(k): colors[np.argmax(labels == k), :3] for k in np.unique(lab)}
+    for first, second in pairs:
+        assert not np.array_equal(colour_of[first], colour_of[second]), (first, second)
+    assert gridscan.plot._touching_clusters(
+        np.column_stack([points.sweep, points.ray, points.gate]), labels, period=90).tolist() \
+        == pairs.tolist()
+
+    ax, image = render(tmp_path, lambda ax: plot_ppi(points, labels, ax=ax, legend=False))
+    X = ppi_features(points)
+    for k, colour in colour_of.items():
+        members = np.flatnonzero(labels == k)
+        if members.size < 12:
+            continue
+        centre = np.median(X[members, :2], axis=0)
+        nearest = members[np.argmin(np.hypot(*(X[members, :2] - centre).T))]
+        row, column = pixel_at(ax, image, *X[nearest, :2])
+        assert pixels_of(image[row - 2:row + 3, column - 2:column + 3], colour).any(), k

@@ -369,5 +369,12 @@ def test_make_superdarn_table_layout():
 
 
 def test_docstring_examples():
-    failures, tried = doctest.testmod(gridscan.radar, optionflags=doctest.ELLIPSIS)
-    assert tried > 10 and failures == 0
+    """The Examples of every module of the package (each public name lives in one)."""
+    tried = 0
+    for name in sorted(gridscan.radar.__dict__):
+        module = getattr(gridscan.radar, name)
+        if name.startswith("_") and type(module) is type(gridscan.radar):
+            result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+            assert result.failed == 0, module.__name__
+            tried += result.attempted
+    assert tried > 10
