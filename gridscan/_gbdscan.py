@@ -351,7 +351,7 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             Cluster labels; -1 for noise.
         """
         check_is_fitted(self, "labels_")
-        X = validate_data(self, X, reset=False, dtype="numeric")
+        X = validate_data(self, X, reset=False, dtype="numeric", ensure_min_samples=0)
         values = _cell_values(X)
         _, lowest_gate = _check_cells(values)
         grid = np.array([self.n_scans_, self.n_gates_, self.n_beams_], dtype=np.int64)

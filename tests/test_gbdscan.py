@@ -405,6 +405,12 @@ def test_predict_new_cells():
     assert est.predict([[40, 8]]).tolist() == [0]
 
 
+@pytest.mark.parametrize("mode", ["consistent", "reference"])
+def test_predict_no_rows(mode):
+    est = GBDSCAN(n_gates=75, n_beams=16, mode=mode).fit([[40, 7], [40, 8], [40, 9]])
+    assert est.predict(np.empty((0, 2), dtype=int)).shape == (0,)
+
+
 def test_predict_without_core_cells():
     est = GBDSCAN(n_gates=75, n_beams=16).fit([[40, 8], [20, 3]])
     assert est.core_sample_indices_.shape == (0,)

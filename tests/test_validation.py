@@ -416,6 +416,20 @@ CASES = [
                                               "x": [0, 1, 2, 3, np.nan, 5], "y": [0.0] * 6})),
       r"Input X contains NaN"),
     # --- radar readers
+    C("pyart-not-a-radar", lambda: from_pyart(object(), "dbz"),
+      r"radar must be a Py-ART Radar \(or an object with its attributes\); got 'object' "
+      r"without 'fields', 'range', 'azimuth', 'elevation'"),
+    C("xradar-not-a-sweep", lambda: __import__("gridscan.radar").radar.from_xradar(
+        np.zeros((2, 3)), "DBZH"),
+      r"sweep must be an xarray Dataset or DataTree of one sweep; got 'ndarray' without "
+      r"'data_vars', 'variables'"),
+    C("ppi-features-array", lambda: __import__("gridscan.radar").radar.ppi_features(
+        np.zeros((3, 3))),
+      r"points must be a PolarPoints .*; got 'ndarray' without 'range', 'azimuth', "
+      r"'elevation'"),
+    C("superdarn-times-span", lambda: superdarn_cells(time=(0.0, 1e300), scan_length=60),
+      r"column 'time' spans 1e\+300 seconds, 1.66667e\+298 scans of 60 s; expected fewer "
+      r"than 2\*\*53 scans"),
     C("pyart-range-nan", lambda: from_pyart(pyart_radar(range_m=(np.nan, 1500, 2500)), "dbz"),
       r"range must be finite at every kept gate; got nan at gate 0"),
     C("pyart-azimuth-inf", lambda: from_pyart(pyart_radar(azimuth=(10.0, np.inf)), "dbz"),

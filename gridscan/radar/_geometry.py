@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from gridscan.radar._points import _require_attributes
+
 EARTH_RADIUS_KM = 6371.0
 """Mean earth radius (km) of the beam model."""
 
@@ -148,6 +150,8 @@ def ppi_features(points):
     >>> X.shape[1], labels.shape == truth.shape
     (3, True)
     """
+    _require_attributes(points, ("range", "azimuth", "elevation"), "points",
+                        "a PolarPoints (from_pyart, from_xradar or make_radar_scan)")
     x, y, _ = polar_to_cartesian(points.range, points.azimuth, points.elevation)
     return np.column_stack([x, y, np.hypot(x, y)])
 

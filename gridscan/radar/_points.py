@@ -102,6 +102,15 @@ class PolarPoints:
                              if isinstance(getattr(self, f.name), np.ndarray)})
 
 
+def _require_attributes(obj, names, parameter, expected):
+    """ValueError naming the parameter unless obj has every attribute in ``names``."""
+    missing = [name for name in names if not hasattr(obj, name)]
+    if missing:
+        raise ValueError(
+            f"{parameter} must be {expected}; got {type(obj).__name__!r} without "
+            f"{', '.join(repr(name) for name in missing)}")
+
+
 def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 

@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 
-from gridscan.radar._points import PolarPoints, _is_real, _typical_step
+from gridscan.radar._points import PolarPoints, _is_real, _require_attributes, _typical_step
 
 _METRES_UNITS = {"m", "meter", "meters", "metre", "metres"}
 
@@ -112,6 +112,8 @@ def from_pyart(radar, field, *, threshold=None, sweeps=None):
     >>> points.gate_spacing, int(points.ray.max()) + 1
     (0.25, 360)
     """
+    _require_attributes(radar, ("fields", "range", "azimuth", "elevation"), "radar",
+                        "a Py-ART Radar (or an object with its attributes)")
     if field not in radar.fields:
         raise _field_error(field, radar.fields)
     data = _field_data(field, radar.fields[field]["data"])
@@ -254,6 +256,8 @@ def from_xradar(sweep, field, *, threshold=None):
     >>> points.range, points.azimuth
     (array([0.625, 0.375, 0.625]), array([0.5, 1.5, 1.5]))
     """
+    _require_attributes(sweep, ("data_vars", "variables"), "sweep",
+                        "an xarray Dataset or DataTree of one sweep")
     site = sweep
     if hasattr(sweep, "to_dataset"):
         # In an xradar DataTree the radar's position lives in the root node.

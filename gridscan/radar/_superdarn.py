@@ -115,6 +115,12 @@ def superdarn_cells(table, *, gate="gate", beam="beam", time="time", scan_length
                              f"{times.iloc[row]!r}")
         counts = np.floor(seconds / step)
         first = counts.min() if counts.size else 0.0
+        span = counts.max() - first if counts.size else 0.0
+        if not span < 2.0 ** 53:
+            # Beyond 2**53 scans the numbering is no longer exact in double precision.
+            raise ValueError(
+                f"column {time!r} spans {seconds.max() - seconds.min():.6g} seconds, "
+                f"{span:.6g} scans of {step:g} s; expected fewer than 2**53 scans")
         scan = (counts - first).astype(np.intp)
         scan_start = (first + np.arange(scan.max() + 1 if scan.size else 0)) * step
     return np.column_stack([grid[0], grid[1], scan]), scan_start
