@@ -1060,9 +1060,9 @@ def _radar_image(args, radar, source, points, labels, field, units):
         elevation = float(np.median(points.elevation[shown]))
         plot_ppi(points[shown], labels[shown], ax=ax,
                  ray_spacing=_ray_step(radar, np.unique(points.ray[shown])),
-                 title=f"{source.name}: {field} >= {args.threshold:g} {units}, sweep {first} "
-                       f"({elevation:.1f} deg), clustered" if args.threshold is not None else
-                 f"{source.name}: {field}, sweep {first} ({elevation:.1f} deg), clustered")
+                 title=f"{source.name}\n{field} >= {args.threshold:g} {units}, sweep {first} "
+                       f"({elevation:.1f} deg)" if args.threshold is not None else
+                 f"{source.name}\n{field}, sweep {first} ({elevation:.1f} deg)")
     else:
         ax.set_title(f"{source.name}: no gates of {field} to cluster")
     return figure
