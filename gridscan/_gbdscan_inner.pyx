@@ -158,8 +158,8 @@ def distinct_cells(const int64_t[::1] numbers, const int64_t[::1] grid):
     cdef int64_t c, n_cells = grid[0] * grid[1] * grid[2], scan = 0, gate = 0, beam = 0
     if not dense_table_fits(n_cells, n):
         cells, inverse = np.unique(np.asarray(numbers), return_inverse=True)
-        row, beams = np.divmod(cells, grid[2])
-        scans, gates = np.divmod(row, grid[1])
+        rows, beams = np.divmod(cells, grid[2])
+        scans, gates = np.divmod(rows, grid[1])
         return (cells, np.column_stack([scans, gates, beams]),
                 inverse.astype(np.intp, copy=False).reshape(-1), None)
     start = np.zeros(n_cells + 1, dtype=np.intp)
@@ -294,6 +294,13 @@ cdef struct Cells:
     bint periodic_beams           # beam n_beams - 1 neighbours beam 0 (a full circle)
     const int32_t* width          # (n_gates * n_beams, 2 reach + 1) half-widths per offset
     const int32_t* gate_width     # (n_gates, 2 reach + 1) the widest of each gate's beams
+    # The interior shortcut (dense table only): for a cell whose stencil lies
+    # inside the grid, each run is cells number + run_start[k] .. number + run_end[k]
+    # (exclusive) in the scan, shifted by n_gates * n_beams per scan.
+    const int64_t* run_start      # (n_gates * n_beams, 2 reach + 1), empty runs 0..0
+    const int64_t* run_end
+    const int64_t* widest         # (n_gates * n_beams,) the widest run's half-width
+    const int64_t* stencil_cells  # (n_gates * n_beams,) grid cells of one scan's runs
 
 
 cdef inline intp_t _first_at(const Cells* c, int64_t cell) noexcept nogil:
@@ -345,11 +352,32 @@ cdef inline intp_t _ranges(const Cells* c, const int64_t* cell, intp_t* bounds,
     their number returned.  With bounds NULL: the number of cells returned.
     covered (OUT, or NULL) = the grid cells of the stencil clipped to the grid.
     """
-    cdef int64_t scan = cell[0], gate = cell[1], beam = cell[2]
-    cdef const int32_t* width = c.width + (gate * c.n_beams + beam) * (2 * c.reach + 1)
+    cdef int64_t scan = cell[0], gate = cell[1], beam = cell[2], gb = gate * c.n_beams + beam
+    cdef intp_t stride = 2 * c.reach + 1
+    cdef const int32_t* width = c.width + gb * stride
     cdef int64_t _s, s0, s1, i, row, cells_per_scan = 0
     cdef int64_t runs[4]
     cdef intp_t di, lo, hi, k, n_runs, r = 0, found = 0
+    if (c.start != NULL and scan >= c.scan_eps and scan + c.scan_eps < c.n_scans
+            and gate >= c.reach and gate + c.reach < c.n_gates
+            and beam >= c.widest[gb] and beam + c.widest[gb] < c.n_beams):
+        # The stencil lies inside the grid: no run is clipped or wraps, and each is a
+        # fixed offset from the cell's own number.
+        row = ((scan - c.scan_eps) * c.n_gates + gate) * c.n_beams + beam
+        for _s in range(2 * c.scan_eps + 1):
+            for k in range(stride):
+                lo = c.start[row + c.run_start[gb * stride + k]]
+                hi = c.start[row + c.run_end[gb * stride + k]]
+                if bounds == NULL:
+                    found += hi - lo
+                elif hi > lo:
+                    bounds[2 * r] = lo
+                    bounds[2 * r + 1] = hi
+                    r += 1
+            row += c.n_gates * c.n_beams
+        if covered != NULL:
+            covered[0] = c.stencil_cells[gb] * (2 * c.scan_eps + 1)
+        return found if bounds == NULL else r
     s0 = scan - c.scan_eps if scan > c.scan_eps else 0
     s1 = scan + c.scan_eps if scan + c.scan_eps < c.n_scans else c.n_scans - 1
     for di in range(-c.reach, c.reach + 1):
@@ -427,12 +455,25 @@ cdef class CellSet:
         cdef intp_t n = number.shape[0], reach = (widths.shape[1] - 1) // 2
         gate_width = np.asarray(widths).reshape(grid[1], grid[2], -1).max(axis=1)
         cdef const int32_t[:, ::1] gw = np.ascontiguousarray(gate_width)
+        # The interior shortcut's runs, as offsets from a cell's number.
+        w = np.asarray(widths, dtype=np.int64)
+        offset = np.arange(-reach, reach + 1, dtype=np.int64) * grid[2]
+        inside = w >= 0
+        cdef const int64_t[:, ::1] run_start = np.where(inside, offset - w, 0)
+        cdef const int64_t[:, ::1] run_end = np.where(inside, offset + w + 1, 0)
+        cdef const int64_t[::1] widest = w.max(axis=1)
+        cdef const int64_t[::1] stencil_cells = np.where(inside, 2 * w + 1, 0).sum(axis=1)
         cdef const intp_t[::1] start_view
         self.cells.start = NULL
         if start is not None:
             start_view = start
             self.cells.start = &start_view[0]
-        self._arrays = (number, coords, start, widths, gw)
+        self._arrays = (number, coords, start, widths, gw, run_start, run_end, widest,
+                        stencil_cells)
+        self.cells.run_start = &run_start[0, 0]
+        self.cells.run_end = &run_end[0, 0]
+        self.cells.widest = &widest[0]
+        self.cells.stencil_cells = &stencil_cells[0]
         self.cells.n = n
         self.cells.number = &number[0] if n else NULL
         self.cells.coords = &coords[0, 0] if n else NULL
