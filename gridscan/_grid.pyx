@@ -71,6 +71,33 @@ DEF MAX_RADIX_BITS = 12
 DENSE_ROWS_PER_POINT = 4
 
 
+# Cells along one feature at most: a double numbers them exactly (with room
+# for rows of MAX_ROW_SCALE times finer cells), so that the cell of a
+# coordinate and its clipping to the grid are exact.
+MAX_CELLS_PER_FEATURE = 2.0 ** 48
+
+# Cells of the whole grid at most: their row-major keys stay inside int64 (with
+# the same room).
+MAX_CELLS = 2.0 ** 56
+
+
+def numbered_cells(low, high, size):
+    """(cell sides, cells along each feature) for a grid over the box [low, high].
+
+    The sides are ``size`` where the grid can number its cells exactly (see
+    MAX_CELLS_PER_FEATURE and MAX_CELLS), else doubled until it can: coarser
+    cells are slower, never wrong.  The shape is int64.
+    """
+    size = np.array(size, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        while True:
+            shape = np.floor((high - low) / size) + 1
+            too_fine = shape > MAX_CELLS_PER_FEATURE
+            if not too_fine.any() and np.prod(shape) <= MAX_CELLS:
+                return size, shape.astype(np.int64)
+            size = np.where(too_fine | (np.prod(shape) > MAX_CELLS), size * 2, size)
+
+
 cdef class CellGrid(SpatialIndex):
     """Cell lists over a regular grid, for low-dimensional data (``algorithm="grid"``).
 
@@ -138,13 +165,7 @@ cdef class CellGrid(SpatialIndex):
         size = np.ascontiguousarray(cell_size, dtype=np.float64).reshape(d)
         low, high = column_extent(X)
         along = d - 1 if row_feature is None else int(row_feature)
-        shape = np.floor((high - low) / size) + 1
-        # Keep the row-major keys inside int64 (with room for rows of 16 times
-        # finer cells): coarser cells are slower, never wrong.
-        while np.prod(shape) * MAX_ROW_SCALE > 2.0 ** 60:
-            size = size * 2
-            shape = np.floor((high - low) / size) + 1
-        shape = shape.astype(np.int64)
+        size, shape = numbered_cells(low, high, size)
         self.cell_size = size
         self.origin = low
         self.inv_size = 1.0 / size
