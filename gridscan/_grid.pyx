@@ -44,7 +44,7 @@ from gridscan._index cimport (
 from gridscan._kernels cimport (
     FORWARD, REVERSE, UNION, Direction, EpsTable, larger, smaller, within_offsets,
 )
-from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, poll_signals
+from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
 
 DEF MAX_DIMS = 8
@@ -306,6 +306,8 @@ cdef class CellGrid(SpatialIndex):
         cdef int64_t lo[MAX_DIMS]
         cdef int64_t hi[MAX_DIMS]
         cdef int64_t cell[MAX_DIMS]
+        cdef double n_rows = 1.0
+        cdef intp_t u
         for k in range(d):
             lo[k] = 0
             hi[k] = 0
@@ -313,6 +315,13 @@ cdef class CellGrid(SpatialIndex):
                                                        &lo[k], &hi[k]):
                 return 0
             cell[k] = lo[k]
+            n_rows = n_rows * <double> (hi[k] - lo[k] + 1)
+        if n_rows > self.n_cells:
+            # More rows in the box than occupied cells (many features): test every cell.
+            for u in range(first_cell, self.n_cells):
+                if self._test_cell(q, mode, u, out, pair_flags) < 0:
+                    return -1
+            return 0
         # Odometer over the coordinates but the row feature's; that one runs along a row.
         while True:
             if self._scan_row(q, mode, cell, first_cell, out, pair_flags) < 0:
@@ -696,7 +705,8 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
                 ranges = work.ranges[s]
                 for u in range(bounds[s], bounds[s + 1]):
                     if s == 0:
-                        poll_signals(u, CELLS_PER_POLL)
+                        # Each search may be long (many features): check every cell.
+                        check_signals()
                     first_pair[u] = found[s].size
                     load_block_query(query, points, grid.cell_start[u],
                                      grid.cell_start[u + 1], NULL, 0, &eps.table, mode, u)
