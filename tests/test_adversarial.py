@@ -9,6 +9,7 @@ benchmarks/bench_adversarial.py times the same distributions at full size.
 import numpy as np
 import pytest
 from reference import dbscan as reference_dbscan
+from reference import lattice_cells
 from sklearn.cluster import DBSCAN
 
 from gridscan import GridDBSCAN, RangeEps
@@ -70,3 +71,151 @@ def test_span_near_ulps():
         X[:40] *= -1
         for eps in (ulp, 1.5 * ulp, 3 * ulp):
             assert_all_algorithms(X, sklearn_labels(X, eps, 3), eps=eps, min_samples=3)
+
+
+@pytest.mark.parametrize("d", [1, 2, 4])
+def test_identical_points(d):
+    X = np.zeros((300, d))
+    for min_samples in (5, 300, 301):
+        assert_all_algorithms(X, sklearn_labels(X, 0.1, min_samples), eps=0.1,
+                              min_samples=min_samples)
+
+
+def test_duplicates_on_a_lattice():
+    # Many copies of few integer cells: the lattice's case (and "grid" here).
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 12, (3000, 2)).astype(float)
+    X = np.vstack([X, [[40.0, 40.0]] * 50, [[45.0, 40.0]] * 3])
+    for eps, min_samples in ((1.0, 30), (1.5, 90), (5.0, 4)):
+        assert_all_algorithms(X, sklearn_labels(X, eps, min_samples), eps=eps,
+                              min_samples=min_samples)
+
+
+def test_duplicates_with_weights_and_predict():
+    rng = np.random.default_rng(4)
+    X = np.repeat(rng.uniform(0, 1, (40, 2)), rng.integers(1, 30, 40), axis=0)
+    X = X[rng.permutation(len(X))]
+    weights = rng.choice([0.5, 1.0, 2.0, -1.0], len(X))
+    expected = sklearn_labels(X, 0.1, 6, sample_weight=weights)
+    for algorithm in ALGORITHMS:
+        model = GridDBSCAN(eps=0.1, min_samples=6, algorithm=algorithm, n_jobs=1)
+        np.testing.assert_array_equal(model.fit_predict(X, sample_weight=weights), expected)
+        np.testing.assert_array_equal(model.predict(X), expected)
+        core = DBSCAN(eps=0.1, min_samples=6).fit(X, sample_weight=weights).core_sample_indices_
+        np.testing.assert_array_equal(model.core_sample_indices_, core)
+
+
+@pytest.mark.parametrize("rule", ["union", "query"])
+def test_duplicates_with_their_own_eps(rule):
+    # Copies of one position with different eps are different points.
+    rng = np.random.default_rng(6)
+    X = np.repeat(rng.uniform(0, 1, (30, 2)), 8, axis=0)
+    sample_eps = rng.choice([0.02, 0.1, 0.3], len(X))
+    expected, _ = reference_dbscan(X, np.column_stack([sample_eps] * 2), 5, rule=rule)
+    assert_all_algorithms(X, expected, sample_eps=sample_eps, min_samples=5, neighbors=rule)
+
+
+def test_dense_spot_in_a_ring():
+    # Most points in a spot far narrower than eps, the rest in a ring just beyond eps.
+    rng = np.random.default_rng(8)
+    n, m = 400, 360
+    radius = rng.uniform(1.0, 1.9, n - m) * 0.1
+    angle = rng.uniform(0, 2 * np.pi, n - m)
+    X = np.vstack([rng.uniform(0, 1e-9, (m, 2)),
+                   np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])])
+    X = X[rng.permutation(n)]
+    for min_samples in (n, m, m + 3, 5):
+        assert_all_algorithms(X, sklearn_labels(X, 0.1, min_samples), eps=0.1,
+                              min_samples=min_samples)
+
+
+def test_geometric_spread():
+    X = np.geomspace(1e-12, 1e12, 600)[:, None] * np.ones((1, 2))
+    for eps in (1e-6, 1.0, 1e6):
+        assert_all_algorithms(X, sklearn_labels(X, eps, 5), eps=eps, min_samples=5)
+
+
+@pytest.mark.parametrize("rule", ["union", "query"])
+def test_eps_over_many_orders(rule):
+    rng = np.random.default_rng(9)
+    X = rng.uniform(0, 1, (300, 2))
+    for sample_eps in (np.where(rng.uniform(size=300) < 0.05, 0.2, 1e-5),
+                       10 ** rng.uniform(-7, -0.5, 300),
+                       np.where(np.arange(300) < 30, 1e6, 0.03)):
+        expected, _ = reference_dbscan(X, np.column_stack([sample_eps] * 2), 4, rule=rule)
+        assert_all_algorithms(X, expected, sample_eps=sample_eps, min_samples=4, neighbors=rule)
+
+
+def test_range_eps_over_many_orders():
+    rng = np.random.default_rng(10)
+    X = rng.uniform(0, 1, (300, 2))
+    model = RangeEps(base=[1e-5, 1e-4], range_feature=0, power=-2.0, offset=1e-2,
+                     max_eps=0.3)
+    table = model.evaluate(X)
+    expected, _ = reference_dbscan(X, table, 4)
+    assert_all_algorithms(X, expected, eps=model, min_samples=4)
+
+
+def test_integer_spans_on_the_lattice():
+    # "grid" takes the lattice for integer data unless eps spans too many cells.
+    rng = np.random.default_rng(11)
+    three = np.array([[0.0, 0.0], [1e9, 0.0], [0.0, 1e9]])
+    assert_all_algorithms(three, sklearn_labels(three, 1.5e9, 2), eps=1.5e9, min_samples=2)
+    X = rng.integers(0, 10**6, (300, 2)).astype(float)
+    X = np.vstack([X, X[:100] + [3000, 0], X[:50] + [2000, 2000]])
+    assert_all_algorithms(X, sklearn_labels(X, 3000.0, 2), eps=3000.0, min_samples=2)
+    huge = np.vstack([rng.integers(0, 4, (40, 2)), rng.integers(0, 4, (40, 2)) + 2**51])
+    huge = huge.astype(float)
+    assert_all_algorithms(huge, sklearn_labels(huge, 1.5, 3), eps=1.5, min_samples=3)
+
+
+def test_pts_ratio_with_large_eps():
+    rng = np.random.default_rng(12)
+    X = rng.integers(0, 100, (400, 2)).astype(float)
+    shape = X.max(axis=0) + 1
+    table = np.full(X.shape, 12.0)
+    expected, _ = reference_dbscan(X, table, 0.05 * lattice_cells(X, table, shape))
+    assert_all_algorithms(X, expected, eps=12.0, pts_ratio=0.05)
+
+
+def test_many_features_on_the_grid():
+    rng = np.random.default_rng(13)
+    X = rng.uniform(0, 1, (400, 8))
+    assert_all_algorithms(X, sklearn_labels(X, 0.4, 3), eps=0.4, min_samples=3)
+
+
+def test_auto_never_takes_a_slow_index():
+    from gridscan._dbscan import choose_algorithm
+    rng = np.random.default_rng(14)
+    window = np.zeros(2, dtype=np.uint8)
+
+    def chosen(X, table, algorithm="auto", pts_ratio=False):
+        return choose_algorithm(X, np.asarray(table, dtype=float).reshape(-1, 1), algorithm,
+                                "euclidean", 2.0, window, pts_ratio=pts_ratio)
+
+    uniform = rng.uniform(0, 1, (1000, 2))
+    assert chosen(uniform, [0.01]) == "grid"
+    # Span over eps beyond what cells of eps's size can number: the ball tree.
+    assert chosen(np.geomspace(1e-12, 1e12, 1000)[:, None] * [1, 1], [1e-6]) == "ball_tree"
+    # Eps over many orders of magnitude: the ball tree.
+    assert chosen(uniform, np.where(np.arange(1000) < 10, 0.1, 1e-5)) == "ball_tree"
+    assert chosen(uniform, np.where(np.arange(1000) < 10, 0.02, 0.01)) == "grid"
+    # Integer data: the lattice for small eps (and with pts_ratio), else cell lists.
+    integers = rng.integers(0, 300, (1000, 2)).astype(float)
+    assert chosen(integers, [1.5]) == "lattice"
+    assert chosen(integers, [30.0]) == "grid"
+    assert chosen(integers, [30.0], pts_ratio=True) == "lattice"
+    wide = rng.integers(0, 10**6, (1000, 2)).astype(float)
+    assert chosen(wide, [3000.0], algorithm="grid") == "grid"
+    assert chosen(wide, [3.0], algorithm="grid") == "lattice"
+
+
+def test_labels_do_not_depend_on_threads():
+    rng = np.random.default_rng(15)
+    X = np.vstack([np.zeros((200, 2)), rng.integers(0, 5, (300, 2)),
+                   rng.uniform(0, 1e-9, (200, 2)) + 7])
+    for algorithm in ALGORITHMS:
+        one = GridDBSCAN(eps=1.0, min_samples=10, algorithm=algorithm, n_jobs=1).fit_predict(X)
+        two = GridDBSCAN(eps=1.0, min_samples=10, algorithm=algorithm, n_jobs=2).fit_predict(X)
+        np.testing.assert_array_equal(one, two)
+        np.testing.assert_array_equal(one, sklearn_labels(X, 1.0, 10))
