@@ -10,6 +10,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from gridscan._ball_tree import BallTree
 from gridscan._core import fit_core, predict_core, to_row_order
+from gridscan._grid import MAX_FEATURES as CELL_GRID_MAX_FEATURES
 from gridscan._grid import CellGrid, numbered_cells
 from gridscan._index import BruteIndex, column_extent, distinct_rows, take_rows
 from gridscan._lattice import LatticeIndex, lattice_layout
@@ -147,7 +148,7 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
         shape = (high - low + 1) if lattice_shape is None else np.asarray(lattice_shape)
         small_stencil = stencil_rows(eps_table, np.asarray(shape, dtype=np.float64)) \
             <= LATTICE_MAX_STENCIL_ROWS
-        if algorithm == "grid" and (small_stencil or d > 8):
+        if algorithm == "grid" and (small_stencil or d > CELL_GRID_MAX_FEATURES):
             return "lattice"
         if algorithm == "auto" and small_stencil and (pts_ratio or (
                 layout == "dense" and eps_table.max() <= LATTICE_AUTO_MAX_EPS

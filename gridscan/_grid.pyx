@@ -48,6 +48,7 @@ from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, check_signals, p
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
 
 DEF MAX_DIMS = 8
+MAX_FEATURES = MAX_DIMS
 
 # Relative widening of the searched box: the kernel accepts a coordinate
 # difference that exceeds eps by a few ulps at most.
