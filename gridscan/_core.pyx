@@ -211,7 +211,8 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef const EpsTable* e = &eps.table
     cdef const Norm* norm = &index.norm
     cdef double need, total, full_weight, most_need, possible = 0.0
-    cdef double decided[1]
+    # Each thread's weight of the candidates decided whole (_decide_ranges).
+    cdef double[::1] decided = np.zeros(n_threads)
     cdef bint all_core
     cdef Query* query
     cdef RangeList* ranges
@@ -262,10 +263,10 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                     # Test the other candidates against the block's box, once.
                     if _decide_ranges(&points[0, 0], points.shape[1], query, e, &weights[0],
                                       ranges, undecided.ranges[t], <Direction> mode, norm,
-                                      decided) < 0:
+                                      &decided[t]) < 0:
                         failed[0] = 1
                         continue
-                    full_weight = full_weight + decided[0]
+                    full_weight = full_weight + decided[t]
                     ranges = undecided.ranges[t]
                 # With no negative weight, the weight of all the candidates bounds
                 # every point's: below its minimum, the point is not core.

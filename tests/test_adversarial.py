@@ -210,12 +210,17 @@ def test_auto_never_takes_a_slow_index():
     assert chosen(wide, [3.0], algorithm="grid") == "lattice"
 
 
-def test_labels_do_not_depend_on_threads():
+@pytest.mark.parametrize("eps, min_samples", [(1.0, 10), (0.3, 150)])
+def test_labels_do_not_depend_on_threads(eps, min_samples):
+    # Identical points, a lattice, a spot, and many dense little clumps: blocks of
+    # many points counted by several threads at once.
     rng = np.random.default_rng(15)
+    clumps = (rng.uniform(0, 20, (60, 1, 2)) + rng.uniform(0, 0.05, (60, 80, 2))).reshape(-1, 2)
     X = np.vstack([np.zeros((200, 2)), rng.integers(0, 5, (300, 2)),
-                   rng.uniform(0, 1e-9, (200, 2)) + 7])
+                   rng.uniform(0, 1e-9, (200, 2)) + 7, clumps + 30])
+    expected = sklearn_labels(X, eps, min_samples)
     for algorithm in ALGORITHMS:
-        one = GridDBSCAN(eps=1.0, min_samples=10, algorithm=algorithm, n_jobs=1).fit_predict(X)
-        two = GridDBSCAN(eps=1.0, min_samples=10, algorithm=algorithm, n_jobs=2).fit_predict(X)
-        np.testing.assert_array_equal(one, two)
-        np.testing.assert_array_equal(one, sklearn_labels(X, 1.0, 10))
+        for n_jobs in (1, 2):
+            got = GridDBSCAN(eps=eps, min_samples=min_samples, algorithm=algorithm,
+                             n_jobs=n_jobs).fit_predict(X)
+            np.testing.assert_array_equal(got, expected, err_msg=f"{algorithm}, {n_jobs}")
