@@ -110,8 +110,7 @@ def stencil_rows(eps_table, shape):
     return float(np.prod(2 * extent[:-1] + 1))
 
 
-def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=None,
-                     pts_ratio=False):
+def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=None):
     """The index for ``algorithm``: "lattice", "grid" (cell grid), "ball_tree" or "brute".
 
     Every index is exact on any data; the choice only decides the speed.
@@ -125,9 +124,8 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
 
     - "brute" for at most BRUTE_MAX_POINTS points;
     - the lattice for integer data with eps of at most LATTICE_AUTO_MAX_EPS
-      cells and at most LATTICE_AUTO_MAX_FEATURES features, stored densely;
-      with ``pts_ratio`` for any integer data whose stencils are small (the
-      lattice counts the cells of every neighbourhood from its stencils);
+      cells and at most LATTICE_AUTO_MAX_FEATURES features, stored densely
+      (with ``pts_ratio``, a lattice counts the cells P(p) whatever the index);
     - the cell grid for at most GRID_MAX_FEATURES features when its cells can
       be as small as the typical eps (the span over eps, below about 2**48
       cells along a feature and 2**56 in all; beyond it cells would be coarser
@@ -150,9 +148,8 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
             <= LATTICE_MAX_STENCIL_ROWS
         if algorithm == "grid" and (small_stencil or d > CELL_GRID_MAX_FEATURES):
             return "lattice"
-        if algorithm == "auto" and small_stencil and (pts_ratio or (
-                layout == "dense" and eps_table.max() <= LATTICE_AUTO_MAX_EPS
-                and d <= LATTICE_AUTO_MAX_FEATURES)):
+        if (algorithm == "auto" and small_stencil and layout == "dense"
+                and eps_table.max() <= LATTICE_AUTO_MAX_EPS and d <= LATTICE_AUTO_MAX_FEATURES):
             return "lattice"
     if algorithm == "grid":
         return "grid"
@@ -240,7 +237,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         with per-eps stencils when eps spans few cells, otherwise cell lists,
         for up to 8 features); or all pairs. "auto" takes "brute" for at most
         64 points, the lattice for integer data with up to 4 features and eps
-        of at most 8 cells (any small eps with ``pts_ratio``), the cell grid
+        of at most 8 cells, the cell grid
         for up to 3 features unless the data span more than about 2**48 eps
         or the largest eps is far above the median one, else "ball_tree".
         Every choice gives the same labels, whatever the data's span and eps.
@@ -531,7 +528,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         window = window_mask(self.window_features, X.shape[1],
                              getattr(self, "feature_names_in_", None))
         algorithm = choose_algorithm(X, eps_table, self.algorithm, metric, p, window,
-                                     lattice_shape, self.pts_ratio is not None)
+                                     lattice_shape)
         if algorithm == "lattice":
             return LatticeIndex(X, metric, p, bounds=lattice_shape,
                                 window_features=np.flatnonzero(window))
@@ -566,7 +563,15 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         if self.pts_ratio is None:
             return np.array([float(self.min_samples)])
         cells = np.empty(index.points.shape[0])
-        index.lattice_counts(index.points, eps, shape, cells, n_threads)
+        counter, counter_eps = index, eps
+        if (not isinstance(index, LatticeIndex)
+                and stencil_rows(eps.values, np.asarray(shape, dtype=np.float64))
+                <= LATTICE_MAX_STENCIL_ROWS):
+            # A lattice counts the cells from its stencils; other indexes cell by cell.
+            counter = LatticeIndex(index.points, index.metric, index.p, bounds=shape,
+                                   window_features=np.flatnonzero(index.window))
+            counter_eps = counter.eps_rows(eps.values, n_threads)
+        counter.lattice_counts(index.points, counter_eps, shape, cells, n_threads)
         return self.pts_ratio * cells
 
     def _lattice_shape(self, X):

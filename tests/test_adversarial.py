@@ -189,9 +189,9 @@ def test_auto_never_takes_a_slow_index():
     rng = np.random.default_rng(14)
     window = np.zeros(2, dtype=np.uint8)
 
-    def chosen(X, table, algorithm="auto", pts_ratio=False):
+    def chosen(X, table, algorithm="auto"):
         return choose_algorithm(X, np.asarray(table, dtype=float).reshape(-1, 1), algorithm,
-                                "euclidean", 2.0, window, pts_ratio=pts_ratio)
+                                "euclidean", 2.0, window)
 
     uniform = rng.uniform(0, 1, (1000, 2))
     assert chosen(uniform, [0.01]) == "grid"
@@ -200,11 +200,10 @@ def test_auto_never_takes_a_slow_index():
     # Eps over many orders of magnitude: the ball tree.
     assert chosen(uniform, np.where(np.arange(1000) < 10, 0.1, 1e-5)) == "ball_tree"
     assert chosen(uniform, np.where(np.arange(1000) < 10, 0.02, 0.01)) == "grid"
-    # Integer data: the lattice for small eps (and with pts_ratio), else cell lists.
+    # Integer data: the lattice for small eps, else cell lists.
     integers = rng.integers(0, 300, (1000, 2)).astype(float)
     assert chosen(integers, [1.5]) == "lattice"
     assert chosen(integers, [30.0]) == "grid"
-    assert chosen(integers, [30.0], pts_ratio=True) == "lattice"
     wide = rng.integers(0, 10**6, (1000, 2)).astype(float)
     assert chosen(wide, [3000.0], algorithm="grid") == "grid"
     assert chosen(wide, [3.0], algorithm="grid") == "lattice"
