@@ -11,6 +11,14 @@
 # neighbourhood only if dist(x, centroid) - radius <= node_max_reach[i], which
 # makes REVERSE and UNION searches prune exactly.
 #
+# Blocks (see _core.pyx): with one eps row for all points, prepare_searches
+# makes every largest node whose points are mutual neighbours (a clique: the
+# diagonal of its bounding box passes the kernel) one block, and every other
+# point a block of its own; ``node_block[i]`` is the block that node i is, or
+# -1, and a search reports such a node with its block.  The core passes then
+# handle a clique at once instead of point by point (identical or nearly
+# identical points in numbers).
+#
 # Every array is a plain numpy array, so the tree pickles as its arrays.
 
 import numpy as np
@@ -25,10 +33,11 @@ from cython cimport floating
 
 from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, range_push
 from gridscan._kernels cimport (
-    FORWARD, REVERSE, Direction, Norm, accumulate, point_distance, unreduce,
+    FORWARD, REVERSE, Direction, Norm, accumulate, larger, point_distance, smaller, unreduce,
+    within_offsets,
 )
-from gridscan._signals cimport check_signals
-from gridscan._typedefs cimport intp_t
+from gridscan._signals cimport CELLS_PER_POLL, check_signals, poll_signals
+from gridscan._typedefs cimport intp_t, uint8_t
 
 # Relative tolerance of the pruning tests: a node is skipped or taken whole
 # only when the bound clears the eps by more than the floating point error of
@@ -99,6 +108,7 @@ cdef class BallTree(SpatialIndex):
     cdef double[::1] node_radius
     cdef double[::1] node_max_reach
     cdef double[:, ::1] node_centroid
+    cdef intp_t[::1] node_block           # the block node i is (prepare_searches), or -1
 
     def __init__(self, X, leaf_size=40, metric="euclidean", p=None, *,
                  sample_eps=None, window_features=None, n_jobs=None):
@@ -125,6 +135,7 @@ cdef class BallTree(SpatialIndex):
         points = take_rows(X, order, effective_n_threads(n_jobs))
         self._setup(points, order, metric, p, window_mask(window_features, d))
         _node_bounds(self, points, effective_n_threads(n_jobs))
+        self.node_block = np.full(self.n_nodes, -1, dtype=np.intp)
         self._set_own_eps(sample_eps)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
@@ -150,12 +161,46 @@ cdef class BallTree(SpatialIndex):
         if near - radius > bound + tol:
             return 0
         if far + radius + tol < q.inner:
-            return range_push(out, start, end, True, -1)
+            return range_push(out, start, end, True, self.node_block[node])
         if 2 * node + 1 >= self.n_nodes:
-            return range_push(out, start, end, False, -1)
+            return range_push(out, start, end, False, self.node_block[node])
         if self._visit(2 * node + 1, q, mode, out) < 0:
             return -1
         return self._visit(2 * node + 2, q, mode, out)
+
+    def prepare_searches(self, EpsRows eps, int n_threads=1):
+        """Blocks for the core passes: the largest clique nodes, and single points.
+
+        Only with one eps row for all points (a clique is then the same for
+        every point of it); otherwise every point is a block of its own.
+        """
+        n, n_nodes = self.n_points, self.n_nodes
+        node_block = np.full(n_nodes, -1, dtype=np.intp)
+        blocks = np.arange(n + 1, dtype=np.intp)
+        if eps.shared and n > 1:
+            clique = np.zeros(n_nodes, dtype=np.uint8)
+            _clique_nodes(self, self.points, eps, clique)
+            clique = clique.astype(bool)
+            # A largest clique node: no ancestor is one (levels top-down).
+            covered = clique.copy()
+            level = 1
+            while level < n_nodes:
+                nodes = np.arange(level, min(2 * level + 1, n_nodes))
+                covered[nodes] |= covered[(nodes - 1) // 2]
+                level = 2 * level + 1
+            largest = clique.copy()
+            largest[1:] &= ~covered[(np.arange(1, n_nodes) - 1) // 2]
+            nodes = np.flatnonzero(largest)
+            starts = np.asarray(self.node_start)[nodes]
+            ends = np.asarray(self.node_end)[nodes]
+            # Positions inside a largest clique (not its first) start no block.
+            inside = np.zeros(n + 2, dtype=np.intp)
+            np.add.at(inside, starts + 1, 1)
+            np.add.at(inside, ends, -1)
+            blocks = np.flatnonzero(np.cumsum(inside)[:n + 1] == 0).astype(np.intp)
+            node_block[nodes] = np.searchsorted(blocks, starts)
+        self.blocks = blocks
+        self.node_block = node_block
 
     def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
         """Record the largest reach below every node, for REVERSE and UNION searches."""
@@ -197,6 +242,7 @@ cdef class BallTree(SpatialIndex):
         self.node_max_reach = state["node_max_reach"]
         self.node_centroid = state["node_centroid"]
         self.n_nodes = self.node_start.shape[0]
+        self.node_block = np.full(self.n_nodes, -1, dtype=np.intp)
         self._setup(state["points"], state["order"], state["metric"], state["p"],
                     state["window"])
         if state["own_eps"] is not None:
@@ -335,3 +381,36 @@ def _node_bounds(BallTree tree, const floating[:, ::1] points, int n_threads):
                 radius = fmax(radius, point_distance(&tree.node_centroid[node, 0],
                                                      &buffer[node, 0], &tree.norm))
             tree.node_radius[node] = radius
+
+
+def _clique_nodes(BallTree tree, const floating[:, ::1] points, EpsRows eps,
+                  uint8_t[::1] clique):
+    """clique[i] (OUT) = 1 when the points of node i are mutual neighbours under the shared eps.
+
+    The bounding box of every node is built bottom-up (a leaf from its points,
+    a parent from its children); its diagonal passing the kernel makes every
+    pair of its points pass it (the kernel is monotone in each difference).
+    """
+    cdef intp_t node, pos, k, child, d = points.shape[1], n_nodes = tree.n_nodes
+    cdef double[:, ::1] lo = np.full((n_nodes, d), np.inf)
+    cdef double[:, ::1] hi = np.full((n_nodes, d), -np.inf)
+    cdef double[::1] diagonal = np.empty(d)
+    cdef const double* e = eps.table.values
+    with nogil:
+        for node in range(n_nodes - 1, -1, -1):
+            poll_signals(node, CELLS_PER_POLL)
+            if tree.node_start[node] == tree.node_end[node]:
+                continue
+            if 2 * node + 1 >= n_nodes:
+                for pos in range(tree.node_start[node], tree.node_end[node]):
+                    for k in range(d):
+                        lo[node, k] = smaller(lo[node, k], points[pos, k])
+                        hi[node, k] = larger(hi[node, k], points[pos, k])
+            else:
+                for child in range(2 * node + 1, 2 * node + 3):
+                    for k in range(d):
+                        lo[node, k] = smaller(lo[node, k], lo[child, k])
+                        hi[node, k] = larger(hi[node, k], hi[child, k])
+            for k in range(d):
+                diagonal[k] = hi[node, k] - lo[node, k]
+            clique[node] = within_offsets(&diagonal[0], e, eps.table.n_cols, &tree.norm)

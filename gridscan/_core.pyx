@@ -14,7 +14,11 @@
 #            weight reaches its minimum.
 #            A block whose points are mutual neighbours (a *clique*: the kernel
 #            accepts its box's diagonal) and whose weight reaches every
-#            point's minimum is all core without a search.
+#            point's minimum is all core without a search.  In a block of many
+#            points, each candidate is first tested against the block's box:
+#            most are then neighbours of all the block's points or of none, and
+#            only the others are tested point by point (a dense spot among
+#            sparse surroundings stays linear).
 # 2. connect for every core point i and every core j in i's own neighbourhood,
 #            union(i, j) in a lock-free union-find (_union_find.pxd).  Iterating
 #            every core point's own neighbourhood finds every edge of the
@@ -25,6 +29,9 @@
 #            original row order (one sequential O(n) pass); then every non-core
 #            point takes the smallest label among the core points whose
 #            neighbourhood holds it, else -1 (noise).
+#
+# The calling thread checks for Ctrl-C before each of its blocks (at most every
+# 20 ms, _signals.pxd): a block can be long.
 #
 # Each pass computes a pure function of its inputs per point, and the
 # union-find partition does not depend on the order of unions, so the labels are
@@ -40,15 +47,21 @@ from cython cimport floating
 from gridscan._index cimport (
     EpsRows, Query, RangeList, SpatialIndex, Workspace, load_block_query, parallel_chunk,
 )
+from gridscan._index cimport range_push
 from gridscan._kernels cimport (
-    FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, admit, limit_of, related, within,
+    FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, admit, larger, limit_of, related,
+    within, within_offsets,
 )
 from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
 from gridscan._union_find cimport atomic_min, uf_find, uf_flatten, uf_union
 
-# Points between two checks for Ctrl-C by the calling thread.
-DEF CHECK_SIGNALS_EVERY = 512
+# Features of a point at most (the scratch arrays of _decide_ranges live on the stack).
+DEF MAX_FEATURES = 64
+
+# Blocks of at least this many points to count test their candidates against
+# the block's box first (_decide_ranges).
+DEF DECIDE_MIN_POINTS = 32
 
 
 def find_core_points(SpatialIndex index, EpsRows eps, weights, const double[::1] min_weight,
@@ -189,6 +202,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     Points already flagged core are left as they are.
     """
     cdef Workspace work = Workspace(n_threads, points.shape[1])
+    cdef Workspace undecided = Workspace(n_threads, points.shape[1])
     cdef const intp_t[::1] blocks = index.blocks
     cdef intp_t n_blocks = blocks.shape[0] - 1
     cdef intp_t chunk = parallel_chunk(n_blocks, n_threads)
@@ -196,7 +210,9 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef intp_t min_stride = 0 if min_weight.shape[0] == 1 else 1
     cdef const EpsTable* e = &eps.table
     cdef const Norm* norm = &index.norm
-    cdef double need, total, full_weight
+    cdef double need, total, full_weight, most_need, possible = 0.0
+    # Each thread's weight of the candidates decided whole (_decide_ranges).
+    cdef double[::1] decided = np.zeros(n_threads)
     cdef bint all_core
     cdef Query* query
     cdef RangeList* ranges
@@ -205,7 +221,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     with nogil:
         for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
             t = threadid()
-            if t == 0 and b % CHECK_SIGNALS_EVERY == 0:
+            if t == 0:
                 check_signals()
             start = blocks[b]
             end = blocks[b + 1]
@@ -238,12 +254,35 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                     if ranges.full[r]:
                         full_weight = full_weight + weight_prefix[ranges.end[r]] \
                             - weight_prefix[ranges.start[r]]
+                most_need = -INFINITY
+                for i in range(start, end):
+                    if not is_core[i]:
+                        most_need = larger(most_need, min_weight[i * min_stride])
+                if (taken >= DECIDE_MIN_POINTS and points.shape[1] <= MAX_FEATURES
+                        and not (can_stop_early and full_weight >= most_need)):
+                    # Test the other candidates against the block's box, once.
+                    if _decide_ranges(&points[0, 0], points.shape[1], query, e, &weights[0],
+                                      ranges, undecided.ranges[t], <Direction> mode, norm,
+                                      &decided[t]) < 0:
+                        failed[0] = 1
+                        continue
+                    full_weight = full_weight + decided[t]
+                    ranges = undecided.ranges[t]
+                # With no negative weight, the weight of all the candidates bounds
+                # every point's: below its minimum, the point is not core.
+                possible = full_weight
+                for r in range(ranges.size):
+                    if not ranges.full[r]:
+                        possible = possible + weight_prefix[ranges.end[r]] \
+                            - weight_prefix[ranges.start[r]]
             for i in range(start, end):
                 if is_core[i]:
                     continue
                 need = min_weight[i * min_stride]
                 if can_stop_early and full_weight >= need:
                     is_core[i] = 1
+                    continue
+                if can_stop_early and whole_ranges and possible < need:
                     continue
                 total = _weight_near(&points[0, 0], points.shape[1], i, e, &weights[0], ranges,
                                      whole_ranges, full_weight,
@@ -252,6 +291,56 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 is_core[i] = total >= need
     if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")
+
+
+cdef int _decide_ranges(const floating* points, intp_t d, const Query* query,
+                        const EpsTable* e, const double* weights, const RangeList* ranges,
+                        RangeList* undecided, Direction mode, const Norm* norm,
+                        double* decided) noexcept nogil:
+    """Sort the points of the ranges that are not full by the query box (FORWARD or UNION).
+
+    decided[0] (OUT) is the weight of the points that are neighbours of every
+    point of the box; undecided (OUT) holds the points that are neighbours of
+    some but maybe not all, as ranges (not full); the others are neighbours of
+    none.  The kernel is monotone in every coordinate difference and eps, so
+    the box's nearest and farthest corner from a point decide it for the
+    whole box.  -1 when memory runs out.
+    """
+    cdef intp_t r, j, k, last
+    cdef double near[MAX_FEATURES]
+    cdef double far[MAX_FEATURES]
+    cdef const floating* x
+    cdef const double* ej
+    cdef double v
+    cdef bint some, every
+    decided[0] = 0.0
+    undecided.size = 0
+    for r in range(ranges.size):
+        if ranges.full[r]:
+            continue
+        for j in range(ranges.start[r], ranges.end[r]):
+            x = points + j * d
+            for k in range(d):
+                v = <double> x[k]
+                near[k] = query.lo[k] - v if v < query.lo[k] else (
+                    v - query.hi[k] if v > query.hi[k] else 0.0)
+                far[k] = larger(v - query.lo[k], query.hi[k] - v)
+            some = within_offsets(near, query.eps_max, query.eps_cols, norm)
+            every = some and within_offsets(far, query.eps_min, query.eps_cols, norm)
+            if mode == UNION and not every:
+                ej = e.values + j * e.row_stride
+                if within_offsets(near, ej, e.n_cols, norm):
+                    some = True
+                    every = within_offsets(far, ej, e.n_cols, norm)
+            if every:
+                decided[0] = decided[0] + weights[j]
+            elif some:
+                last = undecided.size - 1
+                if last >= 0 and undecided.end[last] == j:
+                    undecided.end[last] = j + 1
+                elif range_push(undecided, j, j + 1, False, -1) < 0:
+                    return -1
+    return 0
 
 
 cdef inline double _weight_near(const floating* points, intp_t d, intp_t i, const EpsTable* e,
@@ -322,7 +411,7 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
             if first_core[b] < 0:
                 continue
             t = threadid()
-            if t == 0 and b % CHECK_SIGNALS_EVERY == 0:
+            if t == 0:
                 check_signals()
             start = blocks[b]
             end = blocks[b + 1]
@@ -483,7 +572,7 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
                     block_label[b] = labels[j]
         for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
             t = threadid()
-            if t == 0 and b % CHECK_SIGNALS_EVERY == 0:
+            if t == 0:
                 check_signals()
             start = query_blocks[b]
             end = query_blocks[b + 1]

@@ -10,8 +10,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from gridscan._ball_tree import BallTree
 from gridscan._core import fit_core, predict_core, to_row_order
-from gridscan._grid import CellGrid
-from gridscan._index import BruteIndex, column_extent, take_rows
+from gridscan._grid import MAX_FEATURES as CELL_GRID_MAX_FEATURES
+from gridscan._grid import CellGrid, numbered_cells
+from gridscan._index import BruteIndex, column_extent, distinct_rows, take_rows
 from gridscan._lattice import LatticeIndex, lattice_layout
 from gridscan._range_eps import RangeEps
 from gridscan._validation import (
@@ -76,6 +77,24 @@ class FitPlan(NamedTuple):
     choices: DataChoices
 
 
+def distinct_points(X, eps_table):
+    """(first, group) of the distinct points of X with their eps rows (see distinct_rows).
+
+    None when every row is distinct, and also when no two of DUPLICATE_SAMPLE
+    rows drawn at random are alike: by the birthday bound such a sample finds
+    duplicates whenever each point has more than a few copies on average, the
+    only case where collapsing them saves much.
+    """
+    n = X.shape[0]
+    if n > DUPLICATE_SAMPLE:
+        rows = np.sort(np.random.default_rng(0).choice(n, DUPLICATE_SAMPLE, replace=False))
+        sample_table = eps_table if eps_table.shape[0] == 1 else eps_table[rows]
+        if distinct_rows(X[rows], sample_table)[0].shape[0] == DUPLICATE_SAMPLE:
+            return None
+    first, group = distinct_rows(X, eps_table)
+    return None if first.shape[0] == n else (first, group)
+
+
 class _CoreInputs(NamedTuple):
     index: object          # SpatialIndex over the points
     eps: object            # EpsRows by position (or shared)
@@ -83,6 +102,9 @@ class _CoreInputs(NamedTuple):
     min_weight: object     # (n,) or (1,) minimum weight of a core point's neighbourhood
     union_rule: bool       # the union rule is in force and differs from the query rule
 
+
+# Rows sampled to decide whether duplicate points are worth collapsing.
+DUPLICATE_SAMPLE = 8192
 
 # Eps rows whose median sizes the grid's cells, at most.
 TYPICAL_SAMPLE = 16384
@@ -95,8 +117,83 @@ GRID_MAX_FEATURES = 3
 
 # "auto" takes the lattice index for integer data with at most this many
 # features and with eps of at most this many cells along every feature.
-LATTICE_AUTO_MAX_FEATURES = 4
 LATTICE_AUTO_MAX_EPS = 8.0
+LATTICE_AUTO_MAX_FEATURES = 4
+
+# The lattice is used only while the stencil of the largest eps has at most this
+# many rows (every search costs one range per row).
+LATTICE_MAX_STENCIL_ROWS = 4096
+
+# "auto" keeps the cell grid while the largest eps is at most this many times
+# the typical (median) one along every feature; along the row feature, whose
+# cells follow each row's own eps (within MAX_ROW_SCALE), 16 times more.
+GRID_MAX_EPS_SPREAD = 8.0
+GRID_ROW_EPS_SPREAD = 16 * GRID_MAX_EPS_SPREAD
+
+
+def stencil_rows(eps_table, shape):
+    """Rows of the lattice stencil of the largest eps: one per offset over all but the last
+    feature, within the lattice."""
+    extent = np.minimum(np.floor(np.broadcast_to(eps_table.max(axis=0), shape.shape)), shape - 1)
+    return float(np.prod(2 * extent[:-1] + 1))
+
+
+def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=None):
+    """The index for ``algorithm``: "lattice", "grid" (cell grid), "ball_tree" or "brute".
+
+    Every index is exact on any data; the choice only decides the speed.
+
+    "grid" is the lattice for integer data (``lattice_shape`` being the
+    pts_ratio grid, when given) whose largest eps has a stencil of at most
+    LATTICE_MAX_STENCIL_ROWS rows (or that has more features than the cell
+    grid takes), else the cell grid.
+
+    "auto" takes, in this order:
+
+    - "brute" for at most BRUTE_MAX_POINTS points;
+    - the lattice for integer data with eps of at most LATTICE_AUTO_MAX_EPS
+      cells and at most LATTICE_AUTO_MAX_FEATURES features, stored densely
+      (with ``pts_ratio``, a lattice counts the cells P(p) whatever the index);
+    - the cell grid for at most GRID_MAX_FEATURES features when its cells can
+      be as small as the typical eps (the span over eps, below about 2**48
+      cells along a feature and 2**56 in all; beyond it cells would be coarser
+      and hold too many points) and the eps do not spread: the largest at most
+      GRID_MAX_EPS_SPREAD times the median along every feature
+      (GRID_ROW_EPS_SPREAD along the row feature): one point of large eps
+      would make every search of the grid wide;
+    - else the ball tree, whose cost follows the data and each point's own eps.
+    """
+    n, d = X.shape
+    if algorithm in ("ball_tree", "brute"):
+        return algorithm
+    if algorithm == "auto" and n <= BRUTE_MAX_POINTS:
+        return "brute"
+    layout = lattice_layout(X, lattice_shape)
+    if layout is not None:
+        low, high = column_extent(X)
+        shape = (high - low + 1) if lattice_shape is None else np.asarray(lattice_shape)
+        small_stencil = stencil_rows(eps_table, np.asarray(shape, dtype=np.float64)) \
+            <= LATTICE_MAX_STENCIL_ROWS
+        if algorithm == "grid" and (small_stencil or d > CELL_GRID_MAX_FEATURES):
+            return "lattice"
+        if (algorithm == "auto" and small_stencil and layout == "dense"
+                and eps_table.max() <= LATTICE_AUTO_MAX_EPS and d <= LATTICE_AUTO_MAX_FEATURES):
+            return "lattice"
+    if algorithm == "grid":
+        return "grid"
+    if d > GRID_MAX_FEATURES:
+        return "ball_tree"
+    typical = typical_eps(eps_table)
+    along = most_varying_feature(eps_table, typical)
+    spread = np.broadcast_to(eps_table.max(axis=0) / typical, (d,)).copy()
+    limit = np.full(d, GRID_MAX_EPS_SPREAD)
+    if along is not None:
+        limit[along] = GRID_ROW_EPS_SPREAD
+    cell = grid_cell_size(typical, metric, p, window)
+    low, high = column_extent(X)
+    if np.all(spread <= limit) and np.array_equal(numbered_cells(low, high, cell)[0], cell):
+        return "grid"
+    return "ball_tree"
 
 
 def grid_cell_size(typical, metric, p, window):
@@ -165,11 +262,13 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         ``grid_shape[k] - 1``. None takes ``X.max(axis=0) + 1``.
     algorithm : {"auto", "ball_tree", "grid", "brute"}, default="auto"
         Neighbour search: a ball tree; a grid (for integer data a lattice index
-        with per-eps stencils, otherwise cell lists, for up to 8 features); or
-        all pairs. "auto" takes "brute" for at most 64 points, the lattice for
-        integer data with up to 4 features and eps of at most 8 cells, the cell
-        grid for up to 3 features, else "ball_tree". Every choice gives the
-        same labels.
+        with per-eps stencils when eps spans few cells, otherwise cell lists,
+        for up to 8 features); or all pairs. "auto" takes "brute" for at most
+        64 points, the lattice for integer data with up to 4 features and eps
+        of at most 8 cells, the cell grid
+        for up to 3 features unless the data span more than about 2**48 eps
+        or the largest eps is far above the median one, else "ball_tree".
+        Every choice gives the same labels, whatever the data's span and eps.
     leaf_size : int, default=40
         Leaf size of the ball tree.
     n_jobs : int, default=None
@@ -306,10 +405,25 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         check_span(X)
         n_threads = effective_n_threads(self.n_jobs)
         plan = self._fit_plan(X, sample_weight, sample_eps)
-        job = self._prepare(X, plan, n_threads)
+        # Identical points (and eps rows) have the same neighbourhood and label:
+        # they are clustered as one point whose weight is the sum of theirs.
+        distinct = distinct_points(X, plan.eps_table)
+        if distinct is None:
+            job = self._prepare(X, plan, n_threads)
+        else:
+            first, group = distinct
+            weights = np.bincount(group, weights=plan.weights, minlength=first.shape[0])
+            table = plan.eps_table
+            collapsed = plan._replace(
+                eps_table=table if table.shape[0] == 1 else take_rows(table, first),
+                weights=weights.astype(np.float64))
+            job = self._prepare(take_rows(X, first, n_threads), collapsed, n_threads)
         is_core, labels = fit_core(job.index, job.eps, job.weights, job.min_weight,
                                    job.union_rule, n_threads)
         self.labels_, core_mask = to_row_order(job.index.order, labels, is_core, n_threads)
+        if distinct is not None:
+            self.labels_ = take_rows(self.labels_, group, n_threads)
+            core_mask = take_rows(core_mask, group, n_threads)
         self.core_sample_indices_ = np.flatnonzero(core_mask)
         self.components_ = take_rows(X, self.core_sample_indices_, n_threads)
         self._eps_table_rows = plan.eps_table     # for predict: the core points' rows
@@ -388,9 +502,14 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         if prediction is None:
             core = self.core_sample_indices_
             table = self._eps_table_rows
+            core_table = table if table.shape[0] == 1 else table[core]
+            # Identical core points (with identical eps) are one.
+            first, _ = distinct_rows(self.components_, core_table)
             index, core_eps, order = self._core_point_index(
-                self.components_.astype(np.float64), table if table.shape[0] == 1 else table[core])
-            prediction = self._predict_index = (index, core_eps, self.labels_[core][order])
+                self.components_[first].astype(np.float64),
+                core_table if core_table.shape[0] == 1 else core_table[first])
+            prediction = self._predict_index = (index, core_eps,
+                                                self.labels_[core[first]][order])
         return prediction
 
     def _core_point_index(self, core_points, core_table):
@@ -468,33 +587,18 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         )
 
     def _build_index(self, X, eps_table, lattice_shape=None):
-        """The neighbour index chosen by ``algorithm`` for X with eps rows eps_table.
+        """The neighbour index for X with eps rows eps_table, as choose_algorithm says.
 
-        "grid" means the lattice index for integer data (bounded by
-        ``lattice_shape``, the pts_ratio grid, when given) and the cell grid
-        otherwise; "auto" takes brute force for at most BRUTE_MAX_POINTS points,
-        the lattice for integer data of small eps and few features, the cell
-        grid up to GRID_MAX_FEATURES features, else the ball tree.
+        The lattice is bounded by ``lattice_shape`` (the pts_ratio grid) when given.
         """
         metric, p = resolve_metric(self.metric, self.p)
         window = window_mask(self.window_features, X.shape[1],
                              getattr(self, "feature_names_in_", None))
-        algorithm = self.algorithm
-        if algorithm in ("auto", "grid"):
-            layout = lattice_layout(X, lattice_shape)
-            small_eps = eps_table.max() <= LATTICE_AUTO_MAX_EPS
-            if (algorithm == "grid" and layout is not None) or (
-                    layout == "dense" and small_eps and X.shape[1] <= LATTICE_AUTO_MAX_FEATURES
-                    and X.shape[0] > BRUTE_MAX_POINTS):
-                return LatticeIndex(X, metric, p, bounds=lattice_shape,
-                                    window_features=np.flatnonzero(window))
-        if algorithm == "auto":
-            if X.shape[0] <= BRUTE_MAX_POINTS:
-                algorithm = "brute"
-            elif X.shape[1] <= GRID_MAX_FEATURES:
-                algorithm = "grid"
-            else:
-                algorithm = "ball_tree"
+        algorithm = choose_algorithm(X, eps_table, self.algorithm, metric, p, window,
+                                     lattice_shape)
+        if algorithm == "lattice":
+            return LatticeIndex(X, metric, p, bounds=lattice_shape,
+                                window_features=np.flatnonzero(window))
         if algorithm == "brute":
             return BruteIndex(X, metric, p, window)
         if algorithm == "grid":
@@ -526,7 +630,15 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         if self.pts_ratio is None:
             return np.array([float(self.min_samples)])
         cells = np.empty(index.points.shape[0])
-        index.lattice_counts(index.points, eps, shape, cells, n_threads)
+        counter, counter_eps = index, eps
+        if (not isinstance(index, LatticeIndex)
+                and stencil_rows(eps.values, np.asarray(shape, dtype=np.float64))
+                <= LATTICE_MAX_STENCIL_ROWS):
+            # A lattice counts the cells from its stencils; other indexes cell by cell.
+            counter = LatticeIndex(index.points, index.metric, index.p, bounds=shape,
+                                   window_features=np.flatnonzero(index.window))
+            counter_eps = counter.eps_rows(eps.values, n_threads)
+        counter.lattice_counts(index.points, counter_eps, shape, cells, n_threads)
         return self.pts_ratio * cells
 
     def _lattice_shape(self, X, whole_shape=None):

@@ -44,10 +44,11 @@ from gridscan._index cimport (
 from gridscan._kernels cimport (
     FORWARD, REVERSE, UNION, Direction, EpsTable, larger, smaller, within_offsets,
 )
-from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, poll_signals
+from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
 
 DEF MAX_DIMS = 8
+MAX_FEATURES = MAX_DIMS
 
 # Relative widening of the searched box: the kernel accepts a coordinate
 # difference that exceeds eps by a few ulps at most.
@@ -69,6 +70,33 @@ DEF MAX_RADIX_BITS = 12
 
 # The grid keeps a dense row -> first cell table up to this many rows per point.
 DENSE_ROWS_PER_POINT = 4
+
+
+# Cells along one feature at most: a double numbers them exactly (with room
+# for rows of MAX_ROW_SCALE times finer cells), so that the cell of a
+# coordinate and its clipping to the grid are exact.
+MAX_CELLS_PER_FEATURE = 2.0 ** 48
+
+# Cells of the whole grid at most: their row-major keys stay inside int64 (with
+# the same room).
+MAX_CELLS = 2.0 ** 56
+
+
+def numbered_cells(low, high, size):
+    """(cell sides, cells along each feature) for a grid over the box [low, high].
+
+    The sides are ``size`` where the grid can number its cells exactly (see
+    MAX_CELLS_PER_FEATURE and MAX_CELLS), else doubled until it can: coarser
+    cells are slower, never wrong.  The shape is int64.
+    """
+    size = np.array(size, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        while True:
+            shape = np.floor((high - low) / size) + 1
+            too_fine = shape > MAX_CELLS_PER_FEATURE
+            if not too_fine.any() and np.prod(shape) <= MAX_CELLS:
+                return size, shape.astype(np.int64)
+            size = np.where(too_fine | (np.prod(shape) > MAX_CELLS), size * 2, size)
 
 
 cdef class CellGrid(SpatialIndex):
@@ -138,13 +166,7 @@ cdef class CellGrid(SpatialIndex):
         size = np.ascontiguousarray(cell_size, dtype=np.float64).reshape(d)
         low, high = column_extent(X)
         along = d - 1 if row_feature is None else int(row_feature)
-        shape = np.floor((high - low) / size) + 1
-        # Keep the row-major keys inside int64 (with room for rows of 16 times
-        # finer cells): coarser cells are slower, never wrong.
-        while np.prod(shape) * MAX_ROW_SCALE > 2.0 ** 60:
-            size = size * 2
-            shape = np.floor((high - low) / size) + 1
-        shape = shape.astype(np.int64)
+        size, shape = numbered_cells(low, high, size)
         self.cell_size = size
         self.origin = low
         self.inv_size = 1.0 / size
@@ -285,6 +307,8 @@ cdef class CellGrid(SpatialIndex):
         cdef int64_t lo[MAX_DIMS]
         cdef int64_t hi[MAX_DIMS]
         cdef int64_t cell[MAX_DIMS]
+        cdef double n_rows = 1.0
+        cdef intp_t u
         for k in range(d):
             lo[k] = 0
             hi[k] = 0
@@ -292,6 +316,13 @@ cdef class CellGrid(SpatialIndex):
                                                        &lo[k], &hi[k]):
                 return 0
             cell[k] = lo[k]
+            n_rows = n_rows * <double> (hi[k] - lo[k] + 1)
+        if n_rows > self.n_cells:
+            # More rows in the box than occupied cells (many features): test every cell.
+            for u in range(first_cell, self.n_cells):
+                if self._test_cell(q, mode, u, out, pair_flags) < 0:
+                    return -1
+            return 0
         # Odometer over the coordinates but the row feature's; that one runs along a row.
         while True:
             if self._scan_row(q, mode, cell, first_cell, out, pair_flags) < 0:
@@ -675,7 +706,8 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
                 ranges = work.ranges[s]
                 for u in range(bounds[s], bounds[s + 1]):
                     if s == 0:
-                        poll_signals(u, CELLS_PER_POLL)
+                        # Each search may be long (many features): check every cell.
+                        check_signals()
                     first_pair[u] = found[s].size
                     load_block_query(query, points, grid.cell_start[u],
                                      grid.cell_start[u + 1], NULL, 0, &eps.table, mode, u)

@@ -101,6 +101,81 @@ def column_extent(const floating[:, ::1] X):
     return np.asarray(low), np.asarray(high)
 
 
+cdef union DoubleBits:
+    double value
+    uint64_t bits
+
+
+cdef inline uint64_t _mix(uint64_t h) noexcept nogil:
+    """splitmix64 finaliser."""
+    h ^= h >> 30
+    h *= 0xbf58476d1ce4e5b9ULL
+    h ^= h >> 27
+    h *= 0x94d049bb133111ebULL
+    h ^= h >> 31
+    return h
+
+
+cdef inline uint64_t _hash_values(const floating* x, intp_t d, uint64_t h) noexcept nogil:
+    """h mixed with the values x[0..d-1] (0.0 and -0.0 alike: adding 0.0 makes -0.0 0.0)."""
+    cdef DoubleBits word
+    cdef intp_t k
+    for k in range(d):
+        word.value = <double> x[k] + 0.0
+        h = _mix(h ^ word.bits)
+    return h
+
+
+cdef inline bint _same_values(const floating* a, const floating* b, intp_t d) noexcept nogil:
+    cdef intp_t k
+    for k in range(d):
+        if a[k] != b[k]:
+            return False
+    return True
+
+
+def distinct_rows(const floating[:, ::1] X, const double[:, ::1] eps):
+    """The distinct points of X: (first, group), both intp.
+
+    Two rows are one point when their coordinates compare equal and, when
+    ``eps`` has one row per point of X (else it is not read), so do their eps
+    rows.  ``first[g]`` is the first row of point g, ascending (points are
+    numbered in order of first occurrence); ``group[i]`` is the point of row i.
+    One pass over the rows with an open-addressing hash table of 2 to 4 slots
+    per row.
+    """
+    cdef intp_t n = X.shape[0], d = X.shape[1], cols = eps.shape[1], i, g, n_groups = 0
+    cdef bint per_row = eps.shape[0] == n and n > 1
+    cdef intp_t n_slots = 1
+    while n_slots < 2 * n:
+        n_slots *= 2
+    cdef intp_t[::1] slots = np.full(n_slots, -1, dtype=np.intp)
+    cdef intp_t[::1] group = np.empty(n, dtype=np.intp)
+    cdef intp_t[::1] first = np.empty(n, dtype=np.intp)
+    cdef uint64_t h, mask = n_slots - 1
+    with nogil:
+        for i in range(n):
+            poll_signals(i, POINTS_PER_POLL)
+            h = _hash_values(&X[i, 0], d, <uint64_t> d)
+            if per_row:
+                h = _hash_values(&eps[i, 0], cols, h)
+            h = h & mask
+            while True:
+                g = slots[h]
+                if g < 0:
+                    slots[h] = n_groups
+                    first[n_groups] = i
+                    group[i] = n_groups
+                    n_groups += 1
+                    break
+                if _same_values(&X[i, 0], &X[first[g], 0], d) and (
+                        not per_row or _same_values(&eps[i, 0], &eps[first[g], 0], cols)):
+                    group[i] = g
+                    break
+                h = (h + 1) & mask
+    return np.asarray(first)[:n_groups].copy(), np.asarray(group)
+
+
 cdef int range_init(RangeList* out) noexcept nogil:
     out.size = 0
     out.capacity = 64

@@ -1,0 +1,225 @@
+"""Adversarial data (issue 18): spans far beyond eps, duplicates, eps over many orders.
+
+Every algorithm must give the labels of scikit-learn's DBSCAN (scalar eps) or of
+the brute force of SPEC section 1 (tests/reference.py): never a silent wrong
+answer, whatever the ratio of the data's span to eps.  The sizes are small;
+benchmarks/bench_adversarial.py times the same distributions at full size.
+"""
+
+import numpy as np
+import pytest
+from reference import dbscan as reference_dbscan
+from reference import lattice_cells
+from sklearn.cluster import DBSCAN
+
+from gridscan import GridDBSCAN, RangeEps
+
+ALGORITHMS = ["auto", "grid", "ball_tree", "brute"]
+METRICS = [("euclidean", None), ("manhattan", None), ("chebyshev", None), ("minkowski", 3.0)]
+
+
+def sklearn_labels(X, eps, min_samples, metric="euclidean", p=None, sample_weight=None):
+    return DBSCAN(eps=eps, min_samples=min_samples, metric=metric, p=p).fit_predict(
+        X, sample_weight=sample_weight)
+
+
+def assert_all_algorithms(X, expected, sample_eps=None, algorithms=ALGORITHMS, **params):
+    """Every algorithm gives the expected labels (one thread: the tests stay fast on a
+    busy machine; the labels never depend on the thread count)."""
+    params.setdefault("n_jobs", 1)
+    for algorithm in algorithms:
+        got = GridDBSCAN(algorithm=algorithm, **params).fit_predict(X, sample_eps=sample_eps)
+        np.testing.assert_array_equal(got, expected, err_msg=f"algorithm={algorithm!r}")
+
+
+def test_span_beyond_cell_numbering():
+    # The issue's example: 1e17 cells of side eps along the first feature.
+    x0 = np.repeat([0.0, 1e6], 40)
+    x1 = np.tile(np.arange(40) * 1e-12, 2)
+    X = np.column_stack([x0, x1])
+    expected = sklearn_labels(X, 1e-11, 1)
+    assert (expected >= 0).all()
+    assert_all_algorithms(X, expected, eps=1e-11, min_samples=1)
+
+
+@pytest.mark.parametrize("metric, p", METRICS)
+@pytest.mark.parametrize("offset, span, eps", [
+    (0.0, 1e6, 1e-11),           # 1e17 cells along a feature
+    (-1e15, 2e15, 0.5),          # coordinates near 2**52
+    (0.0, 2.0 ** 70, 1.0),       # more cells than int64 numbers
+    (1e8, 1e8, 1e-9),            # eps a few ulps of the coordinates
+    (0.0, 1e100, 1e-100),        # 1e200 cells of side eps
+])
+def test_span_over_eps(metric, p, offset, span, eps):
+    rng = np.random.default_rng(7)
+    base = np.vstack([rng.uniform(0, span, (12, 2)), [[span, span]] * 4,
+                      [[span, 0.0]] * 2]) + offset
+    # Neighbours at eps, just inside, and beyond, at both ends of the span.
+    X = np.vstack([base, base + [eps, 0.0], base - [0.0, eps / 2], base + [eps, eps]])
+    table = np.full(X.shape, eps)
+    expected, _ = reference_dbscan(X, table, 2, metric=metric, p=p or 2.0)
+    assert_all_algorithms(X, expected, eps=eps, min_samples=2, metric=metric, p=p)
+
+
+def test_span_near_ulps():
+    # Points a few ulps apart far from the origin, eps a few ulps: every pair
+    # test is at the edge of double precision.
+    rng = np.random.default_rng(5)
+    for offset in (1.0, 1e6, 1e12, 3e15):
+        ulp = np.spacing(offset)
+        X = offset + rng.integers(0, 40, (120, 2)) * ulp
+        X[:40] *= -1
+        for eps in (ulp, 1.5 * ulp, 3 * ulp):
+            assert_all_algorithms(X, sklearn_labels(X, eps, 3), eps=eps, min_samples=3)
+
+
+@pytest.mark.parametrize("d", [1, 2, 4])
+def test_identical_points(d):
+    X = np.zeros((300, d))
+    for min_samples in (5, 300, 301):
+        assert_all_algorithms(X, sklearn_labels(X, 0.1, min_samples), eps=0.1,
+                              min_samples=min_samples)
+
+
+def test_duplicates_on_a_lattice():
+    # Many copies of few integer cells: the lattice's case (and "grid" here).
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 12, (3000, 2)).astype(float)
+    X = np.vstack([X, [[40.0, 40.0]] * 50, [[45.0, 40.0]] * 3])
+    for eps, min_samples in ((1.0, 30), (1.5, 90), (5.0, 4)):
+        assert_all_algorithms(X, sklearn_labels(X, eps, min_samples), eps=eps,
+                              min_samples=min_samples)
+
+
+def test_duplicates_with_weights_and_predict():
+    rng = np.random.default_rng(4)
+    X = np.repeat(rng.uniform(0, 1, (40, 2)), rng.integers(1, 30, 40), axis=0)
+    X = X[rng.permutation(len(X))]
+    weights = rng.choice([0.5, 1.0, 2.0, -1.0], len(X))
+    expected = sklearn_labels(X, 0.1, 6, sample_weight=weights)
+    for algorithm in ALGORITHMS:
+        model = GridDBSCAN(eps=0.1, min_samples=6, algorithm=algorithm, n_jobs=1)
+        np.testing.assert_array_equal(model.fit_predict(X, sample_weight=weights), expected)
+        np.testing.assert_array_equal(model.predict(X), expected)
+        core = DBSCAN(eps=0.1, min_samples=6).fit(X, sample_weight=weights).core_sample_indices_
+        np.testing.assert_array_equal(model.core_sample_indices_, core)
+
+
+@pytest.mark.parametrize("rule", ["union", "query"])
+def test_duplicates_with_their_own_eps(rule):
+    # Copies of one position with different eps are different points.
+    rng = np.random.default_rng(6)
+    X = np.repeat(rng.uniform(0, 1, (30, 2)), 8, axis=0)
+    sample_eps = rng.choice([0.02, 0.1, 0.3], len(X))
+    expected, _ = reference_dbscan(X, np.column_stack([sample_eps] * 2), 5, rule=rule)
+    assert_all_algorithms(X, expected, sample_eps=sample_eps, min_samples=5, neighbors=rule)
+
+
+def test_dense_spot_in_a_ring():
+    # Most points in a spot far narrower than eps, the rest in a ring just beyond eps.
+    rng = np.random.default_rng(8)
+    n, m = 400, 360
+    radius = rng.uniform(1.0, 1.9, n - m) * 0.1
+    angle = rng.uniform(0, 2 * np.pi, n - m)
+    X = np.vstack([rng.uniform(0, 1e-9, (m, 2)),
+                   np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])])
+    X = X[rng.permutation(n)]
+    for min_samples in (n, m, m + 3, 5):
+        assert_all_algorithms(X, sklearn_labels(X, 0.1, min_samples), eps=0.1,
+                              min_samples=min_samples)
+
+
+def test_geometric_spread():
+    X = np.geomspace(1e-12, 1e12, 600)[:, None] * np.ones((1, 2))
+    for eps in (1e-6, 1.0, 1e6):
+        assert_all_algorithms(X, sklearn_labels(X, eps, 5), eps=eps, min_samples=5)
+
+
+@pytest.mark.parametrize("rule", ["union", "query"])
+def test_eps_over_many_orders(rule):
+    rng = np.random.default_rng(9)
+    X = rng.uniform(0, 1, (300, 2))
+    for sample_eps in (np.where(rng.uniform(size=300) < 0.05, 0.2, 1e-5),
+                       10 ** rng.uniform(-7, -0.5, 300),
+                       np.where(np.arange(300) < 30, 1e6, 0.03)):
+        expected, _ = reference_dbscan(X, np.column_stack([sample_eps] * 2), 4, rule=rule)
+        assert_all_algorithms(X, expected, sample_eps=sample_eps, min_samples=4, neighbors=rule)
+
+
+def test_range_eps_over_many_orders():
+    rng = np.random.default_rng(10)
+    X = rng.uniform(0, 1, (300, 2))
+    model = RangeEps(base=[1e-5, 1e-4], range_feature=0, power=-2.0, offset=1e-2,
+                     max_eps=0.3)
+    table = model.evaluate(X)
+    expected, _ = reference_dbscan(X, table, 4)
+    assert_all_algorithms(X, expected, eps=model, min_samples=4)
+
+
+def test_integer_spans_on_the_lattice():
+    # "grid" takes the lattice for integer data unless eps spans too many cells.
+    rng = np.random.default_rng(11)
+    three = np.array([[0.0, 0.0], [1e9, 0.0], [0.0, 1e9]])
+    assert_all_algorithms(three, sklearn_labels(three, 1.5e9, 2), eps=1.5e9, min_samples=2)
+    X = rng.integers(0, 10**6, (300, 2)).astype(float)
+    X = np.vstack([X, X[:100] + [3000, 0], X[:50] + [2000, 2000]])
+    assert_all_algorithms(X, sklearn_labels(X, 3000.0, 2), eps=3000.0, min_samples=2)
+    huge = np.vstack([rng.integers(0, 4, (40, 2)), rng.integers(0, 4, (40, 2)) + 2**51])
+    huge = huge.astype(float)
+    assert_all_algorithms(huge, sklearn_labels(huge, 1.5, 3), eps=1.5, min_samples=3)
+
+
+def test_pts_ratio_with_large_eps():
+    rng = np.random.default_rng(12)
+    X = rng.integers(0, 100, (400, 2)).astype(float)
+    shape = X.max(axis=0) + 1
+    table = np.full(X.shape, 12.0)
+    expected, _ = reference_dbscan(X, table, 0.05 * lattice_cells(X, table, shape))
+    assert_all_algorithms(X, expected, eps=12.0, pts_ratio=0.05)
+
+
+def test_many_features_on_the_grid():
+    rng = np.random.default_rng(13)
+    X = rng.uniform(0, 1, (400, 8))
+    assert_all_algorithms(X, sklearn_labels(X, 0.4, 3), eps=0.4, min_samples=3)
+
+
+def test_auto_never_takes_a_slow_index():
+    from gridscan._dbscan import choose_algorithm
+    rng = np.random.default_rng(14)
+    window = np.zeros(2, dtype=np.uint8)
+
+    def chosen(X, table, algorithm="auto"):
+        return choose_algorithm(X, np.asarray(table, dtype=float).reshape(-1, 1), algorithm,
+                                "euclidean", 2.0, window)
+
+    uniform = rng.uniform(0, 1, (1000, 2))
+    assert chosen(uniform, [0.01]) == "grid"
+    # Span over eps beyond what cells of eps's size can number: the ball tree.
+    assert chosen(np.geomspace(1e-12, 1e12, 1000)[:, None] * [1, 1], [1e-6]) == "ball_tree"
+    # Eps over many orders of magnitude: the ball tree.
+    assert chosen(uniform, np.where(np.arange(1000) < 10, 0.1, 1e-5)) == "ball_tree"
+    assert chosen(uniform, np.where(np.arange(1000) < 10, 0.02, 0.01)) == "grid"
+    # Integer data: the lattice for small eps, else cell lists.
+    integers = rng.integers(0, 300, (1000, 2)).astype(float)
+    assert chosen(integers, [1.5]) == "lattice"
+    assert chosen(integers, [30.0]) == "grid"
+    wide = rng.integers(0, 10**6, (1000, 2)).astype(float)
+    assert chosen(wide, [3000.0], algorithm="grid") == "grid"
+    assert chosen(wide, [3.0], algorithm="grid") == "lattice"
+
+
+@pytest.mark.parametrize("eps, min_samples", [(1.0, 10), (0.3, 150)])
+def test_labels_do_not_depend_on_threads(eps, min_samples):
+    # Identical points, a lattice, a spot, and many dense little clumps: blocks of
+    # many points counted by several threads at once.
+    rng = np.random.default_rng(15)
+    clumps = (rng.uniform(0, 20, (60, 1, 2)) + rng.uniform(0, 0.05, (60, 80, 2))).reshape(-1, 2)
+    X = np.vstack([np.zeros((200, 2)), rng.integers(0, 5, (300, 2)),
+                   rng.uniform(0, 1e-9, (200, 2)) + 7, clumps + 30])
+    expected = sklearn_labels(X, eps, min_samples)
+    for algorithm in ALGORITHMS:
+        for n_jobs in (1, 2):
+            got = GridDBSCAN(eps=eps, min_samples=min_samples, algorithm=algorithm,
+                             n_jobs=n_jobs).fit_predict(X)
+            np.testing.assert_array_equal(got, expected, err_msg=f"{algorithm}, {n_jobs}")
