@@ -475,7 +475,8 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             Cluster labels; -1 for noise.
         """
         check_is_fitted(self, "labels_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], order="C")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], order="C",
+                          ensure_min_samples=0)
         n = X.shape[0]
         query_table = None
         if sample_eps is not None:
@@ -656,9 +657,12 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             return (X.max(axis=0) + 1).astype(np.intp)
         else:
             shape = np.asarray(self.grid_shape)
-            if shape.shape != (d,) or not np.all(shape == np.round(shape)) or np.any(shape < 1):
+            if (shape.shape != (d,) or shape.dtype.kind not in "iuf"
+                    or not np.all(shape == np.round(shape))
+                    or not np.all((shape >= 1) & (shape < 2.0 ** 62))):
                 raise ValueError(
-                    f"grid_shape must hold {d} positive integers; got {self.grid_shape!r}")
+                    f"grid_shape must hold {d} positive integers below 2**62; "
+                    f"got {self.grid_shape!r}")
             shape = shape.astype(np.intp)
         outside = (X >= shape).any(axis=1)
         if outside.any():

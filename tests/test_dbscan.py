@@ -398,3 +398,13 @@ def test_radar_eps_spread_equals_reference(rule):
         model_fit = GridDBSCAN(model, min_samples=5, neighbors=rule, algorithm=algorithm).fit(X)
         np.testing.assert_array_equal(model_fit.labels_, labels)
         np.testing.assert_array_equal(model_fit.core_sample_indices_, core)
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "ball_tree", "grid", "brute"])
+@pytest.mark.parametrize("neighbors", ["union", "query"])
+def test_predict_no_rows(algorithm, neighbors):
+    X = np.random.default_rng(3).normal(size=(200, 2))
+    model = RangeEps(base=[0.3, 0.3], range_feature=0, power=[0.0, 0.0], offset=5.0)
+    est = GridDBSCAN(eps=model, algorithm=algorithm, neighbors=neighbors).fit(X)
+    assert est.labels_.max() >= 0
+    assert est.predict(np.empty((0, 2))).shape == (0,)
