@@ -344,6 +344,17 @@ cdef inline int64_t _beam_distance(const Cells* c, int64_t a, int64_t b) noexcep
     return d
 
 
+cdef inline void _take(intp_t lo, intp_t hi, intp_t* bounds, intp_t* r,
+                       intp_t* found) noexcept nogil:
+    """Count the positions [lo, hi) into found, or append them to bounds as range r."""
+    if bounds == NULL:
+        found[0] += hi - lo
+    elif hi > lo:
+        bounds[2 * r[0]] = lo
+        bounds[2 * r[0] + 1] = hi
+        r[0] += 1
+
+
 cdef inline intp_t _ranges(const Cells* c, const int64_t* cell, intp_t* bounds,
                            int64_t* covered) noexcept nogil:
     """The occupied cells in the stencil of ``cell`` (scan, gate, beam).
@@ -357,7 +368,7 @@ cdef inline intp_t _ranges(const Cells* c, const int64_t* cell, intp_t* bounds,
     cdef const int32_t* width = c.width + gb * stride
     cdef int64_t _s, s0, s1, i, row, cells_per_scan = 0
     cdef int64_t runs[4]
-    cdef intp_t di, lo, hi, k, n_runs, r = 0, found = 0
+    cdef intp_t di, k, n_runs, r = 0, found = 0
     if (c.start != NULL and scan >= c.scan_eps and scan + c.scan_eps < c.n_scans
             and gate >= c.reach and gate + c.reach < c.n_gates
             and beam >= c.widest[gb] and beam + c.widest[gb] < c.n_beams):
@@ -366,14 +377,8 @@ cdef inline intp_t _ranges(const Cells* c, const int64_t* cell, intp_t* bounds,
         row = ((scan - c.scan_eps) * c.n_gates + gate) * c.n_beams + beam
         for _s in range(2 * c.scan_eps + 1):
             for k in range(stride):
-                lo = c.start[row + c.run_start[gb * stride + k]]
-                hi = c.start[row + c.run_end[gb * stride + k]]
-                if bounds == NULL:
-                    found += hi - lo
-                elif hi > lo:
-                    bounds[2 * r] = lo
-                    bounds[2 * r + 1] = hi
-                    r += 1
+                _take(c.start[row + c.run_start[gb * stride + k]],
+                      c.start[row + c.run_end[gb * stride + k]], bounds, &r, &found)
             row += c.n_gates * c.n_beams
         if covered != NULL:
             covered[0] = c.stencil_cells[gb] * (2 * c.scan_eps + 1)
@@ -389,15 +394,9 @@ cdef inline intp_t _ranges(const Cells* c, const int64_t* cell, intp_t* bounds,
             cells_per_scan += runs[2 * k + 1] - runs[2 * k] + 1
             row = (s0 * c.n_gates + i) * c.n_beams
             for _s in range(s0, s1 + 1):
-                lo = _first_at(c, row + runs[2 * k])
-                hi = _first_at(c, row + runs[2 * k + 1] + 1)
+                _take(_first_at(c, row + runs[2 * k]), _first_at(c, row + runs[2 * k + 1] + 1),
+                      bounds, &r, &found)
                 row += c.n_gates * c.n_beams
-                if bounds == NULL:
-                    found += hi - lo
-                elif hi > lo:
-                    bounds[2 * r] = lo
-                    bounds[2 * r + 1] = hi
-                    r += 1
     if covered != NULL:
         covered[0] = cells_per_scan * (s1 - s0 + 1)
     return found if bounds == NULL else r

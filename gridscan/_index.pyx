@@ -22,6 +22,7 @@ from libc.stdint cimport uint64_t
 
 from cython cimport floating
 
+from gridscan._hashing cimport DoubleBits, mix_bits
 from gridscan._kernels cimport (
     CHEBYSHEV, EUCLIDEAN, FORWARD, MANHATTAN, MINKOWSKI, REVERSE, UNION, Direction, EpsTable,
     Metric, Norm, accumulate, larger, scaled_distance, smaller, unreduce, within,
@@ -101,28 +102,13 @@ def column_extent(const floating[:, ::1] X):
     return np.asarray(low), np.asarray(high)
 
 
-cdef union DoubleBits:
-    double value
-    uint64_t bits
-
-
-cdef inline uint64_t _mix(uint64_t h) noexcept nogil:
-    """splitmix64 finaliser."""
-    h ^= h >> 30
-    h *= 0xbf58476d1ce4e5b9ULL
-    h ^= h >> 27
-    h *= 0x94d049bb133111ebULL
-    h ^= h >> 31
-    return h
-
-
 cdef inline uint64_t _hash_values(const floating* x, intp_t d, uint64_t h) noexcept nogil:
     """h mixed with the values x[0..d-1] (0.0 and -0.0 alike: adding 0.0 makes -0.0 0.0)."""
     cdef DoubleBits word
     cdef intp_t k
     for k in range(d):
         word.value = <double> x[k] + 0.0
-        h = _mix(h ^ word.bits)
+        h = mix_bits(h ^ word.bits)
     return h
 
 

@@ -56,6 +56,7 @@ from cython.parallel cimport prange
 
 from cython cimport floating
 
+from gridscan._hashing cimport DoubleBits, mix_bits
 from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, range_push
 from gridscan._kernels cimport FORWARD, REVERSE, UNION, Direction, within
 from gridscan._signals cimport POINTS_PER_POLL, poll_signals
@@ -80,28 +81,13 @@ DEF TEST = 1
 DEF FULL = 2
 
 
-cdef union DoubleBits:
-    double value
-    uint64_t bits
-
-
-cdef inline uint64_t _mix(uint64_t h) noexcept nogil:
-    """splitmix64 finaliser."""
-    h ^= h >> 30
-    h *= 0xbf58476d1ce4e5b9ULL
-    h ^= h >> 27
-    h *= 0x94d049bb133111ebULL
-    h ^= h >> 31
-    return h
-
-
 cdef inline uint64_t _hash_row(const double* e, intp_t n_cols) noexcept nogil:
     cdef DoubleBits word
     cdef uint64_t h = <uint64_t> n_cols
     cdef intp_t k
     for k in range(n_cols):
         word.value = e[k]
-        h = _mix(h ^ word.bits)
+        h = mix_bits(h ^ word.bits)
     return h
 
 
