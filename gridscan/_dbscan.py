@@ -14,6 +14,7 @@ from gridscan._grid import MAX_FEATURES as CELL_GRID_MAX_FEATURES
 from gridscan._grid import CellGrid, numbered_cells
 from gridscan._index import BruteIndex, column_extent, distinct_rows, take_rows
 from gridscan._lattice import LatticeIndex, lattice_layout
+from gridscan._prediction_cache import PredictionCache
 from gridscan._range_eps import RangeEps
 from gridscan._validation import (
     METRIC_ALIASES,
@@ -208,19 +209,6 @@ def grid_cell_size(typical, metric, p, window):
     diagonal = {"euclidean": np.sqrt(n_norm), "manhattan": n_norm, "chebyshev": 1.0}.get(
         metric, n_norm ** (1.0 / p))
     return np.where(window.astype(bool), typical, typical / diagonal)
-
-
-class PredictionCache:
-    """Pickling for estimators that cache a prediction index in ``_predict_index``.
-
-    The cache holds compiled objects, which do not pickle; predict rebuilds it.
-    """
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        if "_predict_index" in state:
-            state["_predict_index"] = None
-        return state
 
 
 class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):

@@ -8,7 +8,6 @@ from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from gridscan._dbscan import PredictionCache
 from gridscan._gbdscan_inner import (
     CellProblem,
     CellSet,
@@ -19,6 +18,7 @@ from gridscan._gbdscan_inner import (
     stencil_reach,
     stencil_widths,
 )
+from gridscan._prediction_cache import PredictionCache
 from gridscan._validation import effective_n_threads
 
 # Internal feature order of a cell: scan first and beam last, so that the cells
