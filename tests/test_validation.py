@@ -321,8 +321,6 @@ CASES = [
     C("predict-features", lambda: fitted(eps=0.3).predict(np.ones((3, 3))),
       r"X has 3 features, but GridDBSCAN is expecting 2 features as input"),
     C("predict-nan", lambda: fitted(eps=0.3).predict(X_NAN), r"Input X contains NaN"),
-    C("predict-empty", lambda: fitted(eps=0.3).predict(np.zeros((0, 2))),
-      r"Found array with 0 sample\(s\)"),
     C("predict-sample_eps-needed", lambda: fitted_with_sample_eps().predict(X),
       r"predict needs sample_eps: the model was fitted with sample_eps"),
     C("predict-sample_eps-length", lambda: fitted_with_sample_eps().predict(X, sample_eps=[1.0]),
