@@ -466,6 +466,8 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], order="C",
                           ensure_min_samples=0)
         n = X.shape[0]
+        if n == 0:
+            return np.empty(0, dtype=np.intp)
         query_table = None
         if sample_eps is not None:
             metric, p = resolve_metric(self.metric, self.p)
