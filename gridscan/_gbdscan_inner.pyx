@@ -498,6 +498,9 @@ cdef class CellSet:
             for u in prange(n, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
                 if threadid() == 0 and u % CHECK_SIGNALS_EVERY == 0:
                     check_signals()
+                # Assigned here, so that each thread has its own (Cython shares a variable
+                # of a prange body that is only written through its address).
+                covered = 0
                 found = _ranges(c, c.coords + 3 * u, NULL, &covered)
                 core[u] = <double> found >= pts_ratio * <double> covered
         return is_core
