@@ -33,9 +33,9 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 
 import numpy as np
+from run import best_time  # benchmarks/run.py: the same best-of-n timer
 
 SKLEARN_MAX_PAIRS = 5e7
 
@@ -91,16 +91,6 @@ def make_case(name, n, seed=0):
 CASES = ["uniform", "zeros", "zeros_4d", "spot", "geometric", "lattice_dups", "lattice_float",
          "wide_int_grid", "pts_ratio", "eps_two_scales", "eps_log_uniform", "range_eps_6",
          "few_huge_eps", "grid_8d"]
-
-
-def best_time(function, repeat):
-    function()                                   # warm-up: page faults, thread pools
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def child(name, n, threads, repeat):

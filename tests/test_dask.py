@@ -1,6 +1,5 @@
 """gridscan.dask against single-machine runs, on a real distributed.LocalCluster."""
 
-import doctest
 import os
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import dask  # noqa: E402
 import dask.array as da  # noqa: E402
 import dask.dataframe as dd  # noqa: E402
 import pandas as pd  # noqa: E402
+from doctests import run_docstring_examples  # noqa: E402
 from sklearn.base import BaseEstimator, ClusterMixin  # noqa: E402
 from sklearn.cluster import DBSCAN  # noqa: E402
 
@@ -351,13 +351,7 @@ def test_cluster_groups_bad_input(kwargs, match):
 @pytest.mark.parametrize("module", [gdask_groups, gdask_partitioned],
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module):
-    finder = doctest.DocTestFinder(exclude_empty=True)
-    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
-    tests = [t for t in finder.find(module, module.__name__) if t.examples]
-    assert tests, f"{module.__name__} has no docstring examples"
-    for test in tests:
-        runner.run(test)
-    assert runner.failures == 0, f"{runner.failures} doctest failures in {module.__name__}"
+    run_docstring_examples(module)
 
 
 def test_public_functions_are_those_of_the_package():
