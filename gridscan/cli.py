@@ -581,11 +581,18 @@ def _outputs(inputs, output):
             raise CommandError(f"--output {str(output)!r} must be a directory when clustering "
                                f"{len(inputs)} files")
         targets = [output / Path(path).name for path in inputs]
+    _check_targets(inputs, zip(inputs, targets, strict=True))
+    return targets
+
+
+def _check_targets(inputs, pairs):
+    """CommandError unless every (input, output) pair writes to a path that is no input
+    (by path, link or hard link) and that no other input writes to."""
     input_paths = {os.path.realpath(path): str(path) for path in inputs}
     input_ids = {_file_id(path): str(path) for path in inputs}
     input_ids.pop(None, None)
     written = {}
-    for source, target in zip(inputs, targets, strict=True):
+    for source, target in pairs:
         real = os.path.realpath(target)
         same = input_paths.get(real) or input_ids.get(_file_id(target))
         if same is not None:
@@ -593,9 +600,8 @@ def _outputs(inputs, output):
                                f"does not write over its input: choose another output")
         if real in written:
             raise CommandError(f"the inputs {written[real]!r} and {str(source)!r} would both "
-                               f"be written to {str(target)!r}; cluster them separately")
+                               f"be written to {str(target)!r}; process them separately")
         written[real] = str(source)
-    return targets
 
 
 class Plan:
@@ -941,25 +947,13 @@ def _radar_targets(args, inputs):
                            f"writes three files there")
     suffix = ".parquet" if args.table_format == "parquet" else ".csv"
     names = {**RADAR_OUTPUTS, "table": "{stem}_clusters" + suffix}
-    input_paths = {os.path.realpath(path): str(path) for path in inputs}
-    input_ids = {_file_id(path): str(path) for path in inputs}
-    input_ids.pop(None, None)
-    targets, written = {}, {}
+    targets = {}
     for source in inputs:
         stem = source.stem or source.name  # KLOT.20240101.nc -> KLOT.20240101
         targets[source] = {kind: directory / name.format(stem=stem)
                            for kind, name in names.items()}
-        for target in targets[source].values():
-            real = os.path.realpath(target)
-            same = input_paths.get(real) or input_ids.get(_file_id(target))
-            if same is not None:
-                raise CommandError(f"output {str(target)!r} would be the input {same!r}; "
-                                   f"choose another --output directory")
-            if real in written:
-                raise CommandError(f"the inputs {written[real]!r} and {str(source)!r} would "
-                                   f"both be written to {str(target)!r}; process them "
-                                   f"separately")
-            written[real] = str(source)
+    _check_targets(inputs, [(source, target) for source, outputs in targets.items()
+                            for target in outputs.values()])
     return targets
 
 
