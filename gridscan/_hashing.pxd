@@ -1,7 +1,11 @@
-# Hashing of double values, shared by the lattice's stencil cache (_lattice.pyx)
-# and the search for duplicate points (_index.pyx).
+# Hashing and comparing rows of values, shared by the lattice's stencil cache
+# (_lattice.pyx) and the search for duplicate points (_index.pyx).
 
 from libc.stdint cimport uint64_t
+
+from cython cimport floating
+
+from gridscan._typedefs cimport intp_t
 
 
 cdef union DoubleBits:
@@ -17,3 +21,12 @@ cdef inline uint64_t mix_bits(uint64_t h) noexcept nogil:
     h *= 0x94d049bb133111ebULL
     h ^= h >> 31
     return h
+
+
+cdef inline bint same_values(const floating* a, const floating* b, intp_t n) noexcept nogil:
+    """Whether a[0..n-1] and b[0..n-1] are equal, value by value."""
+    cdef intp_t k
+    for k in range(n):
+        if a[k] != b[k]:
+            return False
+    return True

@@ -22,7 +22,7 @@ from libc.stdint cimport uint64_t
 
 from cython cimport floating
 
-from gridscan._hashing cimport DoubleBits, mix_bits
+from gridscan._hashing cimport DoubleBits, mix_bits, same_values
 from gridscan._kernels cimport (
     CHEBYSHEV, EUCLIDEAN, FORWARD, MANHATTAN, MINKOWSKI, REVERSE, UNION, Direction, EpsTable,
     Metric, Norm, accumulate, larger, scaled_distance, smaller, unreduce, within,
@@ -112,14 +112,6 @@ cdef inline uint64_t _hash_values(const floating* x, intp_t d, uint64_t h) noexc
     return h
 
 
-cdef inline bint _same_values(const floating* a, const floating* b, intp_t d) noexcept nogil:
-    cdef intp_t k
-    for k in range(d):
-        if a[k] != b[k]:
-            return False
-    return True
-
-
 def distinct_rows(const floating[:, ::1] X, const double[:, ::1] eps):
     """The distinct points of X: (first, group), both intp.
 
@@ -154,8 +146,8 @@ def distinct_rows(const floating[:, ::1] X, const double[:, ::1] eps):
                     group[i] = n_groups
                     n_groups += 1
                     break
-                if _same_values(&X[i, 0], &X[first[g], 0], d) and (
-                        not per_row or _same_values(&eps[i, 0], &eps[first[g], 0], cols)):
+                if same_values(&X[i, 0], &X[first[g], 0], d) and (
+                        not per_row or same_values(&eps[i, 0], &eps[first[g], 0], cols)):
                     group[i] = g
                     break
                 h = (h + 1) & mask

@@ -56,7 +56,7 @@ from cython.parallel cimport prange
 
 from cython cimport floating
 
-from gridscan._hashing cimport DoubleBits, mix_bits
+from gridscan._hashing cimport DoubleBits, mix_bits, same_values
 from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, range_push
 from gridscan._kernels cimport FORWARD, REVERSE, UNION, Direction, within
 from gridscan._signals cimport POINTS_PER_POLL, poll_signals
@@ -415,7 +415,7 @@ cdef class LatticeIndex(SpatialIndex):
         cdef intp_t previous = -1
         for r in range(n_rows):
             # Consecutive equal rows are common (shared rows, sorted data).
-            if r > 0 and previous >= 0 and _same_row(&values[r, 0], &values[r - 1, 0], n_cols):
+            if r > 0 and previous >= 0 and same_values(&values[r, 0], &values[r - 1, 0], n_cols):
                 ids[r] = previous
                 continue
             sid = self._find(&values[r, 0], n_cols)
@@ -761,7 +761,7 @@ cdef class LatticeIndex(SpatialIndex):
         if q.block >= 0 and self.point_sid != NULL and q.block < self.n_points:
             sid = self.point_sid[q.block]
             if (sid >= 0 and self.key_cols[sid] == q.eps_cols
-                    and _same_row(&self.keys[sid * d], q.eps_max, q.eps_cols)):
+                    and same_values(&self.keys[sid * d], q.eps_max, q.eps_cols)):
                 return sid
         return self._find(q.eps_max, q.eps_cols)
 
@@ -1015,14 +1015,6 @@ cdef inline bint _is_point(const Query* q, intp_t d) noexcept nogil:
     cdef intp_t k
     for k in range(d):
         if q.lo[k] != q.hi[k]:
-            return False
-    return True
-
-
-cdef inline bint _same_row(const double* a, const double* b, intp_t n) noexcept nogil:
-    cdef intp_t k
-    for k in range(n):
-        if a[k] != b[k]:
             return False
     return True
 
