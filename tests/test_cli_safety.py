@@ -16,6 +16,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import run_cli
 from sklearn.cluster import DBSCAN
 
 import gridscan
@@ -37,14 +38,7 @@ def run(*args, cwd=None, file_size_limit=None):
                           preexec_fn=limit if file_size_limit is not None else None)
 
 
-def cli(capsys, *args):
-    """main(args) in this process: (exit status, stdout, stderr)."""
-    try:
-        status = main([str(arg) for arg in args])
-    except SystemExit as exit_info:
-        status = exit_info.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
+cli = run_cli
 
 
 def assert_one_line_error(status, out, err, *fragments):

@@ -20,6 +20,7 @@ os.environ.setdefault("PYART_QUIET", "1")
 import pyart  # noqa: E402
 import xarray as xr  # noqa: E402
 import xradar  # noqa: E402
+from cli_runner import run_cli  # noqa: E402
 
 from gridscan import GridDBSCAN  # noqa: E402
 from gridscan.radar import (  # noqa: E402
@@ -429,18 +430,6 @@ def test_xradar_label_variable_and_netcdf_round_trip(tmp_path):
 
 
 # ---------------------------------------------------------------- gridscan radar
-
-def run_cli(capsys, *args):
-    """gridscan.cli.main(args) in this process: (exit status, stdout, stderr)."""
-    from gridscan.cli import main
-
-    try:
-        status = main([str(arg) for arg in args])
-    except SystemExit as exit_info:
-        status = exit_info.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
-
 
 @pytest.fixture
 def radar_directory(tmp_path):
