@@ -438,41 +438,18 @@ cdef class LatticeIndex(SpatialIndex):
         """Cache the stencils of the points' eps rows: FORWARD searches look them up."""
         self.register_points(eps)
 
-    def register_points(self, eps, row_ids=None):
-        """Cache the stencils of the indexed points' eps (by position) for the next searches.
-
-        ``row_ids`` (optional, (n,) int) says which positions share an eps row
-        (equal ids, equal rows), so that each distinct row is looked up once.
-        """
+    def register_points(self, eps):
+        """Cache the stencils of the indexed points' eps (by position) for the next searches."""
         cdef EpsRows rows = eps
         if rows is self._point_eps:
             return
-        if row_ids is None:
-            ids = self.register(rows)
-        else:
-            ids = self._register_by_id(rows, np.ascontiguousarray(row_ids, dtype=np.intp))
+        ids = self.register(rows)
         if ids.shape[0] != self.n_points:
             ids = np.full(self.n_points, ids[0], dtype=np.intp)
         self._point_eps = rows
         self._point_sid_array = ids
         self.point_sid = _intp_pointer(ids)
         self.env_valid = False
-
-    def _register_by_id(self, EpsRows eps, const intp_t[::1] row_ids):
-        """Stencil ids of the rows of eps, registering one row per distinct row id."""
-        cdef const double[:, ::1] values = eps.values
-        cdef intp_t n = row_ids.shape[0], i, sid
-        cdef intp_t[::1] ids = np.empty(n, dtype=np.intp)
-        cdef intp_t[::1] known = np.full(np.max(row_ids) + 1 if n else 1, -2, dtype=np.intp)
-        for i in range(n):
-            sid = known[row_ids[i]]
-            if sid == -2:
-                sid = self._find(&values[i, 0], values.shape[1])
-                if sid < 0:
-                    sid = self._add_stencil(&values[i, 0], values.shape[1])
-                known[row_ids[i]] = sid
-            ids[i] = sid
-        return ids.base
 
     def _set_active(self, reach):
         """Active points (reach > 0, (n,)): per-cell stencils and the envelope."""
