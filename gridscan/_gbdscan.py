@@ -21,8 +21,8 @@ from gridscan._gbdscan_inner import (
 from gridscan._prediction_cache import PredictionCache
 from gridscan._validation import effective_n_threads
 
-# Internal feature order of a cell: scan first and beam last, so that the cells
-# of one gate row along the beam axis are consecutive in the lattice index.
+# Internal order of a cell's coordinates: scan first and beam last, so that the
+# cells of one gate row along the beam axis have consecutive cell numbers.
 SCAN, GATE, BEAM = 0, 1, 2
 
 
@@ -34,9 +34,9 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
     beams, whose beam half-axis ``b_i`` shrinks with the range of gate i (so
     the ellipse keeps its size on the ground), a window of ``scan_eps`` scans,
     and a minimum number of occupied cells relative to the number of grid cells
-    the neighbourhood covers (``pts_ratio``). It runs on gridscan's general
-    DBSCAN core with a lattice index: every neighbourhood is a precomputed
-    stencil of cells, so no distance is computed at all.
+    the neighbourhood covers (``pts_ratio``). Its index of the occupied cells
+    turns every neighbourhood into a few ranges of cells precomputed per gate
+    and beam, so no distance is computed at all.
 
     Parameters
     ----------
