@@ -16,6 +16,7 @@ class BallTree:
         *,
         sample_eps: ArrayLike | None = None,
         window_features: int | ArrayLike | None = None,
+        periods: ArrayLike | dict[int | str, float | None] | None = None,
         n_jobs: int | None = None,
     ) -> None: ...
     @overload
@@ -86,3 +87,5 @@ class BallTree:
     def p(self) -> float: ...
     @property
     def own_eps(self) -> object | None: ...
+    @property
+    def periods(self) -> NDArray[np.float64] | None: ...

@@ -66,6 +66,10 @@ cdef class BallTree(SpatialIndex):
         Each indexed point's own eps, needed for ``neighbors="union"`` searches.
     window_features : sequence of int, default=None
         Features compared on their own (``|dx_t| <= eps_t``) instead of inside the norm.
+    periods : sequence or dict, default=None
+        Period of each feature (None or 0 for an ordinary one), as in
+        ``GridDBSCAN``: differences along it are the minimum image, and the
+        points and queries are taken modulo the period.
     n_jobs : int, default=None
         OpenMP threads for building the tree, as in ``query_radius``; the tree
         does not depend on it.
@@ -73,7 +77,7 @@ cdef class BallTree(SpatialIndex):
     Attributes
     ----------
     data : ndarray of shape (n_samples, n_features)
-        The indexed points, in the order given.
+        The indexed points, in the order given (periodic features wrapped).
     n_nodes : int
         Number of nodes of the complete binary tree.
 
@@ -111,9 +115,14 @@ cdef class BallTree(SpatialIndex):
     cdef intp_t[::1] node_block           # the block node i is (prepare_searches), or -1
 
     def __init__(self, X, leaf_size=40, metric="euclidean", p=None, *,
-                 sample_eps=None, window_features=None, n_jobs=None):
-        from gridscan._validation import check_points, resolve_metric, window_mask
+                 sample_eps=None, window_features=None, periods=None, n_jobs=None):
+        from gridscan._validation import (
+            check_points, period_array, resolve_metric, window_mask, wrap_periodic,
+        )
         X = check_points(X)
+        period = period_array(periods, X.shape[1])
+        if period is not None:
+            X = wrap_periodic(X, period)
         if isinstance(leaf_size, bool) or not isinstance(leaf_size, (int, np.integer)) \
                 or leaf_size < 1:
             raise ValueError(f"leaf_size must be an integer >= 1; got {leaf_size!r}")
@@ -136,6 +145,8 @@ cdef class BallTree(SpatialIndex):
         self._setup(points, order, metric, p, window_mask(window_features, d))
         _node_bounds(self, points, effective_n_threads(n_jobs))
         self.node_block = np.full(self.n_nodes, -1, dtype=np.intp)
+        if period is not None:
+            self.set_periods(period, 0.0)
         self._set_own_eps(sample_eps)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
@@ -229,7 +240,9 @@ cdef class BallTree(SpatialIndex):
         state.update(data=np.asarray(self.data), points=self.points, order=self.order,
                      metric=self.metric, p=self.p, window=self.window,
                      leaf_size=self.leaf_size,
-                     own_eps=None if self.own_eps is None else self.own_eps.values)
+                     own_eps=None if self.own_eps is None else self.own_eps.values,
+                     periods=self.periods,
+                     period_reach=None if self.periods is None else np.asarray(self.period_reach))
         return _rebuild_ball_tree, (state,)
 
     def _restore(self, state):
@@ -247,6 +260,8 @@ cdef class BallTree(SpatialIndex):
                     state["window"])
         if state["own_eps"] is not None:
             self.own_eps = self.eps_rows(state["own_eps"])
+        if state.get("periods") is not None:
+            self.set_periods(state["periods"], state["period_reach"])
 
     def get_arrays(self):
         """(data, order, node_start, node_end, node_radius, node_centroid) as numpy arrays."""

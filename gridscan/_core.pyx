@@ -49,8 +49,8 @@ from gridscan._index cimport (
 )
 from gridscan._index cimport range_push
 from gridscan._kernels cimport (
-    FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, admit, larger, limit_of, related,
-    within, within_offsets,
+    FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, admit, gaps_to_interval, larger,
+    limit_of, related, within, within_offsets,
 )
 from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
@@ -244,7 +244,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 query.inner = 0.0
             ranges = work.ranges[t]
             ranges.size = 0
-            if index.candidates(query, <Direction> mode, ranges) < 0:
+            if index.search(query, <Direction> mode, ranges) < 0:
                 failed[0] = 1
                 continue
             # The weight of the ranges that are whole neighbours of every block point.
@@ -311,7 +311,6 @@ cdef int _decide_ranges(const floating* points, intp_t d, const Query* query,
     cdef double far[MAX_FEATURES]
     cdef const floating* x
     cdef const double* ej
-    cdef double v
     cdef bint some, every
     decided[0] = 0.0
     undecided.size = 0
@@ -321,10 +320,8 @@ cdef int _decide_ranges(const floating* points, intp_t d, const Query* query,
         for j in range(ranges.start[r], ranges.end[r]):
             x = points + j * d
             for k in range(d):
-                v = <double> x[k]
-                near[k] = query.lo[k] - v if v < query.lo[k] else (
-                    v - query.hi[k] if v > query.hi[k] else 0.0)
-                far[k] = larger(v - query.lo[k], query.hi[k] - v)
+                gaps_to_interval(<double> x[k], query.lo[k], query.hi[k], k, norm,
+                                 &near[k], &far[k])
             some = within_offsets(near, query.eps_max, query.eps_cols, norm)
             every = some and within_offsets(far, query.eps_min, query.eps_cols, norm)
             if mode == UNION and not every:
@@ -420,7 +417,7 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
             load_block_query(query, points, start, end, &is_core[0], 1, e, FORWARD, b)
             ranges = work.ranges[t]
             ranges.size = 0
-            if index.candidates(query, FORWARD, ranges) < 0:
+            if index.search(query, FORWARD, ranges) < 0:
                 failed[0] = 1
                 continue
             if clique[b]:
@@ -582,7 +579,7 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
                 continue
             ranges = work.ranges[t]
             ranges.size = 0
-            if index.candidates(query, <Direction> mode, ranges) < 0:
+            if index.search(query, <Direction> mode, ranges) < 0:
                 failed[0] = 1
                 continue
             for i in range(start, end):

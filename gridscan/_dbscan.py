@@ -16,13 +16,13 @@ from gridscan._index import BruteIndex, column_extent, distinct_rows, take_rows
 from gridscan._lattice import LatticeIndex, lattice_layout
 from gridscan._prediction_cache import PredictionCache
 from gridscan._range_eps import RangeEps
+from gridscan._space import FeatureSpace
 from gridscan._validation import (
     METRIC_ALIASES,
     check_span,
     effective_n_threads,
     eps_rows,
     resolve_metric,
-    window_mask,
 )
 
 
@@ -139,10 +139,12 @@ def stencil_rows(eps_table, shape):
     return float(np.prod(2 * extent[:-1] + 1))
 
 
-def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=None):
+def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=None,
+                     periodic=False):
     """The index for ``algorithm``: "lattice", "grid" (cell grid), "ball_tree" or "brute".
 
     Every index is exact on any data; the choice only decides the speed.
+    ``periodic`` data never take the lattice (its stencils do not wrap).
 
     "grid" is the lattice for integer data (``lattice_shape`` being the
     pts_ratio grid, when given) whose largest eps has a stencil of at most
@@ -169,7 +171,7 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
         return algorithm
     if algorithm == "auto" and n <= BRUTE_MAX_POINTS:
         return "brute"
-    layout = lattice_layout(X, lattice_shape)
+    layout = None if periodic else lattice_layout(X, lattice_shape)
     if layout is not None:
         low, high = column_extent(X)
         shape = (high - low + 1) if lattice_shape is None else np.asarray(lattice_shape)
@@ -230,13 +232,27 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
     min_samples : int, default=5
         Weight (count, with unit weights) a point's neighbourhood, the point
         itself included, must reach for the point to be a core point.
-    metric : {"euclidean", "manhattan", "chebyshev", "minkowski"}, default="euclidean"
+    metric : {"euclidean", "manhattan", "chebyshev", "minkowski", "haversine"}, \
+            default="euclidean"
         Compiled metric; "l2", "l1", "cityblock" and "infinity" are aliases.
+        "haversine" is scikit-learn's: the two features other than the window
+        features are latitude and longitude in radians, the distance is the
+        great-circle angle, and eps is an angle (one per point; a per-feature
+        eps must give latitude and longitude the same one).
     p : float, default=None
         Minkowski power (>= 1); None means 2.
     window_features : int, str or sequence of them, default=None
         Features outside the norm, each bounded on its own
         (``|X[q, t] - X[p, t]| <= eps[p, t]``), as time in ST-DBSCAN.
+    periods : sequence or dict, default=None
+        Period of each feature (None or 0 for an ordinary one), or a dict from
+        feature index or column name to period, for example ``[None, 360.0]``
+        for (range, azimuth in degrees). Values of a periodic feature are taken
+        modulo its period, and two values differ by the minimum image
+        ``min(|d| mod P, P - |d| mod P)``: azimuth 359.5 and 0.5 are 1 apart.
+        An eps of P/2 or more reaches every value of that feature. Not with
+        ``pts_ratio`` (its lattice does not wrap; GBDSCAN has
+        ``periodic_beams``).
     neighbors : {"union", "query"}, default="union"
         ``"query"``: N(p) holds the points inside p's neighbourhood.
         ``"union"``: N(p) also holds the points whose own neighbourhood holds
@@ -329,9 +345,10 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "eps": [Interval(Real, 0.0, None, closed="neither"), "array-like", RangeEps],
         "min_samples": [Interval(Integral, 1, None, closed="left")],
-        "metric": [StrOptions(set(METRIC_ALIASES))],
+        "metric": [StrOptions(set(METRIC_ALIASES) | {"haversine"})],
         "p": [Interval(Real, 1.0, None, closed="left"), None],
         "window_features": ["array-like", Integral, str, None],
+        "periods": ["array-like", dict, None],
         "neighbors": [StrOptions({"union", "query"})],
         "pts_ratio": [Interval(Real, 0.0, 1.0, closed="right"), None],
         "grid_shape": ["array-like", None],
@@ -348,6 +365,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         metric="euclidean",
         p=None,
         window_features=None,
+        periods=None,
         neighbors="union",
         pts_ratio=None,
         grid_shape=None,
@@ -360,6 +378,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         self.metric = metric
         self.p = p
         self.window_features = window_features
+        self.periods = periods
         self.neighbors = neighbors
         self.pts_ratio = pts_ratio
         self.grid_shape = grid_shape
@@ -392,12 +411,13 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
         check_span(X)
         n_threads = effective_n_threads(self.n_jobs)
-        plan = self._fit_plan(X, sample_weight, sample_eps)
+        wrapped = self._space(X.shape[1]).wrap(X)
+        plan = self._fit_plan(wrapped, sample_weight, sample_eps)
         # Identical points (and eps rows) have the same neighbourhood and label:
         # they are clustered as one point whose weight is the sum of theirs.
-        distinct = distinct_points(X, plan.eps_table)
+        distinct = distinct_points(wrapped, plan.eps_table)
         if distinct is None:
-            job = self._prepare(X, plan, n_threads)
+            job = self._prepare(wrapped, plan, n_threads)
         else:
             first, group = distinct
             weights = np.bincount(group, weights=plan.weights, minlength=first.shape[0])
@@ -405,7 +425,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             collapsed = plan._replace(
                 eps_table=table if table.shape[0] == 1 else take_rows(table, first),
                 weights=weights.astype(np.float64))
-            job = self._prepare(take_rows(X, first, n_threads), collapsed, n_threads)
+            job = self._prepare(take_rows(wrapped, first, n_threads), collapsed, n_threads)
         is_core, labels = fit_core(job.index, job.eps, job.weights, job.min_weight,
                                    job.union_rule, n_threads)
         self.labels_, core_mask = to_row_order(job.index.order, labels, is_core, n_threads)
@@ -468,9 +488,11 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         n = X.shape[0]
         if n == 0:
             return np.empty(0, dtype=np.intp)
+        space = self._space(X.shape[1])
+        X = space.wrap(X)
         query_table = None
         if sample_eps is not None:
-            metric, p = resolve_metric(self.metric, self.p)
+            metric, p = resolve_metric(self.metric, self.p, spherical=True)
             query_table = eps_rows(sample_eps, n_rows=n, n_features=X.shape[1],
                                    name="sample_eps", forms=("rows", "rows_features"),
                                    metric=metric, p=p)
@@ -483,8 +505,9 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         if self.core_sample_indices_.shape[0] == 0:
             return np.full(n, -1, dtype=np.intp)
         index, core_eps, core_labels = self._prediction_data()
-        query_eps = None if query_table is None else index.eps_rows(query_table)
-        return predict_core(index, core_eps, core_labels, X.astype(np.float64, copy=False),
+        query_eps = None if query_table is None else index.eps_rows(space.eps(query_table))
+        return predict_core(index, core_eps, core_labels,
+                            space.points(X).astype(np.float64, copy=False),
                             query_eps, self._union_rule, effective_n_threads(self.n_jobs))
 
     def _prediction_data(self):
@@ -495,9 +518,10 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             table = self._eps_table_rows
             core_table = table if table.shape[0] == 1 else table[core]
             # Identical core points (with identical eps) are one.
-            first, _ = distinct_rows(self.components_, core_table)
+            core_points = self._space(self.n_features_in_).wrap(self.components_)
+            first, _ = distinct_rows(core_points, core_table)
             index, core_eps, order = self._core_point_index(
-                self.components_[first].astype(np.float64),
+                core_points[first].astype(np.float64),
                 core_table if core_table.shape[0] == 1 else core_table[first])
             prediction = self._predict_index = (index, core_eps,
                                                 self.labels_[core[first]][order])
@@ -506,12 +530,16 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
     def _core_point_index(self, core_points, core_table):
         """(index, eps by position, order) over core points for predict_core.
 
-        The index is given its points' eps here, once (the union rule needs them
-        even when they are all equal), so that predict_core only reads it and
-        several threads may predict with it at once.
+        ``core_points`` (wrapped, see FeatureSpace) and ``core_table`` are in
+        the estimator's features. The index is given its points' eps here, once
+        (the union rule needs them even when they are all equal), so that
+        predict_core only reads it and several threads may predict with it at
+        once.
         """
         n_threads = effective_n_threads(self.n_jobs)
-        index = self._build_index(core_points, core_table)
+        space = self._space(core_points.shape[1])
+        core_points, core_table = space.points(core_points), space.eps(core_table)
+        index = self._build_index(core_points, core_table, space=space)
         core_eps = eps_by_position(index, core_table, n_threads)
         index.set_point_eps(core_eps, n_threads=n_threads)
         return index, core_eps, np.asarray(index.order)
@@ -523,14 +551,14 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         errors on its way (_fit_context, _fit_plan, _build_index).
         """
         self._validate_params()
-        resolve_metric(self.metric, self.p)
-        window_mask(self.window_features, n_features)
+        self._space(n_features)
         self._eps_table(np.empty((0, n_features)), None)
 
     def _fit_plan(self, X, sample_weight=None, sample_eps=None, choices=None):
         """The eps table, weights and rules of a fit of X, made once (a FitPlan).
 
-        X is validated (validate_data). ``choices`` are the DataChoices of
+        X is validated (validate_data) and wrapped (``_space(d).wrap``).
+        ``choices`` are the DataChoices of
         the whole data when X holds only some of its rows (gridscan.dask):
         the eps table then has the whole data's columns, and the lattice the
         whole data's bounds. None makes them from X.
@@ -566,8 +594,10 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         order, and the plan's union rule.
         """
         shape = plan.choices.lattice_shape
-        index = self._build_index(X, plan.eps_table, shape)
-        eps = eps_by_position(index, plan.eps_table, n_threads)
+        space = self._space(X.shape[1])
+        points, table = space.points(X), space.eps(plan.eps_table)
+        index = self._build_index(points, table, shape, space)
+        eps = eps_by_position(index, table, n_threads)
         min_weight = self._min_weight(index, eps, shape, n_threads)
         return _CoreInputs(
             index=index,
@@ -577,16 +607,38 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             union_rule=plan.union_rule,
         )
 
-    def _build_index(self, X, eps_table, lattice_shape=None):
+    def _space(self, n_features):
+        """The FeatureSpace of the parameters (validated) for n_features columns."""
+        space = FeatureSpace.of(self.metric, self.p, self.window_features, self.periods,
+                                n_features, getattr(self, "feature_names_in_", None))
+        if self.pts_ratio is not None and (space.sphere is not None
+                                           or space.feature_periods is not None):
+            raise ValueError(
+                "pts_ratio counts the cells of a lattice that does not wrap, so it takes "
+                f"neither periods nor metric='haversine'; got periods={self.periods!r}, "
+                f"metric={self.metric!r} (for radar beams that wrap, GBDSCAN has "
+                "periodic_beams=True)")
+        return space
+
+    def _build_index(self, X, eps_table, lattice_shape=None, space=None):
         """The neighbour index for X with eps rows eps_table, as choose_algorithm says.
 
-        The lattice is bounded by ``lattice_shape`` (the pts_ratio grid) when given.
+        X and eps_table are in the index's coordinates (``space``, the
+        FeatureSpace of X's features; see _space). The lattice is bounded by
+        ``lattice_shape`` (the pts_ratio grid) when given.
         """
-        metric, p = resolve_metric(self.metric, self.p)
-        window = window_mask(self.window_features, X.shape[1],
-                             getattr(self, "feature_names_in_", None))
+        if space is None:
+            space = self._space(X.shape[1])
+        metric, p, window, periods = space.metric, space.p, space.window, space.periods
         algorithm = choose_algorithm(X, eps_table, self.algorithm, metric, p, window,
-                                     lattice_shape)
+                                     lattice_shape, periodic=periods is not None)
+        index = self._new_index(algorithm, X, eps_table, lattice_shape, metric, p, window)
+        if periods is not None:
+            index.set_periods(periods, eps_table.max(axis=0))
+        return index
+
+    def _new_index(self, algorithm, X, eps_table, lattice_shape, metric, p, window):
+        """An index of the kind ``algorithm`` over X."""
         if algorithm == "lattice":
             return LatticeIndex(X, metric, p, bounds=lattice_shape,
                                 window_features=np.flatnonzero(window))
@@ -605,7 +657,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
     def _eps_table(self, X, sample_eps):
         """Eps rows of X and where they came from ("sample", "model" or "constant")."""
         n, d = X.shape
-        metric, p = resolve_metric(self.metric, self.p)
+        metric, p = resolve_metric(self.metric, self.p, spherical=True)
         if sample_eps is not None:
             return eps_rows(sample_eps, n_rows=n, n_features=d, name="sample_eps",
                             forms=("rows", "rows_features"), metric=metric, p=p), "sample"

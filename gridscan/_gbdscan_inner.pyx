@@ -220,7 +220,9 @@ cdef inline Norm _ellipse_norm(const uint8_t* window) noexcept nogil:
     norm.p = 2.0
     norm.n_features = 3
     norm.window = window
+    norm.period = NULL
     norm.plain_euclidean = False
+    norm.periodic_euclidean = False
     return norm
 
 

@@ -253,6 +253,9 @@ cdef class CellGrid(SpatialIndex):
         Searches of some points of one cell with these eps rows then read the
         cell's list instead of scanning the grid.
         """
+        # With periodic features the lists hold the pairs in plain geometry: complete for
+        # a cell whose search needs no image across a seam (SpatialIndex.search), and
+        # the plain part of the candidates of one that does.
         if eps.shared:
             # Every cell has the one row: no per-cell bounds are needed.
             self.pair_eps_max = np.array(eps.values)

@@ -58,11 +58,15 @@ cdef class SpatialIndex:
     cdef readonly object window     # (d,) uint8 window-feature mask
     cdef readonly double p          # Minkowski power
     cdef readonly EpsRows own_eps   # eps of the indexed points by position, or None
+    cdef readonly object periods    # (d,) float64 period of each feature (0: none), or None
+    cdef double[::1] period_reach   # (d,) largest |dx_k| an indexed point's own eps allows
     cdef Norm norm
     cdef intp_t n_points
     cdef bint reads_eps_bounds      # whether searches read EpsRows' reach and inner
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil
+    cdef int search(self, const Query* q, Direction mode, RangeList* out) noexcept nogil
+    cdef int _search_images(self, const Query* q, Direction mode, RangeList* out) noexcept nogil
 
 
 cdef class Workspace:

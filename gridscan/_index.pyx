@@ -16,8 +16,9 @@
 import numpy as np
 
 from cython.parallel cimport prange, threadid
+from libc.float cimport DBL_EPSILON
 from libc.math cimport INFINITY, fmin
-from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.stdint cimport uint64_t
 
 from cython cimport floating
@@ -41,6 +42,11 @@ DEF CHECK_SIGNALS_EVERY = 256
 
 # Rows gathered by take_rows between two loop steps (a power of two).
 DEF ROWS_PER_CHUNK = 4096
+
+# Features of an index with periodic features, at most (search's images live on the stack).
+cdef enum:
+    MAX_PERIODIC_INDEX_FEATURES = 64
+MAX_PERIODIC_FEATURES = MAX_PERIODIC_INDEX_FEATURES
 
 
 def take_rows(array, rows, int n_threads=1):
@@ -193,6 +199,88 @@ cdef int range_push(RangeList* out, intp_t start, intp_t end, bint full,
     out.block[out.size] = block
     out.size += 1
     return 0
+
+
+cdef struct Piece:
+    intp_t start
+    intp_t end
+    intp_t block
+    bint full
+
+
+cdef int _by_start(const void* a, const void* b) noexcept nogil:
+    """qsort order of pieces: by start, then the longer first."""
+    cdef const Piece* x = <const Piece*> a
+    cdef const Piece* y = <const Piece*> b
+    if x.start != y.start:
+        return -1 if x.start < y.start else 1
+    if x.end != y.end:
+        return -1 if x.end > y.end else 1
+    return 0
+
+
+cdef int _make_disjoint(RangeList* out, intp_t first) noexcept nogil:
+    """Rewrite the ranges out[first:] as disjoint ranges over the same positions.
+
+    A position is in a full range when some range holding it was full.  A
+    range keeps its block when it is exactly one of the ranges given (those
+    given twice with one block included).  -1 when memory runs out.
+    """
+    cdef intp_t n = out.size - first, i, m = 0, f = 0, n_full = 0, a, b, block, cursor
+    cdef Piece* pieces = <Piece*> malloc(max(n, 1) * sizeof(Piece))
+    cdef Piece* full = <Piece*> malloc(max(n, 1) * sizeof(Piece))
+    cdef int status = 0
+    if pieces == NULL or full == NULL:
+        free(pieces)
+        free(full)
+        return -1
+    for i in range(n):
+        pieces[i].start = out.start[first + i]
+        pieces[i].end = out.end[first + i]
+        pieces[i].block = out.block[first + i]
+        pieces[i].full = out.full[first + i]
+    qsort(pieces, n, sizeof(Piece), _by_start)
+    # The union of the full pieces, as sorted disjoint runs.
+    for i in range(n):
+        if not pieces[i].full:
+            continue
+        if n_full > 0 and pieces[i].start < full[n_full - 1].end:
+            if not _same_piece(&full[n_full - 1], &pieces[i]):
+                full[n_full - 1].block = -1
+            full[n_full - 1].end = max(full[n_full - 1].end, pieces[i].end)
+        else:
+            full[n_full] = pieces[i]
+            n_full = n_full + 1
+    out.size = first
+    i = 0
+    while i < n and status == 0:
+        # One run of overlapping pieces, [a, b).
+        a = pieces[i].start
+        b = pieces[i].end
+        block = pieces[i].block
+        i = i + 1
+        while i < n and pieces[i].start < b:
+            if not (pieces[i].start == a and pieces[i].end == b and pieces[i].block == block):
+                block = -1
+            b = max(b, pieces[i].end)
+            i = i + 1
+        cursor = a
+        while f < n_full and full[f].start < b and status == 0:
+            if full[f].start > cursor:
+                status = range_push(out, cursor, full[f].start, False, -1)
+            if status == 0:
+                status = range_push(out, full[f].start, full[f].end, True, full[f].block)
+            cursor = full[f].end
+            f = f + 1
+        if cursor < b and status == 0:
+            status = range_push(out, cursor, b, False, block if cursor == a else -1)
+    free(pieces)
+    free(full)
+    return status
+
+
+cdef inline bint _same_piece(const Piece* x, const Piece* y) noexcept nogil:
+    return x.start == y.start and x.end == y.end and x.block == y.block
 
 
 cdef int _grow(void** array, intp_t capacity, size_t item_size) noexcept nogil:
@@ -438,12 +526,125 @@ cdef class SpatialIndex:
         self.norm.p = p
         self.norm.n_features = points.shape[1]
         self.norm.window = &mask[0] if self.window.any() else NULL
+        self.norm.period = NULL
         self.norm.plain_euclidean = metric == "euclidean" and self.norm.window == NULL
+        self.norm.periodic_euclidean = False
+        self.periods = None
         self.reads_eps_bounds = True
 
+    def set_periods(self, periods, point_reach):
+        """Make the features with a period > 0 periodic (minimum-image differences).
+
+        The indexed points (and later queries) must lie in [0, P) along them.
+        ``point_reach`` bounds, per feature (or one for all), the difference
+        |dx_k| between an indexed point and any point its own eps reaches: the
+        REVERSE and UNION searches need it to know which queries near the
+        seam have neighbours on the other side.
+        """
+        cdef intp_t d = self.norm.n_features
+        periods = np.ascontiguousarray(periods, dtype=np.float64)
+        if periods.shape != (d,):
+            raise ValueError(f"periods has shape {periods.shape}; expected ({d},)")
+        if not np.any(periods > 0):
+            self.periods = None
+            self.norm.period = NULL
+            self.norm.plain_euclidean = self.norm.periodic_euclidean or self.norm.plain_euclidean
+            self.norm.periodic_euclidean = False
+            return
+        if d > MAX_PERIODIC_INDEX_FEATURES:
+            raise ValueError(f"periodic features need at most {MAX_PERIODIC_INDEX_FEATURES} "
+                             f"features in all; got {d}")
+        self.periods = periods
+        self.period_reach = np.array(
+            np.broadcast_to(np.asarray(point_reach, dtype=np.float64), (d,)))
+        cdef const double[::1] view = self.periods
+        self.norm.period = &view[0]
+        self.norm.periodic_euclidean = self.norm.plain_euclidean or self.norm.periodic_euclidean
+        self.norm.plain_euclidean = False
+
+    def _wrap_queries(self, X):
+        """X with every periodic feature taken modulo its period, into [0, P)."""
+        if self.periods is None:
+            return X
+        from gridscan._validation import wrap_periodic
+        return wrap_periodic(X, self.periods)
+
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
-        """Append the position ranges that may hold neighbours of q; -1 on no memory."""
+        """Append the position ranges that may hold neighbours of q; -1 on no memory.
+
+        Each index's own search, blind to periodic features: call ``search``.
+        """
         return range_push(out, 0, self.n_points, False, -1)
+
+    cdef int search(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
+        """Append the position ranges that may hold neighbours of q; -1 on no memory."""
+        if self.norm.period == NULL:
+            return self.candidates(q, mode, out)
+        return self._search_images(q, mode, out)
+
+    cdef int _search_images(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
+        """``candidates`` of q and of its images across the seams of the periodic features.
+
+        Along a periodic feature of period P the points lie in [0, P) and the
+        index sees a plain interval.  A query box whose reach crosses 0 (or P)
+        is searched again shifted by +P (or -P); every neighbour then lies in
+        the candidates of the image nearest to it, since the minimum image of
+        a difference is the plain difference to one of the images.  A range
+        flagged full for an image is full: the plain difference bounds the
+        minimum image.  The ranges of several images may overlap: they are
+        made disjoint, full wherever one of them was.
+        """
+        cdef intp_t d = self.norm.n_features, k, a, n_axes = 0, n_images = 1, image, code
+        cdef intp_t first = out.size
+        cdef intp_t axis[MAX_PERIODIC_INDEX_FEATURES]
+        cdef int low_shift[MAX_PERIODIC_INDEX_FEATURES]
+        cdef int n_shifts[MAX_PERIODIC_INDEX_FEATURES]
+        cdef double lo[MAX_PERIODIC_INDEX_FEATURES]
+        cdef double hi[MAX_PERIODIC_INDEX_FEATURES]
+        cdef double period, reach, shift, margin
+        cdef Query image_query
+        for k in range(d):
+            period = self.norm.period[k]
+            if period <= 0.0:
+                continue
+            reach = 0.0
+            if mode != REVERSE:
+                reach = q.eps_max[k if q.eps_cols > 1 else 0]
+            if mode != FORWARD:
+                reach = larger(reach, self.period_reach[k])
+            # Rounding of the shifted coordinates is covered by a few ulps of P.
+            reach = reach + 8.0 * DBL_EPSILON * period
+            low_shift[n_axes] = 1 if q.lo[k] - reach <= 0.0 else 0
+            n_shifts[n_axes] = 1 + low_shift[n_axes] + (1 if q.hi[k] + reach >= period else 0)
+            if n_shifts[n_axes] > 1:
+                axis[n_axes] = k
+                n_images = n_images * n_shifts[n_axes]
+                n_axes = n_axes + 1
+        if n_images == 1:
+            return self.candidates(q, mode, out)
+        image_query = q[0]
+        image_query.lo = lo
+        image_query.hi = hi
+        for image in range(n_images):
+            for k in range(d):
+                lo[k] = q.lo[k]
+                hi[k] = q.hi[k]
+            code = image
+            image_query.block = q.block
+            for a in range(n_axes):
+                # Shifts +1, 0, -1 periods (those that reach the data), in turn.
+                shift = low_shift[a] - code % n_shifts[a]
+                code = code // n_shifts[a]
+                if shift != 0.0:
+                    k = axis[a]
+                    period = self.norm.period[k]
+                    margin = 4.0 * DBL_EPSILON * period
+                    lo[k] = q.lo[k] + shift * period - margin
+                    hi[k] = q.hi[k] + shift * period + margin
+                    image_query.block = -1
+            if self.candidates(&image_query, mode, out) < 0:
+                return -1
+        return _make_disjoint(out, first)
 
     def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
         """Record the eps of the indexed points (by position), for REVERSE and UNION searches.
@@ -481,6 +682,8 @@ cdef class SpatialIndex:
                          metric=self.metric, p=self.p)
         self.own_eps = EpsRows(table, self).take(self.order, self)
         self.set_point_eps(self.own_eps)
+        if self.periods is not None:
+            self.period_reach = np.array(np.broadcast_to(table.max(axis=0), (self.n_features,)))
 
     def query_radius(self, X, eps, count_only=False, sort_results=False, *,
                      return_distance=False, neighbors="query", n_jobs=None):
@@ -517,7 +720,7 @@ cdef class SpatialIndex:
             With ``return_distance=True``: the matching scaled distances.
         """
         from gridscan._validation import check_points, effective_n_threads, eps_rows
-        Q = check_points(X, name="X", n_features=self.n_features)
+        Q = self._wrap_queries(check_points(X, name="X", n_features=self.n_features))
         m = Q.shape[0]
         query_eps = EpsRows(
             eps_rows(eps, n_rows=m, n_features=self.n_features, name="eps",
@@ -613,7 +816,7 @@ def radius_scan(SpatialIndex index, const floating[:, ::1] points,
             e_q = qe.values + i * qe.row_stride
             query = work.queries[t]
             load_point_query(query, &queries[i, 0], qe, i, <Direction> mode, d)
-            if index.candidates(query, <Direction> mode, ranges) < 0:
+            if index.search(query, <Direction> mode, ranges) < 0:
                 failed[0] = 1
                 continue
             found = 0

@@ -4,8 +4,9 @@
 # pair:
 #
 #   Norm      the metric (an enum plus the Minkowski power), the number of
-#             features d, and an optional per-feature flag marking *window*
-#             features (outside the norm, each bounded on its own).
+#             features d, an optional per-feature flag marking *window*
+#             features (outside the norm, each bounded on its own), and
+#             optional per-feature *periods* (0 for an ordinary feature).
 #   EpsTable  the eps of every centre point as rows of a row-major double
 #             table: row_stride 0 when all points share one row (scalar or
 #             per-feature eps), n_cols 1 when a row is isotropic (one radius
@@ -18,7 +19,11 @@
 #   isotropic row:  sum_k |q_k - c_k|^2 <= e^2   (euclidean; other metrics alike)
 #   per-feature:    sum_k (|q_k - c_k| / e_k)^2 <= 1
 #
-# and |q_t - c_t| <= e_t for every window feature t.  The isotropic form
+# and |q_t - c_t| <= e_t for every window feature t.  Along a periodic feature
+# of period P (values in [0, P)) the difference |q_k - c_k| is the minimum
+# image, min(|q_k - c_k|, P - |q_k - c_k|): ``gap`` below.  Indexes keep their
+# own geometry plain (a periodic feature is an interval [0, P) to them) and
+# search the images of a query near the seam instead (SpatialIndex.search).  The isotropic form
 # compares reduced distances exactly as scikit-learn's trees do (squared
 # distance against eps squared), so a scalar eps reproduces its ties.
 # Coordinates are read as float or double and always compared in double.
@@ -45,7 +50,9 @@ cdef struct Norm:
     double p                  # Minkowski power (MINKOWSKI only)
     intp_t n_features
     const uint8_t* window     # NULL, or 1 for each window feature
-    bint plain_euclidean      # euclidean without window features: the fast path
+    const double* period      # NULL, or each feature's period (0: not periodic)
+    bint plain_euclidean      # euclidean, no window or periodic feature: the fast path
+    bint periodic_euclidean   # euclidean, no window feature, some periodic one
 
 cdef struct EpsTable:
     const double* values      # eps rows
@@ -64,6 +71,36 @@ cdef inline double larger(double a, double b) noexcept nogil:
 cdef inline double smaller(double a, double b) noexcept nogil:
     """The smaller of two numbers, neither NaN."""
     return a if a < b else b
+
+
+cdef inline double gap(double a, double b, intp_t k, const Norm* norm) noexcept nogil:
+    """|a - b| along feature k: the minimum image on a periodic feature (a, b in [0, P))."""
+    cdef double dx = fabs(a - b)
+    if norm.period != NULL and norm.period[k] > 0.0 and dx > 0.5 * norm.period[k]:
+        return norm.period[k] - dx
+    return dx
+
+
+cdef inline void gaps_to_interval(double v, double lo, double hi, intp_t k, const Norm* norm,
+                                  double* near, double* far) noexcept nogil:
+    """The smallest and largest difference (OUT) along feature k between v and [lo, hi].
+
+    On a periodic feature [lo, hi] is an arc of the circle [0, P): the
+    nearest value is an end of it unless it holds v, the farthest is v's
+    antipode when it holds that, else an end.
+    """
+    cdef double to_lo, to_hi, half, antipode
+    near[0] = lo - v if v < lo else (v - hi if v > hi else 0.0)
+    far[0] = larger(v - lo, hi - v)
+    if norm.period == NULL or norm.period[k] <= 0.0:
+        return
+    half = 0.5 * norm.period[k]
+    to_lo = gap(v, lo, k, norm)
+    to_hi = gap(v, hi, k, norm)
+    if near[0] > 0.0:
+        near[0] = smaller(to_lo, to_hi)
+    antipode = v + half if v < half else v - half
+    far[0] = half if lo <= antipode <= hi else larger(to_lo, to_hi)
 
 
 cdef inline double reduce_radius(double r, const Norm* norm) noexcept nogil:
@@ -132,9 +169,21 @@ cdef inline bint within(const floating* c, const floating* q, const double* e,
             dx = fabs(<double> q[k] - <double> c[k]) / e[k]
             acc = acc + dx * dx
         return acc <= 1.0
+    if norm.periodic_euclidean:
+        # The same with minimum images.
+        if n_cols == 1:
+            for k in range(norm.n_features):
+                dx = gap(<double> q[k], <double> c[k], k, norm)
+                acc = acc + dx * dx
+            return acc <= e[0] * e[0]
+        for k in range(norm.n_features):
+            dx = gap(<double> q[k], <double> c[k], k, norm) / e[k]
+            acc = acc + dx * dx
+        return acc <= 1.0
     limit = limit_of(e, n_cols, norm)
     for k in range(norm.n_features):
-        if not admit(&acc, fabs(<double> q[k] - <double> c[k]), k, e, n_cols, limit, norm):
+        if not admit(&acc, gap(<double> q[k], <double> c[k], k, norm), k, e, n_cols, limit,
+                     norm):
             return False
     return True
 
@@ -148,7 +197,7 @@ cdef inline bint within_offsets(const double* dx, const double* e, intp_t n_cols
     """
     cdef intp_t k
     cdef double acc = 0.0, limit
-    if norm.plain_euclidean and n_cols == 1:
+    if (norm.plain_euclidean or norm.periodic_euclidean) and n_cols == 1:
         for k in range(norm.n_features):
             acc = acc + dx[k] * dx[k]
         return acc <= e[0] * e[0]
@@ -167,14 +216,18 @@ cdef inline double scaled_distance(const floating* c, const floating* q, const d
     for k in range(norm.n_features):
         if norm.window != NULL and norm.window[k]:
             continue
-        dx = fabs(<double> q[k] - <double> c[k]) / e[0 if n_cols == 1 else k]
+        dx = gap(<double> q[k], <double> c[k], k, norm) / e[0 if n_cols == 1 else k]
         acc = accumulate(acc, dx, norm)
     return unreduce(acc, norm)
 
 
 cdef inline double point_distance(const double* a, const double* b,
                                   const Norm* norm) noexcept nogil:
-    """Plain metric distance over all features (window features included)."""
+    """Plain metric distance over all features (window features included).
+
+    Geometry of an index's own structure: periodic features count as plain
+    intervals here.
+    """
     cdef intp_t k
     cdef double acc = 0.0
     for k in range(norm.n_features):

@@ -25,12 +25,16 @@ METRIC_ALIASES = {
 }
 
 
-def resolve_metric(metric, p):
-    """Canonical (metric, p): minkowski with p 1, 2 or inf becomes its named metric."""
-    if not isinstance(metric, str) or metric not in METRIC_ALIASES:
-        raise ValueError(
-            f"metric must be one of {sorted(METRIC_ALIASES)}; got {metric!r}"
-        )
+def resolve_metric(metric, p, spherical=False):
+    """Canonical (metric, p): minkowski with p 1, 2 or inf becomes its named metric.
+
+    With ``spherical`` (the estimators) "haversine" is a metric too.
+    """
+    names = sorted(METRIC_ALIASES) + (["haversine"] if spherical else [])
+    if not isinstance(metric, str) or metric not in names:
+        raise ValueError(f"metric must be one of {names}; got {metric!r}")
+    if metric == "haversine":
+        return metric, 2.0
     name = METRIC_ALIASES[metric]
     if name != "minkowski":
         return name, 2.0
@@ -184,6 +188,65 @@ def window_mask(window_features, n_features, feature_names=None):
             )
         mask[k] = 1
     return mask
+
+
+def period_array(periods, n_features, feature_names=None):
+    """(n_features,) float64 period of every feature (0: not periodic), or None when none is.
+
+    ``periods`` is None, a sequence of one entry per feature (None or 0 for an
+    ordinary feature), or a dict from feature index or column name to period.
+    """
+    if periods is None:
+        return None
+    out = np.zeros(n_features)
+    if isinstance(periods, dict):
+        items = list(periods.items())
+    else:
+        if isinstance(periods, (str, bytes)) or not hasattr(periods, "__len__"):
+            raise ValueError(
+                f"periods must be None, a sequence of {n_features} periods (None or 0 for an "
+                f"ordinary feature) or a dict {{feature: period}}; got {periods!r}")
+        if len(periods) != n_features:
+            raise ValueError(
+                f"periods has {len(periods)} entries; expected one per feature ({n_features})")
+        items = list(enumerate(periods))
+    for feature, period in items:
+        if isinstance(feature, str):
+            if feature_names is None or feature not in list(feature_names):
+                raise ValueError(
+                    f"periods names column {feature!r}, which is not among the feature "
+                    f"names {None if feature_names is None else list(feature_names)}")
+            k = list(feature_names).index(feature)
+        elif (isinstance(feature, numbers.Integral) and not isinstance(feature, bool)
+              and -n_features <= feature < n_features):
+            k = int(feature) % n_features
+        else:
+            raise ValueError(
+                f"periods must be keyed by feature indices in [0, {n_features}) or column "
+                f"names; got {feature!r}")
+        if period is None:
+            continue
+        if (isinstance(period, bool) or not isinstance(period, numbers.Real)
+                or not np.isfinite(period) or period < 0):
+            raise ValueError(
+                f"periods[{feature!r}] must be None, 0 or a finite period > 0; got {period!r}")
+        out[k] = float(period)
+    return out if np.any(out > 0) else None
+
+
+def wrap_periodic(X, periods):
+    """A copy of X with every periodic feature taken modulo its period, into [0, P).
+
+    X is finite (checked before).  The remainder is taken in double; one that
+    rounds up to P itself (a value just below a multiple of P, or float32
+    rounding) is taken as 0, the same point of the circle.
+    """
+    X = np.array(X, copy=True)
+    for k in np.flatnonzero(periods > 0):
+        column = np.mod(X[:, k].astype(np.float64), periods[k]).astype(X.dtype)
+        column[column >= periods[k]] = 0
+        X[:, k] = column
+    return X
 
 
 def available_cpus():

@@ -142,6 +142,23 @@ def column_list(text):
     return names
 
 
+def column_periods(text):
+    """Comma-separated COLUMN=PERIOD pairs, as a dict."""
+    periods = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            period = float(value)
+        except ValueError:
+            period = math.nan
+        if not name.strip() or not (math.isfinite(period) and period > 0):
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated COLUMN=PERIOD pairs with periods > 0, "
+                f"got {text!r}")
+        periods[name.strip()] = period
+    return periods
+
+
 def _float_list(text, *, positive=False):
     what = "a number > 0 or comma-separated numbers > 0" if positive else \
         "a number or comma-separated numbers"
@@ -779,7 +796,7 @@ def run_cluster(args):
         for option in ("power", "offset", "min_eps", "max_eps"):
             if getattr(args, option) is not None:
                 raise CommandError(f"--{option.replace('_', '-')} needs --range-feature")
-    params = _given(args, GridDBSCAN, skip=("eps", "window_features"))
+    params = _given(args, GridDBSCAN, skip=("eps", "window_features", "periods"))
     _check_params(GridDBSCAN(eps=args.eps, **params))
     settings = {"eps": args.eps, **_defaults(GridDBSCAN), **params}
     range_text = f" (following {args.range_feature})" if args.range_feature else ""
@@ -819,7 +836,10 @@ def run_cluster(args):
                            max_eps=args.max_eps)
         window = [position(name, names, "--window-features")
                   for name in getattr(args, "window_features", None) or []]
-        model = GridDBSCAN(eps=eps, window_features=window or None, **params)
+        periods = {position(name, names, "--periods"): period
+                   for name, period in (getattr(args, "periods", None) or {}).items()}
+        model = GridDBSCAN(eps=eps, window_features=window or None, periods=periods or None,
+                           **params)
         if settings["pts_ratio"] is None:
             minimum = f"min-samples {settings['min_samples']}"
         else:
@@ -1303,6 +1323,10 @@ def build_parser():
     cluster.add_argument("--window-features", type=column_list, default=absent, metavar="COLS",
                          help="features bounded on their own, outside the distance "
                               "(|difference| <= eps), like time in ST-DBSCAN")
+    cluster.add_argument("--periods", type=column_periods, default=absent,
+                         metavar="COL=P,...",
+                         help="periodic features and their periods, for example azimuth=360: "
+                              "values are taken modulo P and 359.5 lies 1 from 0.5")
     cluster.add_argument("--pts-ratio", type=finite_float, default=absent, metavar="R",
                          help="adaptive minimum in (0, 1] instead of --min-samples: a core "
                               "point's neighbourhood holds at least R times the integer "

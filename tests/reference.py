@@ -8,18 +8,42 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 
-def in_ellipsoid(centres, E, Q, metric="euclidean", p=2.0, window=None, scaled=False):
+def wrapped(X, periods):
+    """X with each periodic feature (period > 0) taken into [0, P)."""
+    X = np.array(X, dtype=float)
+    for k, period in enumerate(periods):
+        if period:
+            X[:, k] = np.mod(X[:, k], period)
+            X[X[:, k] >= period, k] = 0.0
+    return X
+
+
+def differences(centres, Q, periods=None):
+    """diff[i, j, k] = |Q[j, k] - centres[i, k]|, the minimum image on periodic features."""
+    if periods is not None:
+        centres, Q = wrapped(centres, periods), wrapped(Q, periods)
+    diff = np.abs(Q[None, :, :] - centres[:, None, :])
+    for k, period in enumerate(periods or []):
+        if period:
+            diff[..., k] = np.where(diff[..., k] > period / 2, period - diff[..., k],
+                                    diff[..., k])
+    return diff
+
+
+def in_ellipsoid(centres, E, Q, metric="euclidean", p=2.0, window=None, scaled=False,
+                 periods=None):
     """inside[i, j]: Q[j] lies in the neighbourhood of centres[i] with eps row E[i].
 
     E has shape (len(centres), d).  Rows whose entries are all equal use the
     reduced form (distance**p against eps**p), as scikit-learn does for a scalar eps,
     unless ``scaled``: then every row uses the scaled form ||dx / E[i]|| against 1
     (gridscan keeps a per-feature table per-feature unless every row is isotropic).
+    ``periods`` (one per feature, 0 or None for an ordinary one) makes features periodic.
     """
     centres, Q, E = np.asarray(centres, float), np.asarray(Q, float), np.asarray(E, float)
     d = centres.shape[1]
     window = np.zeros(d, bool) if window is None else np.asarray(window, bool)
-    diff = np.abs(Q[None, :, :] - centres[:, None, :])           # [i, j, k]
+    diff = differences(centres, Q, periods)                       # [i, j, k]
     inside = np.all((diff <= E[:, None, :]) | ~window, axis=2)    # window features
     norm = ~window
     iso = np.all(E == E[:, :1], axis=1) & (not scaled)
@@ -64,17 +88,18 @@ def _accumulate(values, metric, p):
     return out
 
 
-def neighbourhoods(X, E, metric="euclidean", p=2.0, window=None, rule="union", scaled=False):
+def neighbourhoods(X, E, metric="euclidean", p=2.0, window=None, rule="union", scaled=False,
+                   periods=None):
     """N[i, j]: j in N(i) under the "query" or "union" rule."""
-    inside = in_ellipsoid(X, E, X, metric, p, window, scaled)
+    inside = in_ellipsoid(X, E, X, metric, p, window, scaled, periods)
     return inside | inside.T if rule == "union" else inside
 
 
 def dbscan(X, E, min_weight, metric="euclidean", p=2.0, window=None, rule="union",
-           weights=None, scaled=False):
+           weights=None, scaled=False, periods=None):
     """(labels, core indices) by docs/semantics.rst, 'Core points' and 'Clusters and labels'."""
     n = len(X)
-    N = neighbourhoods(X, E, metric, p, window, rule, scaled)
+    N = neighbourhoods(X, E, metric, p, window, rule, scaled, periods)
     w = np.ones(n) if weights is None else np.asarray(weights, float)
     weight = np.array([w[N[i]].sum() for i in range(n)])
     core = weight >= np.broadcast_to(min_weight, (n,))
@@ -95,12 +120,15 @@ def dbscan(X, E, min_weight, metric="euclidean", p=2.0, window=None, rule="union
 
 
 def predict(X_train, E_train, labels, core_idx, X_new, E_new=None, metric="euclidean",
-            p=2.0, window=None, rule="union", scaled_train=False, scaled_new=False):
+            p=2.0, window=None, rule="union", scaled_train=False, scaled_new=False,
+            periods=None):
     """Border rule for new points: smallest label of a core point whose N holds them."""
     core_X, core_E = X_train[core_idx], E_train[core_idx]
-    inside = in_ellipsoid(core_X, core_E, X_new, metric, p, window, scaled_train)  # [core, new]
+    inside = in_ellipsoid(core_X, core_E, X_new, metric, p, window, scaled_train,
+                          periods)  # [core, new]
     if rule == "union":
-        inside |= in_ellipsoid(X_new, E_new, core_X, metric, p, window, scaled_new).T
+        inside |= in_ellipsoid(X_new, E_new, core_X, metric, p, window, scaled_new,
+                               periods).T
     out = np.full(len(X_new), -1)
     for j in range(len(X_new)):
         hits = labels[core_idx][inside[:, j]]

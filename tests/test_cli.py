@@ -111,6 +111,20 @@ def test_cluster_range_eps_options(tmp_path):
     np.testing.assert_array_equal(pd.read_parquet(target)["label"], expected)
 
 
+def test_cluster_periods_option(tmp_path):
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"range": rng.uniform(5, 30, 800), "azimuth": rng.uniform(0, 360, 800)})
+    source = save(frame, tmp_path / "gates.csv")
+    target = tmp_path / "out.csv"
+    main(["cluster", str(source), "--eps", "2,6", "--min-samples", "4", "--periods",
+          "azimuth=360", "--output", str(target)])
+    expected = GridDBSCAN(eps=[2.0, 6.0], min_samples=4,
+                          periods=[None, 360.0]).fit_predict(frame.to_numpy())
+    assert not np.array_equal(expected, GridDBSCAN(eps=[2.0, 6.0], min_samples=4)
+                              .fit_predict(frame.to_numpy()))
+    np.testing.assert_array_equal(pd.read_csv(target)["label"], expected)
+
+
 def test_group_by_clusters_each_group_with_a_progress_bar(tmp_path, points):
     source = save(points, tmp_path / "points.csv")
     target = tmp_path / "out.csv"
@@ -187,6 +201,10 @@ def test_help_in_a_subprocess():
      "{dir}/p.csv: eps has shape (3,)"),
     (["cluster", "{dir}/p.csv", "--eps", "1", "--power", "1", "--output", "{dir}/o.csv"],
      "--power needs --range-feature"),
+    (["cluster", "{dir}/p.csv", "--eps", "1", "--periods", "x=0", "--output", "{dir}/o.csv"],
+     "argument --periods: expected comma-separated COLUMN=PERIOD pairs with periods > 0"),
+    (["cluster", "{dir}/p.csv", "--eps", "1", "--periods", "az=360", "--output", "{dir}/o.csv"],
+     "--periods 'az' is not among the features"),
     (["cluster", "{dir}/p.csv", "--eps", "1", "--group-by", "region", "--output", "{dir}/o.csv"],
      "{dir}/p.csv: no column 'region'"),
     (["cluster", "{dir}/p.csv", "--eps", "1"], "the following arguments are required: -o/--output"),

@@ -128,6 +128,27 @@ def test_scalar_eps_is_sklearn_with_halo_borders(client):
     assert across.sum() >= 3
 
 
+def test_periodic_and_haversine_blocks_get_their_halo_across_the_seam(client):
+    """Blocks are cut along range only; echoes across north stay one cluster, as on one machine."""
+    X = cloud(seed=4)
+    polar = np.column_stack([X[:, 0], (X[:, 1] * 36.0 + 180.0) % 360.0])   # azimuth wraps
+    periodic = GridDBSCAN(eps=RangeEps(base=[0.2, 40.0], range_feature=0, power=[0.0, -1.0]),
+                          min_samples=5, periods=[None, 360.0])
+    expected = periodic.fit(polar).labels_
+    np.testing.assert_array_equal(partitioned(polar, periodic, n_blocks=6), expected)
+    across = [k for k in range(expected.max() + 1)
+              if np.ptp(polar[expected == k, 1]) > 300]     # a cluster across the seam
+    assert across
+    with pytest.raises(ValueError, match="split_features must avoid the periodic"):
+        partitioned(polar, periodic, n_blocks=6, split_features=1)
+    # Latitude and longitude in radians; no block is cut along longitude.
+    sphere = np.column_stack([(X[:, 0] - 11.0) * 0.14, (X[:, 1] - 5.0) * 0.628])
+    haversine = GridDBSCAN(eps=0.03, min_samples=5, metric="haversine")
+    np.testing.assert_array_equal(partitioned(sphere, haversine, n_blocks=4),
+                                  DBSCAN(eps=0.03, min_samples=5, metric="haversine",
+                                         algorithm="ball_tree").fit(sphere).labels_)
+
+
 def test_float32_weights_and_default_split(client):
     X = cloud(seed=2).astype(np.float32)
     weights = np.random.default_rng(3).integers(0, 3, size=len(X)).astype(float)

@@ -135,10 +135,12 @@ def block_labels(state, component_labels, estimator, choices, n_threads):
     core_plan = estimator._fit_plan(core_points, choices=choices)
     index, core_eps, order = estimator._core_point_index(core_points, core_plan.eps_table)
     query_points = np.ascontiguousarray(state.own_points[queries], dtype=np.float64)
+    space = estimator._space(query_points.shape[1])
     query_eps = None
     if core_plan.union_rule:
-        query_eps = index.eps_rows(estimator._fit_plan(query_points, choices=choices).eps_table)
+        query_eps = index.eps_rows(
+            space.eps(estimator._fit_plan(query_points, choices=choices).eps_table))
     core_labels = np.ascontiguousarray(component_labels[state.core_component][order])
-    labels[queries] = predict_core(index, core_eps, core_labels, query_points, query_eps,
-                                   core_plan.union_rule, n_threads)
+    labels[queries] = predict_core(index, core_eps, core_labels, space.points(query_points),
+                                   query_eps, core_plan.union_rule, n_threads)
     return state.own_rows, labels

@@ -51,7 +51,7 @@ from sklearn.utils.validation import check_array
 from gridscan._dbscan import GridDBSCAN
 from gridscan._validation import effective_n_threads
 from gridscan.dask._blocks import block_components, block_labels, merge_components, select_regions
-from gridscan.dask._plan import partition_plan
+from gridscan.dask._plan import partition_plan, unsplittable_features
 from gridscan.dask._scheduling import compute, persist, worker_estimator
 
 
@@ -137,6 +137,15 @@ def fit_predict_partitioned(X, estimator, *, sample_weight=None, n_blocks=None,
                                  or isinstance(n_blocks, bool) or n_blocks < 1):
         raise ValueError(f"n_blocks must be None or an integer >= 1; got {n_blocks!r}")
     split = _check_split_features(split_features, n_features)
+    space = estimator._space(n_features)
+    fixed = unsplittable_features(space)
+    if split is not None and fixed & set(split.tolist()):
+        raise ValueError(
+            f"split_features must avoid the periodic features (and longitude under "
+            f"metric='haversine'), {sorted(fixed)}: no halo bounds a neighbour across "
+            f"them; got {split_features!r}")
+    # Periodic features modulo their period, as a fit takes them.
+    X = X.map_blocks(space.wrap, dtype=X.dtype)
     n_threads = effective_n_threads(estimator.n_jobs)
 
     plan, stats = partition_plan(X, estimator, n_blocks, split, progress)

@@ -52,11 +52,23 @@ class Plan:
         return ids
 
 
+def unsplittable_features(space):
+    """Features no block may be cut along: a neighbour's difference along them is not
+    bounded by its eps (periodic features wrap; longitude under haversine)."""
+    fixed = set()
+    if space.feature_periods is not None:
+        fixed |= set(np.flatnonzero(space.feature_periods > 0).tolist())
+    if space.sphere is not None:
+        fixed.add(space.sphere[1])
+    return fixed
+
+
 def partition_plan(X, estimator, n_blocks, split, progress):
     """Blocks, their halos and the statistics of X they come from (two passes over X).
 
     ``n_blocks`` None means one block per DEFAULT_BLOCK_POINTS rows.  The
     statistics hold the rows per chunk and the DataChoices of the whole data.
+    X is wrapped (GridDBSCAN._space); no block is cut along an unsplittable feature.
     """
     chunks = X.to_delayed().ravel()
     n_rows_guess = X.shape[0] if not math.isnan(X.shape[0]) else None
@@ -67,7 +79,8 @@ def partition_plan(X, estimator, n_blocks, split, progress):
         raise ValueError("X has 0 samples; expected at least 1")
     check_span(np.stack([stats["min"], stats["max"]]))
     n_blocks = n_blocks or max(1, math.ceil(stats["n"] / DEFAULT_BLOCK_POINTS))
-    plan = _plan_cuts(stats, n_blocks, split)
+    fixed = unsplittable_features(estimator._space(X.shape[1]))
+    plan = _plan_cuts(stats, n_blocks, split, fixed)
     cells = [dask.delayed(_chunk_cells)(c, estimator, stats["choices"], plan) for c in chunks]
     cells = compute(cells, progress)
     return _plan_halos(plan, _combine_cells(cells), stats), stats
@@ -109,12 +122,15 @@ def _combine_stats(stats):
     }
 
 
-def _plan_cuts(stats, n_blocks, split):
-    """Split features and block cuts from the sample's quantiles."""
+def _plan_cuts(stats, n_blocks, split, fixed=frozenset()):
+    """Split features and block cuts from the sample's quantiles (none along ``fixed``)."""
     extent = stats["max"] - stats["min"]
     halos = extent / stats["eps_max"]
     if split is None:
-        by_halos = np.argsort(-halos, kind="stable")
+        by_halos = [k for k in np.argsort(-halos, kind="stable") if k not in fixed]
+        if not by_halos:
+            # Every feature wraps: one block, "cut" along feature 0 into one part.
+            by_halos, n_blocks = [0], 1
         split = by_halos[:2] if len(by_halos) > 1 and n_blocks >= 4 else by_halos[:1]
     if len(split) == 2:
         # Share the blocks between the two features as their extents in halo widths.
