@@ -240,8 +240,6 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                     for i in range(start, end):
                         is_core[i] = 1
                     continue
-            if not whole_ranges:
-                query.inner = 0.0
             ranges = work.ranges[t]
             ranges.size = 0
             if index.search(query, <Direction> mode, ranges) < 0:

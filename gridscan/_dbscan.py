@@ -634,7 +634,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
                                      lattice_shape, periodic=periods is not None)
         index = self._new_index(algorithm, X, eps_table, lattice_shape, metric, p, window)
         if periods is not None:
-            index.set_periods(periods, eps_table.max(axis=0))
+            index.set_periods(periods, column_extent(eps_table)[1])
         return index
 
     def _new_index(self, algorithm, X, eps_table, lattice_shape, metric, p, window):

@@ -38,9 +38,7 @@
 #            point of c is active, and tested point by point otherwise.
 #   UNION    both rules, over the hull of the query's stencil and the envelope.
 # A query off the lattice (not integer, or outside the box) or without a
-# stencil gets the rows of its bounding box, to be tested point by point.  A
-# FORWARD or UNION query with q.inner == 0 gets no full range: the core asks
-# so when it must sum weights point by point (_core.pyx).
+# stencil gets the rows of its bounding box, to be tested point by point.
 
 import math
 
@@ -731,6 +729,8 @@ cdef class LatticeIndex(SpatialIndex):
 
         A query that is one indexed point usually has that point's registered
         row: checked by value, then looked up in the hash table otherwise.
+        The lattice's blocks are its single points (SpatialIndex's default
+        ``blocks``, which the lattice keeps), so block b is position b.
         """
         cdef intp_t sid, d = self.norm.n_features
         if q.eps_cols == 0:
@@ -749,12 +749,11 @@ cdef class LatticeIndex(SpatialIndex):
         # Stencils answer a single query point on the lattice; a box of several
         # points (or a point off the lattice) gets the cells of its box.
         cdef bint on = _is_point(q, d) and self._on_lattice(q.lo, xi)
-        cdef bint allow_full = mode == REVERSE or q.inner > 0
         if mode == FORWARD:
             if on:
                 sid = self._query_stencil(q)
             if sid >= 0:
-                return self._forward(sid, xi, allow_full, out)
+                return self._forward(sid, xi, out)
             for k in range(d):
                 extent[k] = q.eps_max[0 if q.eps_cols == 1 else k]
             return self._box(q.lo, q.hi, extent, out)
@@ -763,16 +762,18 @@ cdef class LatticeIndex(SpatialIndex):
         if on and mode == UNION:
             sid = self._query_stencil(q)
         if on and self.env_valid and (mode == REVERSE or sid >= 0):
-            return self._reverse(sid, xi, allow_full, out)
+            return self._reverse(sid, xi, out)
         for k in range(d):
             extent[k] = self.max_reach if self.any_active else 0.0
             if mode == UNION:
                 extent[k] = fmax(extent[k], q.eps_max[0 if q.eps_cols == 1 else k])
         return self._box(q.lo, q.hi, extent, out)
 
-    cdef int _forward(self, intp_t sid, const intp_t* xi, bint full,
-                      RangeList* out) noexcept nogil:
-        """Ranges of the cells of stencil sid around lattice cell xi, entry by entry."""
+    cdef int _forward(self, intp_t sid, const intp_t* xi, RangeList* out) noexcept nogil:
+        """Ranges of the cells of stencil sid around lattice cell xi, entry by entry.
+
+        Every range is full: the stencil holds exactly the cells in the neighbourhood.
+        """
         cdef intp_t d = self.norm.n_features, m = d - 1, k, e, a, b, start, end
         cdef const intp_t* ext = &self.st_ext[sid * d]
         cdef const intp_t* run_lo = self.run_lo
@@ -807,12 +808,12 @@ cdef class LatticeIndex(SpatialIndex):
             if size < capacity:
                 out_start[size] = start
                 out_end[size] = end
-                out_full[size] = full
+                out_full[size] = True
                 out.block[size] = -1
                 size += 1
             else:
                 out.size = size
-                if range_push(out, start, end, full, -1) < 0:
+                if range_push(out, start, end, True, -1) < 0:
                     return -1
                 size = out.size
                 capacity = out.capacity
@@ -822,8 +823,7 @@ cdef class LatticeIndex(SpatialIndex):
         out.size = size
         return 0
 
-    cdef int _reverse(self, intp_t qsid, const intp_t* xi, bint allow_full,
-                      RangeList* out) noexcept nogil:
+    cdef int _reverse(self, intp_t qsid, const intp_t* xi, RangeList* out) noexcept nogil:
         """REVERSE (qsid < 0) or UNION candidates of lattice cell xi, cell by cell."""
         cdef intp_t d = self.norm.n_features, m = d - 1, k, r, a, b, start, end, pos
         cdef intp_t env_row, q_row, lo, hi, kind, info
@@ -901,8 +901,6 @@ cdef class LatticeIndex(SpatialIndex):
                                 kind = TEST
                             elif info >= 0 and self._in_stencil(info, neg):
                                 kind = FULL
-                        if kind == FULL and not allow_full:
-                            kind = TEST
                         if kind == pend_kind and pos == pend_end:
                             pend_end = pos + 1
                             continue
