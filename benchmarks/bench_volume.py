@@ -5,7 +5,7 @@ elevations, 0.5 to 19.5 degrees) of 720 rays x 1832 gates of 250 m, 18.5
 million gates in all, of which the filled ones (16 large echoes 6 to 14 km
 high in a layer of widespread rain 4 km deep, and 1% speckle) are clustered
 with ``volume_features`` (x, y, height; a horizontal and a vertical radius
-per gate growing with range) and ``GridDBSCAN(min_samples=25)``, radii at
+per gate growing with range) and ``GridDBSCAN(min_samples=10)``, radii at
 most 5 km (``--max-eps``). The radii that exceed 5 km are the vertical ones
 of the upper sweeps beyond about 50 km, gates more than 17 km up where only
 speckle is; unbounded, they reach 47 km and the fit takes several times as
@@ -46,7 +46,9 @@ def main(argv=None):
                              "(default 12 40: 46 to 153 km at full range, widespread rain)")
     parser.add_argument("--stratiform-top", type=float, default=4.0,
                         help="top of a layer of widespread rain, km (default 4; 0: none)")
-    parser.add_argument("--min-samples", type=int, default=25)
+    parser.add_argument("--min-samples", type=int, default=10,
+                        help="min_samples (default 10: far out only one or two sweeps "
+                             "see the rain, a few tens of gates per neighbourhood)")
     parser.add_argument("--max-eps", type=float, default=5.0,
                         help="volume_features' max_eps, km (default 5; 0: no bound)")
     parser.add_argument("--repeat", type=int, default=3, help="fits to time (default 3)")
