@@ -203,6 +203,15 @@ def test_volume_keeps_one_ray_spacing_per_sweep(katx):
         assert geometry[k].ray_spacing == pytest.approx(step, abs=0.01)
 
 
+def test_a_selection_of_a_volume_has_the_geometry_of_its_own_sweeps(katx):
+    points = from_pyart(katx, "reflectivity", sweeps=[0, 5])
+    one = points[points.sweep == 5]
+    assert sorted(one.geometry()) == [5]
+    features = polar_features(one)
+    assert features.eps.min_eps[1] == pytest.approx(1.5 * one.geometry()[5].ray_spacing)
+    assert beam_eps(one).base == pytest.approx(1.5 * np.deg2rad(one.geometry()[5].ray_spacing))
+
+
 def test_from_xradar_takes_sweeps_like_from_pyart(katx, katx_tree):
     volume = from_xradar(katx_tree, "DBZH", sweeps=[0, 2, 5])
     parts = [from_xradar(katx_tree[f"sweep_{k}"], "DBZH") for k in (0, 2, 5)]

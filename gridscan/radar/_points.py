@@ -184,18 +184,23 @@ class PolarPoints:
     def geometry(self):
         """The :class:`SweepGeometry` of every sweep number present, as a dict.
 
-        Sweeps without a record (``sweep_geometry`` empty, as for points made
-        by hand) are full-circle PPIs with this object's ``gate_spacing`` and
+        Only the sweeps that hold points are listed (a selection of a volume
+        keeps the records of all its sweeps). Sweeps without a record
+        (``sweep_geometry`` empty, as for points made by hand) are
+        full-circle PPIs with this object's ``gate_spacing`` and
         ``ray_spacing`` and their points' median elevation.
 
         Returns
         -------
         geometry : dict of int to SweepGeometry
         """
-        known = {g.number: g for g in self.sweep_geometry}
-        for number in np.unique(self.sweep):
+        recorded = {g.number: g for g in self.sweep_geometry}
+        known = {}
+        for number in self._sweep_numbers:
             number = int(number)
-            if number not in known:
+            if number in recorded:
+                known[number] = recorded[number]
+            else:
                 elevation = self.elevation[self.sweep == number]
                 known[number] = SweepGeometry(number, "ppi", float(np.median(elevation)),
                                               float(self.ray_spacing),
@@ -221,6 +226,11 @@ class PolarPoints:
                 f"{', '.join(f'{n}={getattr(self, n)!r}' for n in missing)}); expected the "
                 f"site from the reader (from_pyart, from_xradar) or given with "
                 f"dataclasses.replace(points, latitude=..., longitude=..., altitude=...)")
+
+    @cached_property
+    def _sweep_numbers(self):
+        """The sweep numbers present, ascending (computed once)."""
+        return np.unique(self.sweep).tolist()
 
     @cached_property
     def _ground(self):
