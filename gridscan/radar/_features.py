@@ -62,10 +62,19 @@ class RadarFeatures:
     source : ndarray of int of shape (n_points,)
         Position of each row's PolarPoints in the sequence given (0 for one
         radar); :meth:`split` cuts labels with it.
+    n_sources : int, default=1
+        Number of PolarPoints given.
 
     See Also
     --------
     gridscan.GridDBSCAN : the estimator these parameters are for.
+
+    Notes
+    -----
+    To ``predict`` the labels of new gates with an estimator fitted on
+    ``sample_eps``, build their features with the same helper and pass
+    ``sample_eps=new.sample_eps`` (the default ``neighbors="union"`` needs
+    the new gates' own radii).
 
     Examples
     --------
@@ -85,6 +94,7 @@ class RadarFeatures:
     periods: list | None
     metric: str
     source: np.ndarray
+    n_sources: int = 1
 
     def estimator_params(self):
         """The GridDBSCAN parameters these features need, as a dict.
@@ -179,8 +189,7 @@ class RadarFeatures:
         labels = np.asarray(labels)
         if labels.shape != (self.X.shape[0],):
             raise ValueError(f"labels has shape {labels.shape}; expected ({self.X.shape[0]},)")
-        n_parts = int(self.source.max()) + 1 if self.source.size else 0
-        return [labels[self.source == k] for k in range(n_parts)]
+        return [labels[self.source == k] for k in range(self.n_sources)]
 
 
 # ---------------------------------------------------------------- checks and radii
@@ -609,7 +618,7 @@ def network_features(points_list, *, frame="aeqd", volume=False, beams=1.5, gate
                              feature_names=("latitude", "longitude"), eps=None,
                              sample_eps=radius / HAVERSINE_EARTH_RADIUS_KM,
                              window_features=None, periods=None, metric="haversine",
-                             source=source)
+                             source=source, n_sources=len(points_list))
     from pyproj import Transformer
 
     if centre is None:
@@ -631,5 +640,5 @@ def network_features(points_list, *, frame="aeqd", volume=False, beams=1.5, gate
         sample_eps = radius
     return RadarFeatures(X=np.column_stack(columns), feature_names=names, eps=None,
                          sample_eps=sample_eps, window_features=None, periods=None,
-                         metric="euclidean", source=source)
+                         metric="euclidean", source=source, n_sources=len(points_list))
 
