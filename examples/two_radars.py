@@ -56,6 +56,13 @@ def shared_clusters(labels, source):
     return np.count_nonzero(np.bincount(pairs[:, 0]) > 1)
 
 
+def one_shared_cluster(labels, truth, source, echoes):
+    """The echoes that are exactly one cluster, and that cluster holds gates of both radars."""
+    return [k for k in echoes
+            if np.unique(labels[truth == k]).size == 1 and labels[truth == k][0] >= 0
+            and np.unique(source[labels == labels[truth == k][0]]).size == 2]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--small", action="store_true",
@@ -80,9 +87,7 @@ def main(argv=None):
     labels = features.fit_predict(min_samples=args.min_samples)
     elapsed = time.perf_counter() - started
     echo = truth >= 0
-    whole = [k for k in both
-             if np.unique(labels[truth == k]).size == 1 and labels[truth == k][0] >= 0
-             and np.unique(features.source[labels == labels[truth == k][0]]).size == 2]
+    whole = one_shared_cluster(labels, truth, features.source, both)
     print(f"network_features (shared azimuthal-equidistant frame, per-gate radius): "
           f"{labels.max() + 1} clusters, {shared_clusters(labels, features.source)} shared "
           f"by both radars, {elapsed:.3f} s; adjusted Rand index against the echoes "
@@ -98,7 +103,9 @@ def main(argv=None):
     naive = GridDBSCAN(eps=beam_eps(radars[0]), min_samples=args.min_samples,
                        window_features=[2]).fit_predict(naive_X)
     print(f"shortcut (each radar's own ground range as the window): {naive.max() + 1} "
-          f"clusters, {shared_clusters(naive, features.source)} shared by both radars")
+          f"clusters, {shared_clusters(naive, features.source)} shared by both radars; echoes "
+          f"seen by both that are one cluster with gates of both: "
+          f"{len(one_shared_cluster(naive, truth, features.source, both))} of {len(both)}")
 
     if has_haversine():
         latlon = network_features(radars, frame="latlon")

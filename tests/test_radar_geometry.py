@@ -476,8 +476,12 @@ def test_each_radars_own_range_as_a_window_splits_shared_echoes(network):
         np.column_stack([features.X, own_range]))
     truth = np.concatenate(truths)
     both = sorted(set(truths[0][truths[0] >= 0]) & set(truths[1][truths[1] >= 0]))
-    split = [k for k in both if np.unique(naive[truth == k]).size > 1]
-    assert len(split) >= len(both) // 2
+    # Echoes seen by both radars that come out as one cluster holding gates of both:
+    # measured 4 of 16 here (5 of 16 at full size); network_features gives all 16.
+    whole = [k for k in both
+             if np.unique(naive[truth == k]).size == 1 and naive[truth == k][0] >= 0
+             and np.unique(features.source[naive == naive[truth == k][0]]).size == 2]
+    assert len(whole) <= len(both) // 2
 
 
 def test_two_radar_volumes_in_3d():
