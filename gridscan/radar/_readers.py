@@ -332,7 +332,7 @@ def from_xradar(sweep, field, *, threshold=None, sweeps=None):
     (array([0.625, 0.375, 0.625]), array([0.5, 1.5, 1.5]))
     """
     _require_attributes(sweep, ("data_vars", "variables"), "sweep",
-                        "an xarray Dataset or DataTree of one sweep or of a volume")
+                        "an xarray Dataset or DataTree of one sweep")
     children = getattr(sweep, "children", None) or {}
     names = sorted((name for name in children if re.fullmatch(r"sweep_\d+", name)),
                    key=lambda name: int(name.split("_")[1]))
