@@ -7,6 +7,12 @@ rain-rate sweep that ships with Py-ART's test data: 360 rays x 920 gates of
 ground plane with an eps that grows with range (neighbouring beams drift
 apart with range) and writes a PPI plot, nexrad_sweep.png.
 
+The radius is ``max(1 km, 1.5 gate spacings, 1.5 ray spacings x range)``
+(``beam_eps(points)``), so that it also fits products with 1 km gates such
+as the level-3 reflectivity (``--file`` Py-ART's ``NEXRAD_LEVEL3_MSG19``,
+``--threshold 20``). ``min_samples`` is 20 for 250 m gates and scales with
+the number of gates a disc holds (at least 8) unless given.
+
 Run:  python examples/nexrad_sweep.py [--small] [--file LEVEL3_FILE] [--field NAME]
 """
 
@@ -36,6 +42,9 @@ def main(argv=None):
                         help="field to cluster (default: the file's only field)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="keep gates >= this value (default: 0.1 in/h, 0.2 with --small)")
+    parser.add_argument("--min-samples", type=int, default=None,
+                        help="DBSCAN's min_samples (default: 20 x 250 m / gate spacing, "
+                             "at least 8)")
     parser.add_argument("--output", default="nexrad_sweep.png", help="image to write")
     args = parser.parse_args(argv)
     threshold = args.threshold if args.threshold is not None else (0.2 if args.small else 0.1)
@@ -49,8 +58,9 @@ def main(argv=None):
           f"{points.gate_spacing * 1000:.0f} m; {len(points):,} gates with {field} >= "
           f"{threshold} {units}")
 
-    model = GridDBSCAN(eps=beam_eps(points.ray_spacing, beams=1.5, min_eps=1.0),
-                       min_samples=20, window_features=[2])
+    min_samples = args.min_samples or max(8, round(20 * 0.25 / points.gate_spacing))
+    model = GridDBSCAN(eps=beam_eps(points, beams=1.5, min_eps=1.0, gates=1.5),
+                       min_samples=min_samples, window_features=[2])
     started = time.perf_counter()
     labels = model.fit_predict(X)
     elapsed = time.perf_counter() - started
@@ -59,8 +69,9 @@ def main(argv=None):
     elapsed_constant = time.perf_counter() - started
 
     sizes = np.bincount(labels[labels >= 0])
-    print(f"gridscan, eps = max(1 km, 1.5 beam widths): {sizes.size} clusters, "
-          f"{np.count_nonzero(labels < 0):,} noise gates, {elapsed:.3f} s; largest clusters: "
+    print(f"gridscan, eps = max(1 km, 1.5 gates, 1.5 beam widths), min_samples={min_samples}: "
+          f"{sizes.size} clusters, {np.count_nonzero(labels < 0):,} noise gates "
+          f"({np.mean(labels < 0):.1%}), {elapsed:.3f} s; largest clusters: "
           f"{', '.join(f'{s:,}' for s in np.sort(sizes)[::-1][:5])} gates")
     print(f"scikit-learn, constant eps = 1 km: {constant.max() + 1} clusters, "
           f"{np.count_nonzero(constant < 0):,} noise gates, {elapsed_constant:.3f} s")

@@ -162,10 +162,19 @@ class RangeEps:
         bad_row, bad_col = evaluate_range_eps(X, range_feature, base, power, float(self.offset),
                                               lo, hi, out, effective_n_threads(n_jobs))
         if bad_row >= 0:
+            value = out[bad_row, bad_col]
+            if np.isinf(value):
+                # A negative power at range + offset == 0 gives 1 / 0; min_eps cannot clip
+                # an infinity, max_eps can.
+                fix = ("set max_eps for that feature (it clips the infinite radius of a "
+                       "negative power at range + offset = 0) or an offset > 0 (so that "
+                       "range + offset > 0)")
+            else:
+                fix = "set min_eps > 0 for that feature (it clips the radius from below)"
             raise ValueError(
-                f"eps model {self!r} gives eps[{bad_row}, {bad_col}] = {out[bad_row, bad_col]!r} "
+                f"eps model {self!r} gives eps[{bad_row}, {bad_col}] = {value!r} "
                 f"at range X[{bad_row}, {range_feature}] = {X[bad_row, range_feature]!r}; "
-                f"every eps must be finite and > 0 (set min_eps or offset)")
+                f"every eps must be finite and > 0: {fix}")
         return out
 
 

@@ -24,6 +24,11 @@ EXPECTED = {
                          ("superdarn_day.png", (450, 1100))),
     "sklearn_pipeline.py": (["GridDBSCAN labels == DBSCAN labels: True",
                              "reproduces its labels: True"], None),
+    "two_radars.py": (["echoes seen by both radars that are one cluster with gates of both",
+                       "shortcut (each radar's own ground range as the window)"],
+                      ("two_radars.png", (600, 1200))),
+    "radar_volume.py": (["3-D (volume_features)", "sweep by sweep (ground_features)"],
+                        ("radar_volume.png", (600, 1200))),
 }
 
 

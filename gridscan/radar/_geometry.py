@@ -156,32 +156,56 @@ def ppi_features(points):
     return np.column_stack([x, y, np.hypot(x, y)])
 
 
-def beam_eps(beam_width=1.0, *, beams=1.5, min_eps=1.0):
-    """Range-dependent eps for :func:`ppi_features`: a few beam widths, at least ``min_eps``.
+def beam_eps(beam_width=1.0, *, beams=1.5, min_eps=1.0, gates=1.5):
+    """Range-dependent eps for :func:`ppi_features`: a few beam widths, never below a floor.
 
     At ground range r the neighbourhood is the disc of radius
-    ``max(min_eps, beams * r * beam_width)`` km (beam width in radians):
+    ``max(floor, beams * r * beam_width)`` km (beam width in radians):
     the distance between neighbouring beams grows with range, and so does
-    the radius.
+    the radius. Given the points themselves, the beam width is their ray
+    spacing and the floor also covers ``gates`` gate spacings, so that the
+    gates along a ray reach each other whatever the product's gate length.
 
     Parameters
     ----------
-    beam_width : float, default=1.0
-        Angular step between rays, degrees.
+    beam_width : float or PolarPoints, default=1.0
+        Angular step between rays, degrees; or the points of one PPI sweep
+        (several sweeps only if they share one gate and ray spacing), whose
+        ray spacing and gate spacing are used.
     beams : float, default=1.5
         Radius in beam widths.
     min_eps : float, default=1.0
         Smallest radius, km (near the radar, where beams are close).
+    gates : float, default=1.5
+        With points: the smallest radius in gate spacings as well; the
+        floor is ``max(min_eps, gates * gate_spacing)``. Ignored for a float
+        ``beam_width``.
 
     Returns
     -------
     eps : gridscan.RangeEps
         ``RangeEps(base=beams * radians(beam_width), range_feature=2,
-        power=1.0, min_eps=min_eps)``; use it with ``window_features=[2]``.
+        power=1.0, min_eps=floor)``; use it with ``window_features=[2]``.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is not a number > 0, or the points are RHI sweeps or
+        sweeps of different spacings (use :func:`ground_features` or
+        :func:`volume_features`, which give each sweep its own radius).
 
     See Also
     --------
     ppi_features : the features it is evaluated on.
+    ground_features : features and eps together, for any sweeps.
+
+    Notes
+    -----
+    A floor of 1 km alone does not fit a product with 1 km gates: on the
+    NEXRAD level-3 reflectivity sample (``NEXRAD_LEVEL3_MSG19``, 230 gates
+    of 1 km, ``examples/nexrad_sweep.py --threshold 20``), the beam radius
+    is below one gate spacing within 38 km of the radar and most gates
+    there have no neighbour along the ray; see :doc:`/radar` for the figures.
 
     Examples
     --------
@@ -193,9 +217,28 @@ def beam_eps(beam_width=1.0, *, beams=1.5, min_eps=1.0):
            [2.618]])
     """
     from gridscan._range_eps import RangeEps
+    from gridscan.radar._points import PolarPoints
 
-    for name, value in (("beam_width", beam_width), ("beams", beams), ("min_eps", min_eps)):
+    floor = min_eps
+    if isinstance(beam_width, PolarPoints):
+        points = beam_width
+        geometry = points.geometry()
+        rhi = sorted(k for k, g in geometry.items() if g.mode != "ppi")
+        if rhi:
+            raise ValueError(f"beam_width holds RHI sweep(s) {rhi}; expected PPI sweeps. "
+                             f"Use volume_features(points) for RHI scans")
+        spacings = sorted({(g.gate_spacing, g.ray_spacing) for g in geometry.values()})
+        if len(spacings) != 1:
+            raise ValueError(f"beam_width holds sweeps of different (gate, ray) spacings "
+                             f"{spacings}; expected one. Use ground_features(points) or "
+                             f"volume_features(points), which give each sweep its own radius")
+        gate_spacing, beam_width = spacings[0]
+        for name, value in (("gates", gates), ("gate_spacing", gate_spacing)):
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a number >= 0; got {value!r}")
+        floor = max(min_eps, gates * gate_spacing)
+    for name, value in (("beam_width", beam_width), ("beams", beams), ("min_eps", floor)):
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a number > 0; got {value!r}")
     return RangeEps(base=beams * np.deg2rad(beam_width), range_feature=2, power=1.0,
-                    min_eps=min_eps)
+                    min_eps=floor)

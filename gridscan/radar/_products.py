@@ -68,7 +68,10 @@ def _gate_geometry(points):
                                         points.elevation)[:2])
     far = np.hypot(*polar_to_cartesian(points.range + half, points.azimuth,
                                        points.elevation)[:2])
-    area = 0.5 * (far**2 - near**2) * np.deg2rad(points.ray_spacing)
+    # Each PPI sweep's own ray spacing (a volume mixes 0.5 and 1 degree sweeps).
+    step = np.where(points._per_point("mode") == "ppi", points._per_point("ray_spacing"),
+                    points.ray_spacing)
+    area = 0.5 * (far**2 - near**2) * np.deg2rad(step)
     return x, y, z, area
 
 
@@ -158,7 +161,8 @@ def cluster_table(points, labels, *, values=None, estimator=None, include_noise=
         - ``area``: km2, the sum of the gates' ground footprints, each the
           polar cell between its near and far edge (range +- half a gate) and
           +- half a ray step, ``0.5 * (s_far**2 - s_near**2) * ray_spacing``
-          (s the ground range, ray_spacing in radians), which is range step x
+          (s the ground range, ray_spacing that of the gate's own sweep in
+          radians), which is range step x
           range x beam width to first order;
         - ``range_min``, ``range_max``: slant range of the gate centres, km;
         - ``azimuth_min``, ``azimuth_max``, ``azimuth_extent``: the arc of the

@@ -4,7 +4,13 @@ import re
 
 import numpy as np
 
-from gridscan.radar._points import PolarPoints, _is_real, _require_attributes, _typical_step
+from gridscan.radar._points import (
+    PolarPoints,
+    SweepGeometry,
+    _is_real,
+    _require_attributes,
+    _typical_step,
+)
 
 _METRES_UNITS = {"m", "meter", "meters", "metre", "metres"}
 
@@ -143,6 +149,13 @@ def from_pyart(radar, field, *, threshold=None, sweeps=None):
     ray, gate = np.nonzero(keep)
     _check_coordinates(range_km, azimuth, elevation, ray, gate)
     selected_rays = np.flatnonzero(ray_sweep >= 0)
+    gate_spacing = _typical_step(range_km)
+    modes = getattr(radar, "sweep_mode", None)
+    geometry = tuple(
+        _sweep_geometry(int(numbers[k]), azimuth[starts[k]:ends[k] + 1],
+                        elevation[starts[k]:ends[k] + 1], gate_spacing,
+                        None if modes is None else _mode_hint(modes["data"][k]))
+        for k in sorted(chosen.tolist(), key=lambda k: int(numbers[k])))
     times = _ray_times(radar, n_rays)
     return PolarPoints(
         range=range_km[gate],
@@ -152,12 +165,64 @@ def from_pyart(radar, field, *, threshold=None, sweeps=None):
         sweep=ray_sweep[ray],
         ray=ray,
         gate=gate,
-        gate_spacing=_typical_step(range_km),
+        gate_spacing=gate_spacing,
         ray_spacing=_typical_step(azimuth[selected_rays], period=360.0),
         time=None if times is None else times[ray],
         latitude=_site_value(getattr(radar, "latitude", None)),
         longitude=_site_value(getattr(radar, "longitude", None)),
+        altitude=_site_value(getattr(radar, "altitude", None)) / 1000.0,
+        sweep_geometry=geometry,
     )
+
+
+def _mode_hint(value):
+    """'ppi', 'rhi' or None from a CF/Radial sweep_mode entry (str, bytes or char array)."""
+    if isinstance(value, bytes):
+        text = value.decode("ascii", "ignore")
+    elif isinstance(value, str):
+        text = value
+    else:
+        chars = np.ma.filled(np.ma.asarray(value).ravel(), b"")
+        text = b"".join(c if isinstance(c, bytes) else str(c).encode() for c in chars.tolist())
+        text = text.decode("ascii", "ignore")
+    text = text.strip().lower()
+    if "rhi" in text or "elevation_surveillance" in text or "vertical_pointing" in text:
+        return "rhi"
+    if "azimuth_surveillance" in text or "sector" in text or "ppi" in text:
+        return "ppi"
+    return None
+
+
+def _circular_extent(azimuth):
+    """Degrees of the circle the azimuths cover: 360 less the widest gap between them."""
+    values = np.sort(np.mod(np.asarray(azimuth, dtype=np.float64), 360.0))
+    if values.size < 2:
+        return 0.0
+    gaps = np.diff(np.concatenate([values, values[:1] + 360.0]))
+    return float(360.0 - gaps.max())
+
+
+def _sweep_geometry(number, azimuth, elevation, gate_spacing, hint=None):
+    """The SweepGeometry of one sweep from all its rays' azimuth and elevation.
+
+    The mode is the file's sweep_mode when it says; otherwise the angle that
+    moves more between rays is the scanned one (azimuth: PPI, elevation: RHI).
+    """
+    azimuth = np.asarray(azimuth, dtype=np.float64)
+    elevation = np.asarray(elevation, dtype=np.float64)
+    extent = _circular_extent(azimuth)
+    spread = float(np.ptp(elevation)) if elevation.size else 0.0
+    mode = hint or ("rhi" if spread > extent else "ppi")
+    if mode == "rhi":
+        angle = np.deg2rad(azimuth)
+        fixed = float(np.mod(np.rad2deg(np.arctan2(np.sin(angle).mean(),
+                                                   np.cos(angle).mean())), 360.0))
+        return SweepGeometry(number, "rhi", fixed, _typical_step(elevation),
+                             float(gate_spacing), False)
+    step = _typical_step(azimuth, period=360.0)
+    full = bool(np.isfinite(step) and extent + 1.5 * step >= 360.0)
+    return SweepGeometry(number, "ppi", float(np.median(elevation)) if elevation.size else
+                         float("nan"), step, float(gate_spacing), full)
 
 
 def _site_value(attribute):
@@ -212,8 +277,8 @@ def _sweep_rays(radar, n_rays):
     return starts, ends, numbers
 
 
-def from_xradar(sweep, field, *, threshold=None):
-    """Gates of an xradar sweep as point arrays.
+def from_xradar(sweep, field, *, threshold=None, sweeps=None):
+    """Gates of an xradar sweep, or of several sweeps of a volume, as point arrays.
 
     Parameters
     ----------
@@ -221,28 +286,38 @@ def from_xradar(sweep, field, *, threshold=None):
         One sweep as xradar opens it, e.g. ``tree["sweep_0"]``: a variable
         with dimensions (azimuth, range), an ``azimuth`` coordinate in
         degrees, an ``elevation`` coordinate along azimuth and a ``range``
-        coordinate in metres (its ``units`` attribute is honoured).
+        coordinate in metres (its ``units`` attribute is honoured). Or the
+        whole volume, the DataTree xradar opens (children ``sweep_0``,
+        ``sweep_1``, ...): then ``sweeps`` chooses among them.
     field : str
         Name of the variable, for example ``"DBZH"``.
     threshold : float, default=None
         Keep gates whose value is >= threshold; NaN gates are always dropped.
+    sweeps : int or sequence of int, default=None
+        For a volume: positions of the sweeps to read (0-based, in the
+        order of the ``sweep_k`` children, as :func:`from_pyart`'s
+        ``sweeps``); None reads all. Must be None for a single sweep.
 
     Returns
     -------
     points : PolarPoints
         One point per kept gate; range in km; ``ray`` is the position along
-        the azimuth dimension; ``sweep`` the sweep's ``sweep_number`` (0 when
-        absent); ``time`` the rays' times and ``latitude``, ``longitude`` the
-        radar's position when the sweep (or, in a DataTree, its root) has them.
+        the sweep's azimuth dimension; ``sweep`` the sweep's ``sweep_number``
+        (its position in the volume when absent); ``time`` the rays' times
+        and ``latitude``, ``longitude``, ``altitude`` the radar's position
+        when the sweep (or, in a DataTree, its root) has them;
+        ``sweep_geometry`` one record per sweep read.
 
     Raises
     ------
     ValueError
-        If the variable does not exist or lacks the azimuth and range dimensions.
+        If the variable does not exist or lacks the azimuth and range
+        dimensions, or ``sweeps`` names a sweep the volume does not have.
 
     See Also
     --------
     from_pyart : the same for a Py-ART radar.
+    PolarPoints.concatenate : joins sweeps read one at a time.
 
     Examples
     --------
@@ -258,6 +333,29 @@ def from_xradar(sweep, field, *, threshold=None):
     """
     _require_attributes(sweep, ("data_vars", "variables"), "sweep",
                         "an xarray Dataset or DataTree of one sweep")
+    children = getattr(sweep, "children", None) or {}
+    names = sorted((name for name in children if re.fullmatch(r"sweep_\d+", name)),
+                   key=lambda name: int(name.split("_")[1]))
+    if not names:
+        if sweeps is not None:
+            raise ValueError(f"sweeps must be None for a single sweep; got {sweeps!r}. "
+                             f"Pass the volume's DataTree to choose sweeps")
+        return _from_xradar_sweep(sweep, field, threshold, 0)
+    if sweeps is None:
+        chosen = list(range(len(names)))
+    else:
+        chosen = np.atleast_1d(np.asarray(sweeps))
+        if (chosen.dtype.kind not in "iu" or chosen.size == 0 or chosen.min() < 0
+                or chosen.max() >= len(names)):
+            raise ValueError(f"sweeps must be sweep positions in [0, {len(names)}) (the "
+                             f"volume's {', '.join(names)}); got {sweeps!r}")
+        chosen = list(dict.fromkeys(chosen.tolist()))
+    parts = [_from_xradar_sweep(sweep[names[k]], field, threshold, k) for k in chosen]
+    return parts[0] if len(parts) == 1 else PolarPoints.concatenate(parts)
+
+
+def _from_xradar_sweep(sweep, field, threshold, position):
+    """One sweep (Dataset or DataTree node) -> PolarPoints."""
     site = sweep
     if hasattr(sweep, "to_dataset"):
         # In an xradar DataTree the radar's position lives in the root node.
@@ -278,7 +376,7 @@ def from_xradar(sweep, field, *, threshold=None):
                                     azimuth.shape)
     else:
         elevation = np.full(azimuth.shape, float(sweep.get("sweep_fixed_angle", np.nan)))
-    number = int(sweep["sweep_number"].values) if "sweep_number" in sweep else 0
+    number = int(sweep["sweep_number"].values) if "sweep_number" in sweep else position
 
     data = _field_data(field, variable.values)
     keep = _keep_mask(data, threshold)
@@ -288,6 +386,12 @@ def from_xradar(sweep, field, *, threshold=None):
     if "time" in sweep.variables and sweep["time"].dims == ("azimuth",) \
             and np.issubdtype(sweep["time"].dtype, np.datetime64):
         times = sweep["time"].values.astype("datetime64[ns]")[ray]
+    hint = _mode_hint(str(sweep["sweep_mode"].values)) if "sweep_mode" in sweep else None
+    gate_spacing = _typical_step(range_km)
+
+    def position_of(name):
+        return _site_value(site[name]) if name in site.variables else float("nan")
+
     return PolarPoints(
         range=range_km[gate],
         azimuth=azimuth[ray],
@@ -296,9 +400,11 @@ def from_xradar(sweep, field, *, threshold=None):
         sweep=np.full(ray.shape, number, dtype=np.intp),
         ray=ray,
         gate=gate,
-        gate_spacing=_typical_step(range_km),
+        gate_spacing=gate_spacing,
         ray_spacing=_typical_step(azimuth, period=360.0),
         time=times,
-        latitude=_site_value(site["latitude"]) if "latitude" in site.variables else np.nan,
-        longitude=_site_value(site["longitude"]) if "longitude" in site.variables else np.nan,
+        latitude=position_of("latitude"),
+        longitude=position_of("longitude"),
+        altitude=position_of("altitude") / 1000.0,
+        sweep_geometry=(_sweep_geometry(number, azimuth, elevation, gate_spacing, hint),),
     )

@@ -3,7 +3,7 @@
 import numpy as np
 
 from gridscan.radar._geometry import polar_to_cartesian
-from gridscan.radar._points import PolarPoints, _is_real
+from gridscan.radar._points import PolarPoints, SweepGeometry, _is_real
 
 
 def _place_ellipses(rng, count, min_range, max_range, axes_range, margin, placed):
@@ -138,6 +138,317 @@ def make_radar_scan(n_rays=360, n_gates=480, *, gate_spacing=0.25, elevation=0.5
         ray_spacing=360.0 / n_rays,
     )
     return points, truth_grid[ray, gate]
+
+
+def _check_scan_parameters(n_rays, n_gates, n_echoes, n_clutter, fill, speckle, gate_spacing):
+    for name, value, low in (("n_rays", n_rays, 1), ("n_gates", n_gates, 1),
+                             ("n_echoes", n_echoes, 0), ("n_clutter", n_clutter, 0)):
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+    if not (_is_real(fill) and 0.0 < fill <= 1.0):
+        raise ValueError(f"fill must be in (0, 1]; got {fill!r}")
+    if not (_is_real(speckle) and 0.0 <= speckle < 1.0):
+        raise ValueError(f"speckle must be in [0, 1); got {speckle!r}")
+    if not (_is_real(gate_spacing) and 0 < gate_spacing < np.inf):
+        raise ValueError(f"gate_spacing must be a finite number > 0; got {gate_spacing!r}")
+
+
+def _solid_shapes(rng, flat, n_echoes, scale):
+    """Give each placed ellipse an irregular outline, a top height (km) and a peak value.
+
+    Echoes reach 6 to 14 km; clutter patches 0.5 to 1.5 km.
+    """
+    shapes = []
+    for label, (centre, a, b, angle) in enumerate(flat):
+        harmonics = [(k, rng.uniform(0.0, 0.12), rng.uniform(0, 6.3)) for k in (2, 3, 5)]
+        clutter = label >= n_echoes
+        top = rng.uniform(0.5, 1.5) if clutter else rng.uniform(6.0, 14.0)
+        peak = rng.uniform(50.0, 60.0) if clutter else rng.uniform(35.0, 55.0)
+        shapes.append((centre, a, b, angle, harmonics, top, peak, 0.97 if clutter else None))
+    return shapes
+
+
+def _sample_solids(rng, shapes, x, y, z, fill, speckle):
+    """Filled gates, truth label and value of gates at ground x, y and height z (km).
+
+    A gate is inside a shape when its footprint holds it and it lies below
+    the shape's dome, ``z <= top * sqrt(depth)`` (depth 1 at the centre, 0
+    on the outline).
+    """
+    x, y, z = (np.ascontiguousarray(a) for a in np.broadcast_arrays(x, y, z))
+    truth = np.full(x.shape, -1, dtype=np.intp)
+    value = np.zeros(x.shape)
+    filled = rng.random(x.shape) < speckle
+    value[filled] = rng.uniform(5.0, 25.0, size=int(filled.sum()))
+    for label, (centre, a, b, angle, harmonics, top, peak, density) in enumerate(shapes):
+        near = np.flatnonzero(np.hypot(x - centre[0], y - centre[1]) <= 1.4 * a)
+        dx, dy = x.flat[near] - centre[0], y.flat[near] - centre[1]
+        u = dx * np.cos(angle) + dy * np.sin(angle)
+        v = -dx * np.sin(angle) + dy * np.cos(angle)
+        bearing = np.arctan2(v / b, u / a)
+        outline = 1.0 + sum(amp * np.cos(k * bearing + phase) for k, amp, phase in harmonics)
+        depth = 1.0 - ((u / a) ** 2 + (v / b) ** 2) / outline**2
+        inside = (depth >= 0) & (z.flat[near] <= top * np.sqrt(np.maximum(depth, 0.0)))
+        index = near[inside]
+        hit = rng.random(index.shape) < (fill if density is None else density)
+        filled.flat[index] = hit
+        truth.flat[index] = label
+        value.flat[index] = peak - 25.0 * (1.0 - depth[inside]) - 2.0 * z.flat[index]
+    return filled, truth, value
+
+
+NEXRAD_ELEVATIONS = (0.5, 0.9, 1.3, 1.8, 2.4, 3.1, 4.0, 5.1, 6.4, 8.0, 10.0, 12.5, 15.6, 19.5)
+"""Elevations (degrees) of the 14 sweeps of the NEXRAD volume coverage pattern 212."""
+
+
+def make_radar_volume(n_rays=360, n_gates=480, *, gate_spacing=0.25,
+                      elevations=NEXRAD_ELEVATIONS, n_echoes=10, n_clutter=4, fill=0.85,
+                      speckle=0.01, echo_size=(5.0, 22.0), stratiform_top=0.0,
+                      random_state=None,
+                      latitude=float("nan"), longitude=float("nan"), altitude=0.0):
+    """A synthetic volume scan: PPI sweeps at several elevations through 3-D echoes.
+
+    The echoes are those of :func:`make_radar_scan` (irregular ellipses in
+    the ground plane) grown into domes 6 to 14 km high (clutter: 0.5 to 1.5
+    km); each sweep samples them where its beam passes (4/3-earth model).
+    ``make_radar_volume(720, 1832, elevations=NEXRAD_ELEVATIONS)`` has the
+    size of a NEXRAD super-resolution volume: 14 sweeps of 720 rays x 1832
+    gates of 250 m, 18.5 million gates.
+
+    Parameters
+    ----------
+    n_rays, n_gates : int, default=360, 480
+        Rays per sweep and gates per ray.
+    gate_spacing : float, default=0.25
+        Gate length, km.
+    elevations : sequence of float, default=NEXRAD_ELEVATIONS
+        Elevation of each sweep, degrees; sweep k has number k.
+    n_echoes, n_clutter : int, default=10, 4
+        Weather echoes and clutter patches.
+    fill : float in (0, 1], default=0.85
+        Probability that a gate inside an echo is filled.
+    speckle : float in [0, 1), default=0.01
+        Probability that any other gate holds an isolated false echo.
+    echo_size : (float, float), default=(5.0, 22.0)
+        Smallest and largest semi-axis of an echo, km per 120 km of
+        maximum range (as :func:`make_radar_scan`: 5 to 22 km at 120 km).
+    stratiform_top : float, default=0.0
+        Height (km above the radar) of a layer of widespread rain that fills
+        every other gate below it with probability ``fill`` (truth label
+        ``n_echoes + n_clutter``; it touches the echoes it surrounds). 0: no
+        layer.
+    random_state : int, numpy.random.Generator or None, default=None
+        Seed; the same seed gives the same volume.
+    latitude, longitude : float, default=nan
+        Site of the radar, degrees (for gate latitude/longitude).
+    altitude : float, default=0.0
+        Height of the radar above mean sea level, km.
+
+    Returns
+    -------
+    points : PolarPoints
+        The filled gates, sweep by sweep, in (ray, gate) order within a
+        sweep; ``ray`` counts rays over the whole volume (sweep k's rays are
+        ``k * n_rays ...``); one :class:`SweepGeometry` per sweep.
+    truth : ndarray of int of shape (n_points,)
+        Echo of each gate as in :func:`make_radar_scan` (the same echo in
+        every sweep), ``n_echoes + n_clutter`` for the stratiform layer, -1
+        for speckle.
+
+    See Also
+    --------
+    volume_features : 3-D clustering features of the points.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gridscan.radar import make_radar_volume
+    >>> points, truth = make_radar_volume(n_rays=90, n_gates=100, elevations=[0.5, 2.0],
+    ...                                   random_state=0)
+    >>> np.unique(points.sweep).tolist(), [g.fixed_angle for g in points.sweep_geometry]
+    ([0, 1], [0.5, 2.0])
+    """
+    _check_scan_parameters(n_rays, n_gates, n_echoes, n_clutter, fill, speckle, gate_spacing)
+    elevations = np.atleast_1d(np.asarray(elevations, dtype=np.float64))
+    if elevations.ndim != 1 or elevations.size == 0 or not np.all(np.isfinite(elevations)) \
+            or np.any(np.abs(elevations) >= 90):
+        raise ValueError(f"elevations must be a non-empty sequence of finite angles in "
+                         f"(-90, 90) degrees; got {elevations.tolist()!r}")
+    if not (_is_real(altitude) and np.isfinite(altitude)):
+        raise ValueError(f"altitude must be a finite number (km); got {altitude!r}")
+    size = np.asarray(echo_size, dtype=np.float64)
+    if size.shape != (2,) or not (np.all(np.isfinite(size)) and 0 < size[0] <= size[1]):
+        raise ValueError(f"echo_size must be (smallest, largest) semi-axis with 0 < smallest "
+                         f"<= largest; got {echo_size!r}")
+    if not (_is_real(stratiform_top) and 0 <= stratiform_top < np.inf):
+        raise ValueError(f"stratiform_top must be a finite height >= 0 (km); got "
+                         f"{stratiform_top!r}")
+    rng = np.random.default_rng(random_state)
+    max_range = n_gates * gate_spacing
+    scale = max_range / 120.0
+    clutter = _place_ellipses(rng, n_clutter, 0.03 * max_range, 0.2 * max_range,
+                              (1.0 * scale, 2.5 * scale), 0.5 * scale, [])
+    echoes = _place_ellipses(rng, n_echoes, 0.15 * max_range, 0.85 * max_range,
+                             (size[0] * scale, size[1] * scale), 3.0 * scale, clutter)
+    shapes = _solid_shapes(rng, echoes + clutter, len(echoes), scale)
+
+    ray_azimuth = (np.arange(n_rays) + 0.5) * (360.0 / n_rays)
+    gate_range = (np.arange(n_gates) + 0.5) * gate_spacing
+    parts, truths = [], []
+    for number, elevation in enumerate(elevations.tolist()):
+        x, y, z = polar_to_cartesian(gate_range[None, :], ray_azimuth[:, None], elevation)
+        filled, truth, value = _sample_solids(rng, shapes, x, y, z, fill, speckle)
+        if stratiform_top > 0:
+            layer = np.broadcast_to(z < stratiform_top, truth.shape) & (truth < 0)
+            rain = layer & (rng.random(truth.shape) < fill)
+            filled = (filled & ~layer) | rain
+            truth[layer] = len(shapes)
+            value[layer] = rng.uniform(20.0, 30.0, size=int(layer.sum()))
+        ray, gate = np.nonzero(filled)
+        parts.append(PolarPoints(
+            range=gate_range[gate], azimuth=ray_azimuth[ray],
+            elevation=np.full(ray.shape, elevation), value=value[ray, gate],
+            sweep=np.full(ray.shape, number, dtype=np.intp), ray=ray + number * n_rays,
+            gate=gate, gate_spacing=float(gate_spacing), ray_spacing=360.0 / n_rays,
+            latitude=float(latitude), longitude=float(longitude), altitude=float(altitude),
+            sweep_geometry=(SweepGeometry(number, "ppi", elevation, 360.0 / n_rays,
+                                          float(gate_spacing), True),)))
+        truths.append(truth[ray, gate])
+    points = parts[0] if len(parts) == 1 else PolarPoints.concatenate(parts)
+    return points, np.concatenate(truths)
+
+
+def _site(site):
+    values = tuple(float(v) for v in site)
+    if len(values) == 2:
+        values += (0.0,)
+    if len(values) != 3 or not all(np.isfinite(values)) or not -90 < values[0] < 90:
+        raise ValueError(f"sites must hold (latitude, longitude[, altitude km]) in degrees; "
+                         f"got {site!r}")
+    return values
+
+
+def make_radar_network(sites, n_rays=360, n_gates=480, *, gate_spacing=0.25, elevation=0.5,
+                       n_echoes=12, n_clutter=2, fill=0.85, speckle=0.01, random_state=None):
+    """Synthetic PPI sweeps of several radars that watch the same echoes.
+
+    Echoes (as in :func:`make_radar_volume`: irregular domes) are placed in
+    an azimuthal-equidistant frame about the sites' mean position, each
+    within 15% to 85% of the maximum range of one radar chosen at random, so
+    that with radars closer than their range many echoes lie in the
+    overlap; clutter patches lie near each radar. Every radar samples the
+    scene on its own polar grid: its gates are placed on the WGS84
+    ellipsoid from its site (pyproj), then into the frame.
+
+    Parameters
+    ----------
+    sites : sequence of (latitude, longitude) or (latitude, longitude, altitude)
+        Position of each radar, degrees (altitude in km, default 0).
+    n_rays, n_gates : int, default=360, 480
+        Rays per sweep and gates per ray (the same for every radar).
+    gate_spacing : float, default=0.25
+        Gate length, km.
+    elevation : float, default=0.5
+        Elevation of every sweep, degrees.
+    n_echoes : int, default=12
+        Weather echoes in the whole scene.
+    n_clutter : int, default=2
+        Clutter patches per radar.
+    fill, speckle, random_state
+        As in :func:`make_radar_scan`.
+
+    Returns
+    -------
+    radars : list of PolarPoints
+        One sweep per site, with its latitude, longitude and altitude.
+    truths : list of ndarray of int
+        Echo of each gate of each radar; an echo has the same number in
+        every radar that sees it; -1 for speckle.
+
+    See Also
+    --------
+    network_features : clustering features of several radars in one frame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gridscan.radar import make_radar_network
+    >>> radars, truths = make_radar_network([(40.0, -100.0), (40.0, -99.6)],
+    ...                                     n_rays=180, n_gates=240, random_state=0)
+    >>> len(radars), bool(set(truths[0][truths[0] >= 0]) & set(truths[1][truths[1] >= 0]))
+    (2, True)
+    """
+    from pyproj import Transformer
+
+    _check_scan_parameters(n_rays, n_gates, n_echoes, n_clutter, fill, speckle, gate_spacing)
+    if not (_is_real(elevation) and np.isfinite(elevation)):
+        raise ValueError(f"elevation must be a finite number; got {elevation!r}")
+    try:
+        sites = [_site(site) for site in sites]
+    except TypeError:
+        raise ValueError(f"sites must be a sequence of (latitude, longitude[, altitude]); "
+                         f"got {sites!r}") from None
+    if not sites:
+        raise ValueError("sites must hold at least one site; got none")
+    from gridscan.radar._features import _centre
+
+    stand_in = [PolarPoints(*([np.empty(0)] * 7), gate_spacing=1.0, ray_spacing=1.0,
+                            latitude=lat, longitude=lon) for lat, lon, _ in sites]
+    centre_lat, centre_lon = _centre(stand_in)
+    to_frame = Transformer.from_crs(
+        "EPSG:4326", f"+proj=aeqd +lat_0={centre_lat!r} +lon_0={centre_lon!r} +ellps=WGS84 "
+        f"+units=km +no_defs", always_xy=True)
+    origins = np.array([to_frame.transform(lon, lat) for lat, lon, _ in sites])
+
+    rng = np.random.default_rng(random_state)
+    max_range = n_gates * gate_spacing
+    scale = max_range / 120.0
+    flat = []
+    for origin in origins:
+        for centre, a, b, angle in _place_ellipses(rng, n_clutter, 0.03 * max_range,
+                                                   0.2 * max_range, (1.0 * scale, 2.5 * scale),
+                                                   0.5 * scale, flat):
+            flat.append((centre + origin, a, b, angle))
+    clutter = flat
+    echoes = []
+    for _ in range(200 * n_echoes):
+        if len(echoes) == n_echoes:
+            break
+        origin = origins[rng.integers(len(origins))]
+        (centre, a, b, angle), = _place_ellipses(rng, 1, 0.15 * max_range, 0.85 * max_range,
+                                                 (5.0 * scale, 22.0 * scale), 0.0, []) or [
+            (np.zeros(2), 0.0, 0.0, 0.0)]
+        centre = centre + origin
+        if a > 0 and all(np.hypot(*(centre - c)) > a + other + 3.0 * scale
+                         for c, other, *_ in echoes + clutter):
+            echoes.append((centre, a, b, angle))
+    shapes = _solid_shapes(rng, echoes + clutter, len(echoes), scale)
+
+    ray_azimuth = (np.arange(n_rays) + 0.5) * (360.0 / n_rays)
+    gate_range = (np.arange(n_gates) + 0.5) * gate_spacing
+    radars, truths = [], []
+    for lat, lon, alt in sites:
+        ray, gate = np.divmod(np.arange(n_rays * n_gates), n_gates)
+        grid = PolarPoints(range=gate_range[gate], azimuth=ray_azimuth[ray],
+                           elevation=np.full(ray.shape, float(elevation)),
+                           value=np.zeros(ray.shape), sweep=np.zeros(ray.shape, dtype=np.intp),
+                           ray=ray, gate=gate, gate_spacing=float(gate_spacing),
+                           ray_spacing=360.0 / n_rays, latitude=lat, longitude=lon,
+                           altitude=alt)
+        x, y = to_frame.transform(grid.gate_longitude, grid.gate_latitude)
+        _, _, z = polar_to_cartesian(grid.range, grid.azimuth, grid.elevation)
+        filled, truth, value = _sample_solids(rng, shapes, np.asarray(x), np.asarray(y),
+                                              z + alt, fill, speckle)
+        keep = np.flatnonzero(filled)
+        radars.append(PolarPoints(
+            range=grid.range[keep], azimuth=grid.azimuth[keep], elevation=grid.elevation[keep],
+            value=value[keep], sweep=grid.sweep[keep], ray=ray[keep], gate=gate[keep],
+            gate_spacing=float(gate_spacing), ray_spacing=360.0 / n_rays, latitude=lat,
+            longitude=lon, altitude=alt,
+            sweep_geometry=(SweepGeometry(0, "ppi", float(elevation), 360.0 / n_rays,
+                                          float(gate_spacing), True),)))
+        truths.append(truth[keep])
+    return radars, truths
 
 
 def make_superdarn_table(n_scans=720, *, n_beams=16, n_gates=75, scan_length="2min",
