@@ -81,13 +81,13 @@ def periodic_rows(repeat, threads):
         empty = _emptiest_azimuth(X[:, 1])
         turned[:, 1] = (X[:, 1] - empty) % 360.0      # the emptiest azimuth at the seam
 
-        def fit(data, periods):
-            return GridDBSCAN(eps=eps, min_samples=min_samples, periods=periods,
-                              n_jobs=threads).fit_predict(data)
+        def fit(data, periods, eps=eps, min_samples=min_samples):
+            return lambda: GridDBSCAN(eps=eps, min_samples=min_samples, periods=periods,
+                                      n_jobs=threads).fit_predict(data)
 
-        plain, _ = best_time(lambda: fit(X, None), repeat)
-        away, _ = best_time(lambda: fit(turned, [None, 360.0]), repeat)
-        periodic, _ = best_time(lambda: fit(X, [None, 360.0]), repeat)
+        plain, _ = best_time(fit(X, None), repeat)
+        away, _ = best_time(fit(turned, [None, 360.0]), repeat)
+        periodic, _ = best_time(fit(X, [None, 360.0]), repeat)
         print(f"{name:<34}{X.shape[0]:>10,}{plain:>9.3f}s{away:>10.3f}s{periodic:>9.3f}s"
               f"{periodic / plain:>7.2f}x")
 

@@ -16,8 +16,7 @@ cdef struct Query:
     intp_t eps_cols           # 1 (isotropic) or n_features
     double reach              # largest reach of the query points (0 for REVERSE)
     double inner              # smallest inner radius of the query points (0 for REVERSE)
-    intp_t block              # the index block holding all the query points, or -1
-                              # (a block number: see SpatialIndex.blocks for its positions)
+    intp_t block              # the index block (number) holding all the query points, or -1
 
 
 cdef struct RangeList:

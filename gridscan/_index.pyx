@@ -226,7 +226,7 @@ cdef int _make_disjoint(RangeList* out, intp_t first) noexcept nogil:
     range keeps its block when it is exactly one of the ranges given (those
     given twice with one block included).  -1 when memory runs out.
     """
-    cdef intp_t n = out.size - first, i, m = 0, f = 0, n_full = 0, a, b, block, cursor
+    cdef intp_t n = out.size - first, i, f = 0, n_full = 0, a, b, block, cursor
     cdef Piece* pieces = <Piece*> malloc(max(n, 1) * sizeof(Piece))
     cdef Piece* full = <Piece*> malloc(max(n, 1) * sizeof(Piece))
     cdef int status = 0

@@ -239,7 +239,8 @@ def sphere_points(rng, n, spots=6):
 
 def great_circle(A, B):
     dlat, dlon = B[None, :, 0] - A[:, None, 0], B[None, :, 1] - A[:, None, 1]
-    h = np.sin(dlat / 2) ** 2 + np.cos(A[:, None, 0]) * np.cos(B[None, :, 0]) * np.sin(dlon / 2) ** 2
+    h = (np.sin(dlat / 2) ** 2
+         + np.cos(A[:, None, 0]) * np.cos(B[None, :, 0]) * np.sin(dlon / 2) ** 2)
     return 2 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
 
@@ -281,7 +282,7 @@ def test_haversine_with_a_per_point_eps_and_a_window(neighbors):
     _, component = connected_components(csr_matrix(edges), directed=False)
     expected = np.full(X.shape[0], -1)
     first = {}
-    for row, c in zip(core_idx, component):
+    for row, c in zip(core_idx, component, strict=True):
         expected[row] = first.setdefault(c, len(first))
     for q in np.flatnonzero(~is_core):
         owners = core_idx[relation[core_idx, q]]

@@ -5,9 +5,6 @@ azimuthal-equidistant projection for the gate positions, Py-ART's own
 gate_latitude / gate_longitude / gate_altitude on the real NEXRAD files it
 ships, the files' own ray angles for the spacings, and the synthetic
 generators' known echoes for the clusters.
-
-Tests that need GridDBSCAN's ``periods`` or ``metric="haversine"`` skip
-until this gridscan has them.
 """
 
 import bz2
@@ -47,24 +44,6 @@ from gridscan.radar import (  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("ignore:Py-ART's .* module is deprecated:UserWarning")
 
 WGS84 = Geod(ellps="WGS84")
-
-
-def has_periods():
-    return "periods" in GridDBSCAN().get_params()
-
-
-def has_haversine():
-    try:
-        GridDBSCAN(eps=0.1, min_samples=1, metric="haversine").fit(np.zeros((2, 2)))
-    except ValueError:
-        return False
-    return True
-
-
-needs_periods = pytest.mark.skipif(not has_periods(),
-                                   reason="GridDBSCAN has no periods parameter yet")
-needs_haversine = pytest.mark.skipif(not has_haversine(),
-                                     reason="GridDBSCAN has no haversine metric yet")
 
 
 def read(name):
@@ -349,7 +328,6 @@ def straddling_seeds(n=40):
     return found
 
 
-@needs_periods
 def test_polar_features_keep_an_echo_across_north_whole():
     cases = straddling_seeds()[:6]
     assert cases
@@ -365,16 +343,12 @@ def test_polar_features_keep_an_echo_across_north_whole():
         assert adjusted_rand_score(ground[echo], labels[echo]) > 0.95
 
 
-def test_polar_features_need_periods_or_say_so():
+def test_polar_features_carry_their_periods():
     points, _ = make_radar_scan(n_rays=120, n_gates=160, random_state=1)
     features = polar_features(points)
     assert features.periods == [None, 360.0]
     assert features.estimator_params()["periods"] == [None, 360.0]
-    if has_periods():
-        assert features.estimator(min_samples=8).get_params()["periods"] == [None, 360.0]
-    else:
-        with pytest.raises(ValueError, match=r"GridDBSCAN parameter\(s\) \['periods'\]"):
-            features.estimator(min_samples=8)
+    assert features.estimator(min_samples=8).get_params()["periods"] == [None, 360.0]
     with pytest.raises(ValueError, match="polar_features takes one sweep"):
         polar_features(PolarPoints.concatenate([points, replace(
             points, sweep=np.ones_like(points.sweep))]))
@@ -517,7 +491,6 @@ def test_network_features_errors(network):
     np.testing.assert_allclose(latlon.sample_eps * HAVERSINE_EARTH_RADIUS_KM, aeqd.sample_eps)
 
 
-@needs_haversine
 def test_two_radars_in_latitude_longitude(network):
     radars, truths = network
     features = network_features(radars, frame="latlon")

@@ -139,24 +139,10 @@ class RadarFeatures:
         Returns
         -------
         estimator : gridscan.GridDBSCAN
-
-        Raises
-        ------
-        ValueError
-            If this GridDBSCAN lacks a parameter the features need
-            (``periods`` or the haversine metric, in gridscan versions
-            before they were added).
         """
         from gridscan import GridDBSCAN
 
-        needed = self.estimator_params()
-        supported = GridDBSCAN().get_params()
-        missing = [name for name in needed if name not in supported]
-        if missing:
-            raise ValueError(f"these features need GridDBSCAN parameter(s) {missing}, which "
-                             f"this gridscan's GridDBSCAN does not have; expected a gridscan "
-                             f"with {missing}, got parameters {sorted(supported)}")
-        return GridDBSCAN(min_samples=min_samples, **needed, **params)
+        return GridDBSCAN(min_samples=min_samples, **self.estimator_params(), **params)
 
     def fit_predict(self, min_samples=5, **params):
         """Cluster the features: ``estimator(...).fit_predict(X, **fit_kwargs())``.
