@@ -59,7 +59,7 @@ def _check_weights(sample_weight, X):
         raise ValueError(
             "sample_weight must be >= 0 for a hierarchy (a negative weight would make a "
             "point stop being core as the scale grows); got "
-            f"sample_weight[{row}] = {weights[row]!r}")
+            f"sample_weight[{row}] = {float(weights[row])!r}")
     return weights
 
 
@@ -194,7 +194,10 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
     array([ 0, 20, 20])
     >>> labels = model.labels_at(0.5)        # DBSCAN with eps=0.5, min_samples=5
     >>> sorted(set(labels.tolist()))
-    [-1, 0, 1]
+    [0, 1]
+    >>> from gridscan import GridDBSCAN
+    >>> bool((labels == GridDBSCAN(eps=0.5, min_samples=5).fit(X).labels_).all())
+    True
     """
 
     _parameter_constraints: dict = {
@@ -520,9 +523,7 @@ def k_distance(X, k, *, eps=1.0, sample_eps=None, metric="euclidean", p=None,
         raise ValueError(f"k must be an integer in [1, {n}] (the number of points); got {k!r}")
     metric_name, power = resolve_metric(metric, p)
     window = window_mask(window_features, X.shape[1])
-    helper = GridDBSCAN(eps=eps, metric=metric, p=p, window_features=window_features)
-    helper._validate_params()
-    eps_table, _ = helper._eps_table(X, sample_eps)
+    eps_table, _ = _eps_helper(eps, metric, p, window_features)._eps_table(X, sample_eps)
     search = _searcher(X, eps_table, metric_name, power, window, 40, n_jobs)
     scales = search.core_scales(None, float(k), np.inf, effective_n_threads(n_jobs))
     out = np.empty(n)
