@@ -539,7 +539,7 @@ cdef class Searcher:
         """
         if self.core is None:
             raise ValueError("core_scales must run first")
-        cdef intp_t n = self.t.n, n_nodes = self.t.n_nodes, i, c, r
+        cdef intp_t n = self.t.n, n_nodes = self.t.n_nodes
         cdef intp_t[::1] parent = np.arange(n, dtype=np.intp)
         cdef intp_t[::1] comp = np.empty(n, dtype=np.intp)
         cdef intp_t[::1] node_comp = np.empty(n_nodes, dtype=np.intp)
@@ -661,17 +661,17 @@ cdef class Searcher:
         cdef intp_t n = self.t.n
         cdef intp_t[::1] counts = np.zeros(n, dtype=np.intp)
         cdef intp_t[::1] empty = np.empty(0, dtype=np.intp)
-        self._ties(counts, empty, empty, empty, n_threads)
+        self._ties(counts, empty, empty, n_threads)
         indptr = np.zeros(n + 1, dtype=np.intp)
         np.cumsum(counts, out=indptr[1:])
         cdef intp_t[::1] other = np.empty(indptr[n], dtype=np.intp)
-        self._ties(counts, indptr, other, empty, n_threads)
+        self._ties(counts, indptr, other, n_threads)
         rows = np.asarray(self.rows)
         first = np.repeat(rows, np.asarray(counts))
         return first, rows[np.asarray(other)], np.repeat(np.asarray(self.core), np.asarray(counts))
 
     def _ties(self, intp_t[::1] counts, const intp_t[::1] indptr, intp_t[::1] other,
-              intp_t[::1] unused, int n_threads):
+              int n_threads):
         """counts[i] (OUT) = number of core-scale edges of position i; with indptr
         given, their other ends by position go to other[indptr[i]:] (OUT)."""
         cdef const Tree* t = &self.t

@@ -50,7 +50,7 @@ EPS_FORMS = {
 def blobs(rng, n=300, d=2):
     """Gaussian blobs of different spreads plus uniform noise."""
     centres = rng.uniform(-5, 5, (3, d))
-    parts = [rng.normal(c, s, (n // 4, d)) for c, s in zip(centres, (0.3, 0.6, 1.0))]
+    parts = [rng.normal(c, s, (n // 4, d)) for c, s in zip(centres, (0.3, 0.6, 1.0), strict=True)]
     parts.append(rng.uniform(-8, 8, (n - 3 * (n // 4), d)))
     return np.vstack(parts)
 
@@ -319,7 +319,7 @@ def test_pickle_round_trip_keeps_labels_at(rng):
     before = [model.labels_at(s) for s in (0.2, 0.5, 1.0)]
     copy = pickle.loads(pickle.dumps(model))
     assert getattr(copy, "_searcher", None) is None
-    for scale, labels in zip((0.2, 0.5, 1.0), before):
+    for scale, labels in zip((0.2, 0.5, 1.0), before, strict=True):
         np.testing.assert_array_equal(copy.labels_at(scale), labels)
     np.testing.assert_array_equal(copy.labels_, model.labels_)
 
@@ -433,11 +433,11 @@ def test_reachability_order_cuts_into_the_clusters_of_labels_at(rng):
         # run holds the core points of at most one cluster, each cluster one run.
         run = np.cumsum(reach > scale)
         clusters_of_run = {}
-        for r, label in zip(run[core], labels[core]):
+        for r, label in zip(run[core], labels[core], strict=True):
             clusters_of_run.setdefault(r, set()).add(label)
         assert all(len(c) == 1 for c in clusters_of_run.values())
         runs_of_cluster = {}
-        for r, label in zip(run[core], labels[core]):
+        for r, label in zip(run[core], labels[core], strict=True):
             runs_of_cluster.setdefault(label, set()).add(r)
         assert all(len(r) == 1 for r in runs_of_cluster.values())
 
