@@ -141,8 +141,9 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
         Core scale of every point (inf when above ``max_scale``).
     minimum_spanning_tree_ : ndarray of shape (n_edges, 3)
         The edges of the minimum spanning forest of mutual reachability with
-        weight at most ``max_scale``: rows ``(a, b, weight)`` with ``a < b``
-        the two points' indices, sorted by weight.
+        weight at most ``max_scale``, as rows ``(parent, child, weight)`` (point
+        indices as floats) in the order Prim's algorithm adds them from point 0
+        (see ``reachability``).
     single_linkage_tree_ : ndarray of shape (n_samples - 1,)
         The single-linkage tree in scikit-learn's format (fields
         ``left_node``, ``right_node``, ``value``, ``cluster_size``); the
@@ -271,6 +272,7 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
             The fitted estimator.
         """
         if self.neighbors != "union":
+            # docs/hierarchy.rst, section "The scaled distance".
             raise ValueError(
                 f"neighbors={self.neighbors!r} is not available for a hierarchy: the query "
                 "rule is not symmetric (q may see p while p does not see q), so it has no "
@@ -297,7 +299,8 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
         core_scales = np.empty(n)
         core_scales[order] = core
         # Prim's order over the tree and every edge that can tie with it: the
-        # order, orientation and tie rules of scikit-learn's HDBSCAN.
+        # order, orientation and tie rules of scikit-learn's HDBSCAN
+        # (docs/hierarchy.rst, section "Clusters of the hierarchy", "Equal weights").
         ta, tb, tm = search.core_ties(n_threads)
         source, new, weight = _prim(n, np.concatenate([a, ta]), np.concatenate([b, tb]),
                                     np.concatenate([m, tm]))
@@ -306,7 +309,7 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
         self.minimum_spanning_tree_ = np.column_stack(
             [source[finite], new[finite], weight[finite]]).astype(np.float64).reshape(-1, 3)
         self._prim_edges = (source, new, weight)
-        self._fit_X = X
+        self._fit_X = X.copy()        # labels_at rebuilds its index from it after unpickling
         self._eps_table_rows = eps_table
         self._searcher = search
         self._select_clusters()
@@ -379,6 +382,7 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Cluster labels; -1 for noise.
         """
+        # docs/hierarchy.rst, section "DBSCAN at any scale: labels_at".
         check_is_fitted(self, "core_scales_")
         scale = _check_scale(scale, float(self.max_scale))
         n = self.core_scales_.shape[0]
@@ -449,11 +453,6 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
         state = super().__getstate__()
         state.pop("_searcher", None)     # compiled; labels_at rebuilds it
         return state
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
 
 
 def _prim(n, a, b, m):

@@ -228,7 +228,7 @@ cdef inline bint is_leaf(const Tree* t, intp_t node) noexcept nogil:
 # ---------------------------------------------------------------------------
 # Heaps and per-thread scratch
 
-cdef int heap_push(Heap* h, double delta, double weight) except -1 nogil:
+cdef int heap_push(Heap* h, double delta, double weight) noexcept nogil:
     cdef intp_t i, parent
     cdef void* grown
     if h.size == h.capacity:
@@ -859,7 +859,8 @@ def prim_order(intp_t n, const intp_t[::1] indptr, const intp_t[::1] adjacent,
     cdef intp_t* heap_node
     cdef intp_t k = 0, current = 0, e, j, next_start = 1, size, i, child, node
     cdef double w, top_w
-    heap.capacity = max(64, 2 * adjacent.shape[0] + 1)
+    # Every entry of the adjacency pushes at most once (on a strictly smaller weight).
+    heap.capacity = max(64, adjacent.shape[0] + 1)
     heap.delta = <double*> malloc(heap.capacity * sizeof(double))
     heap_node = <intp_t*> malloc(heap.capacity * sizeof(intp_t))
     if heap.delta == NULL or heap_node == NULL:
