@@ -17,7 +17,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from gridscan._ball_tree import BallTree
 from gridscan._dbscan import GridDBSCAN, eps_by_position
-from gridscan._hdbscan_inner import Searcher, prim_order
+from gridscan._hdbscan_inner import Searcher, adjacency, prim_order
 from gridscan._range_eps import RangeEps
 from gridscan._validation import (
     METRIC_ALIASES,
@@ -457,12 +457,9 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
 
 def _prim(n, a, b, m):
     """Prim's order (source, new, weight) over the undirected edges (a, b, m)."""
-    ends = np.concatenate([a, b])
-    by = np.argsort(ends, kind="stable")
-    indptr = np.searchsorted(ends[by], np.arange(n + 1)).astype(np.intp)
-    adjacent = np.concatenate([b, a])[by].astype(np.intp)
-    weight = np.concatenate([m, m])[by].astype(np.float64)
-    return prim_order(n, indptr, adjacent, weight)
+    return prim_order(n, *adjacency(n, np.ascontiguousarray(a, dtype=np.intp),
+                                    np.ascontiguousarray(b, dtype=np.intp),
+                                    np.ascontiguousarray(m, dtype=np.float64)))
 
 
 def k_distance(X, k, *, eps=1.0, sample_eps=None, metric="euclidean", p=None,

@@ -835,6 +835,31 @@ cdef intp_t _merge(const Tree* t, intp_t[::1] parent, const intp_t[::1] comp,
     return added
 
 
+def adjacency(intp_t n, const intp_t[::1] a, const intp_t[::1] b, const double[::1] m):
+    """CSR form (indptr, adjacent, weight) of the undirected edges (a[i], b[i], m[i]):
+    both directions, each point's edges in input order (a counting sort)."""
+    cdef intp_t n_edges = a.shape[0], i, k
+    cdef intp_t[::1] indptr = np.zeros(n + 1, dtype=np.intp)
+    cdef intp_t[::1] cursor = np.empty(n, dtype=np.intp)
+    cdef intp_t[::1] adjacent = np.empty(2 * n_edges, dtype=np.intp)
+    cdef double[::1] weight = np.empty(2 * n_edges)
+    with nogil:
+        for i in range(n_edges):
+            indptr[a[i] + 1] += 1
+            indptr[b[i] + 1] += 1
+        for k in range(n):
+            indptr[k + 1] += indptr[k]
+            cursor[k] = indptr[k]
+        for i in range(n_edges):
+            adjacent[cursor[a[i]]] = b[i]
+            weight[cursor[a[i]]] = m[i]
+            cursor[a[i]] += 1
+            adjacent[cursor[b[i]]] = a[i]
+            weight[cursor[b[i]]] = m[i]
+            cursor[b[i]] += 1
+    return np.asarray(indptr), np.asarray(adjacent), np.asarray(weight)
+
+
 def prim_order(intp_t n, const intp_t[::1] indptr, const intp_t[::1] adjacent,
                const double[::1] weight):
     """Prim's algorithm on a sparse graph, with scikit-learn's HDBSCAN tie rules.
