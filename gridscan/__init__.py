@@ -9,6 +9,9 @@ RangeEps    declarative eps model: radii that follow a range feature
 BallTree    ball tree with per-point eps for radius searches
 GBDSCAN     grid-based DBSCAN for radar gate/beam/scan cells (consistent and
             reference modes)
+GridHDBSCAN HDBSCAN over the scale of any of GridDBSCAN's eps: every DBSCAN partition
+            at once (``labels_at``); scikit-learn's HDBSCAN for a scalar eps
+k_distance  each point's k-th smallest scaled distance, to choose a scale
 
 Submodules, imported on first use (they pull in their own dependencies):
 gridscan.radar  radar readers (Py-ART, xradar, SuperDARN tables), beam geometry,
@@ -26,11 +29,13 @@ import importlib
 from gridscan._ball_tree import BallTree
 from gridscan._dbscan import GridDBSCAN
 from gridscan._gbdscan import GBDSCAN
+from gridscan._hdbscan import GridHDBSCAN, k_distance
 from gridscan._range_eps import RangeEps
 
 __version__ = "0.1.0"
 
-__all__ = ["BallTree", "GBDSCAN", "GridDBSCAN", "RangeEps", "__version__"]
+__all__ = ["BallTree", "GBDSCAN", "GridDBSCAN", "GridHDBSCAN", "RangeEps", "k_distance",
+           "__version__"]
 
 _SUBMODULES = ("radar", "plot", "cli")
 

@@ -4,6 +4,8 @@ plot_ppi         plan position indicator: gates drawn as fan cells in km east/no
 plot_range_time  range-time plot (SuperDARN style): one cell per gate and scan
 cluster_colors   the colour of every label: distinct colours for clusters, grey for noise;
                  clusters that touch never share a colour
+plot_k_distance  sorted k-distances (gridscan.k_distance), to choose a scale or an eps
+plot_reachability  reachability plot (OPTICS style) of a fitted GridHDBSCAN
 
 Every gate is drawn as its own cell (a matplotlib PolyCollection), so any set
 of points can be drawn, gridded or not; noise is drawn first, clusters on top.
@@ -428,6 +430,157 @@ def plot_range_time(time, range, labels, *, ax=None, time_step=None, range_step=
     else:
         ax.set_xlabel("Time")
     ax.set_ylabel("Range (km)")
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+SCALE_COLOR = "#d62728"
+"""Colour of the line marking a chosen scale in the k-distance and reachability plots."""
+
+
+def plot_k_distance(distances, *, ax=None, scale=None, k=None, color="#1f77b4", title=None):
+    """Sorted k-distance plot: every point's k-th smallest scaled distance, largest first.
+
+    The classic aid for choosing DBSCAN's eps, in gridscan's scaled units: a
+    point whose k-distance is at most ``s`` is a core point of
+    ``GridDBSCAN(eps * s, min_samples=k)``. The knee of the curve, where it
+    turns from the steep part (noise) to the flat part (clusters), suggests a
+    scale.
+
+    Parameters
+    ----------
+    distances : array-like of shape (n_points,)
+        ``gridscan.k_distance(X, k, eps=...)`` (or ``GridHDBSCAN.core_scales_``);
+        infinite values are left out.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when None.
+    scale : float, default=None
+        A scale to mark with a horizontal line (and the share of core points).
+    k : int, default=None
+        The k of the distances, for the axis label.
+    color : color, default="#1f77b4"
+        Colour of the curve.
+    title : str, default=None
+        Axes title.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    See Also
+    --------
+    gridscan.k_distance : the distances.
+    plot_reachability : the whole hierarchy at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matplotlib.figure import Figure
+    >>> from gridscan import k_distance
+    >>> from gridscan.plot import plot_k_distance
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> ax = plot_k_distance(k_distance(X, 5), scale=0.3, k=5,
+    ...                      ax=Figure().add_subplot())
+    >>> ax.get_ylabel()
+    '5-distance (scale)'
+    """
+    values = np.asarray(distances, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"distances must be a 1-D array; got shape {values.shape}")
+    if np.isnan(values).any() or (values < 0).any():
+        raise ValueError("distances must be >= 0 (infinite values are allowed); got "
+                         f"{values[np.isnan(values) | (values < 0)][0]!r}")
+    ax = _new_axes(ax)
+    finite = np.sort(values[np.isfinite(values)])[::-1]
+    ax.plot(np.arange(finite.shape[0]), finite, color=color, linewidth=1.5)
+    if scale is not None:
+        share = np.count_nonzero(values <= scale) / max(values.shape[0], 1)
+        ax.axhline(scale, color=SCALE_COLOR, linewidth=1.0, linestyle="--",
+                   label=f"scale {scale:g}: {share:.0%} core points")
+        ax.legend(loc="upper right", fontsize="small")
+    ax.set_xlabel("points, sorted by decreasing k-distance")
+    ax.set_ylabel(f"{k if k is not None else 'k'}-distance (scale)")
+    ax.set_xlim(0, max(finite.shape[0] - 1, 1))
+    ax.set_ylim(bottom=0)
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def plot_reachability(model, *, ax=None, scale=None, labels=None, noise_color=NOISE_COLOR,
+                      title=None):
+    """Reachability plot of a fitted GridHDBSCAN: the hierarchy as valleys.
+
+    The points are drawn as bars in the order of ``model.reachability()``
+    (Prim's walk of the minimum spanning tree), each as high as the scale at
+    which it was reached: every valley is a cluster, and a horizontal cut at a
+    scale ``s`` splits the bars into the clusters of ``model.labels_at(s)``.
+    Bars take the colour of their label; the first point of each component of
+    the forest (infinite reachability) is drawn up to the top of the axes.
+
+    Parameters
+    ----------
+    model : GridHDBSCAN
+        A fitted estimator.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when None.
+    scale : float, default=None
+        A scale to mark with a horizontal line; the bars then take the labels
+        of ``model.labels_at(scale)`` unless ``labels`` is given.
+    labels : array-like of int of shape (n_points,), default=None
+        Labels to colour the bars by; ``model.labels_`` when None (and no scale).
+    noise_color : color, default="#bdbdbd"
+        Colour of noise (label -1).
+    title : str, default=None
+        Axes title.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    See Also
+    --------
+    gridscan.GridHDBSCAN.reachability : the order and heights drawn.
+    plot_k_distance : core scales alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matplotlib.figure import Figure
+    >>> from gridscan import GridHDBSCAN
+    >>> from gridscan.plot import plot_reachability
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 0.3, (50, 2)), rng.normal(4, 0.3, (50, 2))])
+    >>> model = GridHDBSCAN(min_cluster_size=10).fit(X)
+    >>> ax = plot_reachability(model, scale=1.0, ax=Figure().add_subplot())
+    >>> len(ax.patches)
+    100
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model, "core_scales_")
+    order, reach = model.reachability()
+    n = order.shape[0]
+    if labels is None:
+        labels = model.labels_ if scale is None else model.labels_at(scale)
+    labels = _check_labels(labels, n)
+    ax = _new_axes(ax)
+    finite = reach[np.isfinite(reach)]
+    top = 1.05 * max(finite.max() if finite.size else 1.0, 0.0 if scale is None else scale)
+    top = top if top > 0 else 1.0
+    heights = np.where(np.isfinite(reach), reach, top)
+    colors = cluster_colors(labels[order], noise_color=noise_color)
+    ax.bar(np.arange(n), heights, width=1.0, color=colors, edgecolor=colors, linewidth=0.0,
+           align="edge")
+    if scale is not None:
+        ax.axhline(scale, color=SCALE_COLOR, linewidth=1.0, linestyle="--",
+                   label=f"scale {scale:g}")
+        ax.legend(loc="upper right", fontsize="small")
+    ax.set_xlim(0, max(n, 1))
+    ax.set_ylim(0, top)
+    ax.set_xlabel("points, in reachability order")
+    ax.set_ylabel("reachability (scale)")
     if title is not None:
         ax.set_title(title)
     return ax

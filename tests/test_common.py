@@ -4,9 +4,9 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import gridscan
-from gridscan import GBDSCAN, GridDBSCAN
+from gridscan import GBDSCAN, GridDBSCAN, GridHDBSCAN
 
-ESTIMATORS = [GridDBSCAN(), GBDSCAN()]
+ESTIMATORS = [GridDBSCAN(), GBDSCAN(), GridHDBSCAN()]
 
 # GBDSCAN's input is integer grid cells in 2 or 3 columns; these checks feed
 # random floats or other numbers of columns, which it rejects.
