@@ -29,19 +29,23 @@ from gridscan._validation import (
 )
 
 
-def _eps_helper(eps, metric, p, window_features, feature_names=None):
-    """A GridDBSCAN whose eps validation and eps tables the hierarchy shares."""
-    helper = GridDBSCAN(eps=eps, metric=metric, p=p, window_features=window_features)
+def _eps_helper(eps, metric, p, window_features, feature_names=None, periods=None):
+    """A GridDBSCAN whose eps validation, periods and eps tables the hierarchy shares."""
+    helper = GridDBSCAN(eps=eps, metric=metric, p=p, window_features=window_features,
+                        periods=periods)
     if feature_names is not None:
         helper.feature_names_in_ = feature_names
     return helper
 
 
-def _searcher(X, eps_table, metric, p, window, leaf_size, n_jobs):
-    """A compiled Searcher over a ball tree of X with eps rows eps_table (row order)."""
+def _searcher(X, eps_table, metric, p, window, leaf_size, n_jobs, periods=None):
+    """A compiled Searcher over a ball tree of X with eps rows eps_table (row order).
+
+    ``periods`` ((d,) float64 or None) makes features periodic; X is wrapped by the tree.
+    """
     n_threads = effective_n_threads(n_jobs)
     tree = BallTree(X, leaf_size, metric, p, window_features=np.flatnonzero(window),
-                    n_jobs=n_jobs)
+                    periods=periods, n_jobs=n_jobs)
     return Searcher(tree, eps_by_position(tree, eps_table, n_threads))
 
 
@@ -111,6 +115,10 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
     window_features : int, str or sequence of them, default=None
         Features outside the norm, each bounded on its own; in the scaled
         distance each counts as ``|X[q, t] - X[p, t]| / eps[p, t]``.
+    periods : sequence or dict, default=None
+        Period of each feature (None or 0 for an ordinary one), as in
+        :class:`GridDBSCAN`: differences along a periodic feature are the
+        minimum image.
     neighbors : {"union"}, default="union"
         The neighbour rule. The hierarchy needs a symmetric relation, so only
         the union rule is available; "query" is refused with a ValueError.
@@ -209,6 +217,7 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
         "metric": [StrOptions(set(METRIC_ALIASES))],
         "p": [Interval(Real, 1.0, None, closed="left"), None],
         "window_features": ["array-like", Integral, str, None],
+        "periods": ["array-like", dict, None],
         "neighbors": [StrOptions({"union", "query"})],
         "cluster_selection_method": [StrOptions({"eom", "leaf"})],
         "cluster_selection_epsilon": [Interval(Real, 0.0, None, closed="left")],
@@ -228,6 +237,7 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
         metric="euclidean",
         p=None,
         window_features=None,
+        periods=None,
         neighbors="union",
         cluster_selection_method="eom",
         cluster_selection_epsilon=0.0,
@@ -243,6 +253,7 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
         self.metric = metric
         self.p = p
         self.window_features = window_features
+        self.periods = periods
         self.neighbors = neighbors
         self.cluster_selection_method = cluster_selection_method
         self.cluster_selection_epsilon = cluster_selection_epsilon
@@ -284,14 +295,17 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
         metric, p = resolve_metric(self.metric, self.p)
         names = getattr(self, "feature_names_in_", None)
         window = window_mask(self.window_features, X.shape[1], names)
-        helper = _eps_helper(self.eps, self.metric, self.p, self.window_features, names)
-        eps_table, _ = helper._eps_table(X, sample_eps)
+        helper = _eps_helper(self.eps, self.metric, self.p, self.window_features, names,
+                             self.periods)
+        periods = helper._space(X.shape[1]).feature_periods
+        # An eps model reads periodic features as the neighbourhood does: wrapped.
+        eps_table, _ = helper._eps_table(helper._space(X.shape[1]).wrap(X), sample_eps)
         weights = _check_weights(sample_weight, X)
         min_samples = self.min_cluster_size if self.min_samples is None else self.min_samples
         max_scale = float(self.max_scale)
 
         leaf_size = max(n, 1) if self.algorithm == "brute" else self.leaf_size
-        search = _searcher(X, eps_table, metric, p, window, leaf_size, self.n_jobs)
+        search = _searcher(X, eps_table, metric, p, window, leaf_size, self.n_jobs, periods)
         order = np.asarray(search.rows)
         core = search.core_scales(None if weights is None else weights[order],
                                   float(min_samples), max_scale, n_threads)
@@ -419,8 +433,11 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
             window = window_mask(self.window_features, X.shape[1],
                                  getattr(self, "feature_names_in_", None))
             leaf_size = max(X.shape[0], 1) if self.algorithm == "brute" else self.leaf_size
+            periods = _eps_helper(self.eps, self.metric, self.p, self.window_features,
+                                  getattr(self, "feature_names_in_", None),
+                                  self.periods)._space(X.shape[1]).feature_periods
             search = _searcher(X, self._eps_table_rows, metric, p, window, leaf_size,
-                               self.n_jobs)
+                               self.n_jobs, periods)
             search.set_core(self.core_scales_[np.asarray(search.rows)])
             self._searcher = search
         return search
@@ -463,7 +480,7 @@ def _prim(n, a, b, m):
 
 
 def k_distance(X, k, *, eps=1.0, sample_eps=None, metric="euclidean", p=None,
-               window_features=None, n_jobs=None):
+               window_features=None, periods=None, n_jobs=None):
     """Each point's k-th smallest scaled distance, the point itself counted.
 
     ``k_distance(X, k, eps=...)[i]`` is the smallest scale s at which point i
@@ -489,6 +506,9 @@ def k_distance(X, k, *, eps=1.0, sample_eps=None, metric="euclidean", p=None,
         Minkowski power (>= 1); None means 2.
     window_features : int, str or sequence of them, default=None
         Features outside the norm, each bounded on its own.
+    periods : sequence or dict, default=None
+        Period of each feature (None or 0 for an ordinary one), as in
+        :class:`GridDBSCAN`.
     n_jobs : int, default=None
         OpenMP threads; the result does not depend on it.
 
@@ -519,8 +539,11 @@ def k_distance(X, k, *, eps=1.0, sample_eps=None, metric="euclidean", p=None,
         raise ValueError(f"k must be an integer in [1, {n}] (the number of points); got {k!r}")
     metric_name, power = resolve_metric(metric, p)
     window = window_mask(window_features, X.shape[1])
-    eps_table, _ = _eps_helper(eps, metric, p, window_features)._eps_table(X, sample_eps)
-    search = _searcher(X, eps_table, metric_name, power, window, 40, n_jobs)
+    helper = _eps_helper(eps, metric, p, window_features, periods=periods)
+    space = helper._space(X.shape[1])
+    eps_table, _ = helper._eps_table(space.wrap(X), sample_eps)
+    search = _searcher(X, eps_table, metric_name, power, window, 40, n_jobs,
+                       space.feature_periods)
     scales = search.core_scales(None, float(k), np.inf, effective_n_threads(n_jobs))
     out = np.empty(n)
     out[np.asarray(search.rows)] = scales

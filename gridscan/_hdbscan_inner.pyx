@@ -43,14 +43,15 @@
 import numpy as np
 
 from cython.parallel cimport prange, threadid
-from libc.math cimport INFINITY, fabs
+from libc.math cimport INFINITY
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc, realloc
 
 from gridscan._hashing cimport DoubleBits
 from gridscan._index cimport EpsRows, SpatialIndex, parallel_chunk
 from gridscan._kernels cimport (
-    Norm, accumulate, larger, point_distance, scaled_distance, smaller, unreduce, within,
+    Norm, accumulate, gap, gaps_to_interval, larger, point_distance, scaled_distance, smaller,
+    unreduce, within,
 )
 from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
@@ -122,7 +123,7 @@ cdef inline double _estimate(const double* c, const double* q, const double* e, 
     if norm.window != NULL:
         for k in range(norm.n_features):
             if norm.window[k]:
-                t = larger(t, fabs(q[k] - c[k]) / e[0 if cols == 1 else k])
+                t = larger(t, gap(q[k], c[k], k, norm) / e[0 if cols == 1 else k])
     return t
 
 
@@ -195,30 +196,33 @@ cdef inline double node_lower(const Tree* t, intp_t i, intp_t node) noexcept nog
     The larger of two bounds: the ball's, and the box's, which divides each
     coordinate gap between the point and the node's bounding box by the larger
     of the two eps along that feature (the point's own, the node's largest):
-    every norm is at least as large as that of the smaller coordinates.
+    every norm is at least as large as that of the smaller coordinates.  With
+    periodic features the gaps are minimum images and the ball, measured in
+    plain coordinates, gives no bound.
     """
     cdef const double* x = t.points + i * t.d
     cdef const double* e = t.eps + i * t.eps_stride
     cdef const double* lo = t.node_lo + node * t.d
     cdef const double* hi = t.node_hi + node * t.d
     cdef const double* ne = t.node_eps + node * t.eps_cols
-    cdef double gap, acc = 0.0, windows = 0.0, ball
+    cdef double near, far, acc = 0.0, windows = 0.0, ball
     cdef intp_t k, col
     for k in range(t.d):
-        gap = lo[k] - x[k] if x[k] < lo[k] else (x[k] - hi[k] if x[k] > hi[k] else 0.0)
-        if gap <= 0:
+        gaps_to_interval(x[k], lo[k], hi[k], k, t.norm, &near, &far)
+        if near <= 0:
             continue
         col = 0 if t.eps_cols == 1 else k
-        gap = gap / larger(e[col], ne[col])
+        near = near / larger(e[col], ne[col])
         if t.norm.window != NULL and t.norm.window[k]:
-            windows = larger(windows, gap)
+            windows = larger(windows, near)
         else:
-            acc = accumulate(acc, gap, t.norm)
-    gap = larger(unreduce(acc, t.norm), windows)
-    ball = point_distance(x, t.node_centroid + node * t.d, t.norm) - t.node_radius[node]
-    if ball > 0:
-        gap = larger(gap, ball / larger(t.reach[i * t.reach_stride], t.node_reach[node]))
-    return gap * (1.0 - SLACK)
+            acc = accumulate(acc, near, t.norm)
+    near = larger(unreduce(acc, t.norm), windows)
+    if t.norm.period == NULL:
+        ball = point_distance(x, t.node_centroid + node * t.d, t.norm) - t.node_radius[node]
+        if ball > 0:
+            near = larger(near, ball / larger(t.reach[i * t.reach_stride], t.node_reach[node]))
+    return near * (1.0 - SLACK)
 
 
 cdef inline bint is_leaf(const Tree* t, intp_t node) noexcept nogil:

@@ -11,6 +11,7 @@ import matplotlib
 import numpy as np
 import pytest
 from doctests import run_docstring_examples
+from reference import differences
 from scipy.sparse.csgraph import minimum_spanning_tree
 from sklearn.cluster import HDBSCAN
 from sklearn.cluster._hdbscan._tree import _condense_tree
@@ -44,6 +45,10 @@ EPS_FORMS = {
     "chebyshev": dict(eps=RANGE_MODEL, metric="chebyshev"),
     "minkowski": dict(eps=RANGE_MODEL, metric="minkowski", p=3.0),
     "all_window": dict(eps=[0.5, 1.0, 2.0], window_features=[0, 1, 2]),
+    # radar_like's second feature spans [0, 10): one period, wrapping.
+    "periodic": dict(eps=RANGE_MODEL, periods=[None, 10.0, None]),
+    "periodic_window": dict(eps=[0.5, 1.0, 2.0], periods=[None, 10.0, 5.0],
+                            window_features=[2]),
 }
 
 
@@ -63,11 +68,11 @@ def radar_like(rng, n=400):
 # ---------------------------------------------------------------------------
 # Brute force: the definition on every pair (docs/hierarchy.rst)
 
-def brute_delta(X, table, metric="euclidean", p=2.0, window=()):
+def brute_delta(X, table, metric="euclidean", p=2.0, window=(), periods=None):
     """delta(p, q) = min(delta_p(q), delta_q(p)) from the formula, as dense (n, n)."""
     n, d = X.shape
     E = np.broadcast_to(table, (n, d))
-    ratio = np.abs(X[None, :, :] - X[:, None, :]) / E[:, None, :]    # [p, q, k] over E[p]
+    ratio = differences(X, X, periods) / E[:, None, :]    # [p, q, k] over E[p]
     in_norm = np.ones(d, dtype=bool)
     in_norm[list(window)] = False
     part = ratio[:, :, in_norm]
@@ -203,7 +208,7 @@ def test_core_scales_and_tree_heights_are_the_definition(form, weighted, rng):
         X, sample_weight=weights)
     metric = kwargs.get("metric", "euclidean")
     delta = brute_delta(X, eps_table_of(kwargs, X), metric, kwargs.get("p", 2.0),
-                        kwargs.get("window_features", ()))
+                        kwargs.get("window_features", ()), kwargs.get("periods"))
     core = brute_core(delta, 4, weights)
     np.testing.assert_allclose(model.core_scales_, core, rtol=1e-12)
     np.testing.assert_allclose(np.sort(model.minimum_spanning_tree_[:, 2]),
