@@ -63,6 +63,17 @@ from gridscan._signals cimport CELLS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
 from gridscan._union_find cimport gs_atomic_load, uf_find, uf_union
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define gs_prefetch(address) __builtin_prefetch(address)
+    #else
+    #define gs_prefetch(address) ((void) (address))
+    #endif
+    """
+    # A hint that the memory at address will be read soon (no effect on results).
+    void gs_prefetch(const void* address) noexcept nogil
+
 cdef enum:
     # Internal labels of the reference expansion besides cluster ids (>= 0).
     UNLABELLED = -2
@@ -144,18 +155,17 @@ def cell_numbers(const cell_value[:, ::1] X, const int64_t[::1] grid, int64_t[::
     return off
 
 
-def distinct_cells(const int64_t[::1] numbers, const int64_t[::1] grid):
-    """The distinct cells of the rows, in ascending cell number.
+def distinct_cells(const cell_value[:, ::1] X, const int64_t[::1] numbers,
+                   const int64_t[::1] grid):
+    """The distinct cells of the rows X (numbered ``numbers`` by cell_numbers), in
+    ascending cell number.
 
     Returns ``cells`` (the distinct numbers, ascending), ``coordinates`` ((n, 3)
     int64: scan, gate, beam of each), ``inverse`` (the position of every row's
-    cell: ``numbers[i] == cells[inverse[i]]``) and ``start`` ((n_cells + 1,)
-    intp, start[c] = number of distinct cells below c), or None for ``start``
-    when a table over the whole grid would be too large for the number of rows
-    (then a sort).
+    cell: ``numbers[i] == cells[inverse[i]]``) and ``start`` (position_table's).
     """
-    cdef intp_t n = numbers.shape[0], i, n_distinct = 0
-    cdef int64_t c, n_cells = grid[0] * grid[1] * grid[2], scan = 0, gate = 0, beam = 0
+    cdef intp_t n = numbers.shape[0], i, p, n_distinct = 0
+    cdef int64_t c, n_cells = grid[0] * grid[1] * grid[2]
     if not dense_table_fits(n_cells, n):
         cells, inverse = np.unique(np.asarray(numbers), return_inverse=True)
         rows, beams = np.divmod(cells, grid[2])
@@ -165,36 +175,55 @@ def distinct_cells(const int64_t[::1] numbers, const int64_t[::1] grid):
     start = np.zeros(n_cells + 1, dtype=np.intp)
     cdef intp_t[::1] start_view = start
     cdef intp_t[::1] inverse_view = np.empty(n, dtype=np.intp)
-    # One row more than the cells can fill: the pass below writes a cell's entries
-    # before it knows whether the cell is occupied.
-    cdef int64_t[::1] cells_view = np.empty(n + 1, dtype=np.int64)
-    cdef int64_t[:, ::1] coords = np.empty((n + 1, 3), dtype=np.int64)
+    cdef int64_t[::1] cells_view = np.empty(n, dtype=np.int64)
+    cdef int64_t[:, ::1] coords = np.empty((n, 3), dtype=np.int64)
     cdef intp_t occupied
     with nogil:
         for i in range(n):
             start_view[numbers[i]] = 1
-        # One pass over the grid in C order, without a branch on the data: every cell
-        # is written at the next free entry, which only an occupied cell keeps.
-        c = 0
-        for scan in range(grid[0]):
-            for gate in range(grid[1]):
-                for beam in range(grid[2]):
-                    occupied = start_view[c]
-                    start_view[c] = n_distinct
-                    cells_view[n_distinct] = c
-                    coords[n_distinct, 0] = scan
-                    coords[n_distinct, 1] = gate
-                    coords[n_distinct, 2] = beam
-                    n_distinct += occupied
-                    c += 1
+        # Positions: the occupied cells numbered below each cell (no branch on the data).
+        for c in range(n_cells):
+            occupied = start_view[c]
+            start_view[c] = n_distinct
+            n_distinct += occupied
         start_view[n_cells] = n_distinct
+        # Every row writes its cell's entries (a repeated cell the same ones again).
         for i in range(n):
-            inverse_view[i] = start_view[numbers[i]]
+            c = numbers[i]
+            p = start_view[c]
+            inverse_view[i] = p
+            cells_view[p] = c
+            coords[p, 0] = _column(X, i, 0)
+            coords[p, 1] = _column(X, i, 1)
+            coords[p, 2] = _column(X, i, 2)
     cells, coordinates = np.asarray(cells_view)[:n_distinct], np.asarray(coords)[:n_distinct]
     if 2 * n_distinct < n:
         # Mostly repeated rows: do not keep room for them.
         cells, coordinates = cells.copy(), coordinates.copy()
     return cells, coordinates, np.asarray(inverse_view), start
+
+
+def position_table(const int64_t[::1] cells, const int64_t[::1] grid):
+    """(n_cells + 1,) intp start[c] = the number of ``cells`` (distinct, ascending) below
+    cell c, or None when a table over the whole grid would be too large for them (then
+    positions come from a binary search)."""
+    cdef intp_t n = cells.shape[0], i, n_below = 0
+    cdef int64_t c, n_cells = grid[0] * grid[1] * grid[2]
+    if not dense_table_fits(n_cells, n):
+        return None
+    start = np.empty(n_cells + 1, dtype=np.intp)
+    cdef intp_t[::1] start_view = start
+    with nogil:
+        c = 0
+        for i in range(n):
+            while c <= cells[i]:
+                start_view[c] = n_below
+                c += 1
+            n_below += 1
+        while c <= n_cells:
+            start_view[c] = n_below
+            c += 1
+    return start
 
 
 def by_first_appearance(intp_t[::1] labels, intp_t n_ids):
@@ -394,6 +423,27 @@ cdef inline intp_t _ranges(const Cells* c, intp_t p, intp_t* bounds) noexcept no
     return r
 
 
+cdef inline void _prefetch_window(const Cells* c, intp_t p, const intp_t* label,
+                                  const uint8_t* core) noexcept nogil:
+    """Ask for the table entries of p's stencil runs or, with label and core, for the
+    labels and core flags of its neighbours (then the table entries should be in
+    the cache)."""
+    cdef int64_t base, n_scans, cells_per_scan, s
+    cdef intp_t k, k0, k1, at
+    if c.start == NULL:
+        return
+    _window(c, p, &base, &n_scans, &k0, &k1, &cells_per_scan)
+    for s in range(n_scans):
+        for k in range(k0, k1):
+            if label == NULL:
+                gs_prefetch(c.start + base + c.run_lo[k])
+            else:
+                at = c.start[base + c.run_lo[k]]
+                gs_prefetch(label + at)
+                gs_prefetch(core + at)
+        base += c.scan_cells
+
+
 cdef inline intp_t _neighbours(const Cells* c, intp_t p, intp_t* found) noexcept nogil:
     """The positions of the occupied cells in the stencil of position p into found (OUT,
     room for (2 scan_eps + 1) * max(stencil_cells) entries); returns their number.
@@ -478,6 +528,12 @@ cdef void _stencil_runs(const Cells* c, intp_t* run_ptr, int64_t* run_lo, int64_
     if run_lo == NULL:
         for u in range(c.n_gates * c.n_beams):
             run_ptr[u + 1] += run_ptr[u]
+
+
+cdef inline intp_t _visited(const intp_t[::1] row_cell, const intp_t* order,
+                           intp_t s) noexcept nogil:
+    """The position of the s-th row visited: in row order, or in ``order`` when given."""
+    return row_cell[s if order == NULL else order[s]]
 
 
 cdef class CellSet:
@@ -627,16 +683,33 @@ cdef class CellSet:
                                             &all_core[0], &labels[0])
         return out
 
-    def reference_labels(self, const uint8_t[::1] is_core, const intp_t[::1] visit,
-                         const int64_t[::1] visit_scan, intp_t[::1] reported):
+    def scan_order(self, const intp_t[::1] row_cell):
+        """The reference's visiting order of the rows whose cells are at positions
+        ``row_cell``: None when their scans never decrease (the rows' own order), else
+        the rows sorted by scan, stably ((m,) intp)."""
+        cdef const Cells* c = &self.cells
+        cdef intp_t m = row_cell.shape[0], i
+        cdef bint in_order = True
+        with nogil:
+            for i in range(1, m):
+                if c.coords[3 * row_cell[i]] < c.coords[3 * row_cell[i - 1]]:
+                    in_order = False
+                    break
+        if in_order:
+            return None
+        scans = np.asarray(self._arrays[1])[:, 0][np.asarray(row_cell)]
+        return np.argsort(scans, kind="stable").astype(np.intp, copy=False)
+
+    def reference_labels(self, const uint8_t[::1] is_core, const intp_t[::1] row_cell,
+                         const intp_t[::1] order, intp_t[::1] reported):
         """The reference algorithm's labels, as it reports them scan by scan.
 
         Parameters
         ----------
         is_core : (n,) uint8                  # IN: core flags by position
-        visit : (m,) intp                     # IN: the rows' positions in visiting order
-        visit_scan : (m,) int64               # IN: the scan of each visit, non-decreasing
-        reported : (m,) intp                  # OUT: label of visit[k] when its scan was done
+        row_cell : (m,) intp                  # IN: the position of each row's cell
+        order : (m,) intp or None             # IN: scan_order(row_cell)
+        reported : (m,) intp                  # OUT: each row's label when its scan was done
 
         Returns
         -------
@@ -645,15 +718,16 @@ cdef class CellSet:
             lost every member).
         """
         cdef const Cells* c = &self.cells
-        cdef intp_t n = c.n, m = visit.shape[0]
+        cdef intp_t n = c.n, m = row_cell.shape[0]
         cdef intp_t v, s, k, i, j, count, current, scan_start = 0, cluster = 0, head, tail
+        cdef const intp_t* visit = NULL if order is None else &order[0]
         cdef intp_t[::1] label = np.full(max(n, 1), UNLABELLED, dtype=np.intp)
         cdef intp_t[::1] queue = np.empty(max(n, 1) + 1, dtype=np.intp)
         cdef intp_t[::1] found = np.empty(self.n_found, dtype=np.intp)
         with nogil:
             for s in range(m):
                 poll_signals(s, CELLS_PER_POLL)
-                v = visit[s]
+                v = _visited(row_cell, visit, s)
                 if label[v] == UNLABELLED:
                     if not is_core[v]:
                         label[v] = NOISE
@@ -671,6 +745,15 @@ cdef class CellSet:
                         head = 0
                         while head < tail:
                             poll_signals(head, CELLS_PER_POLL)
+                            # The walk jumps between scans: fetch ahead what the next
+                            # cells will read (their coordinates three ahead, their
+                            # table entries two ahead, their neighbours' labels one ahead).
+                            if head + 3 < tail:
+                                gs_prefetch(c.coords + 3 * queue[head + 3])
+                            if head + 2 < tail:
+                                _prefetch_window(c, queue[head + 2], NULL, NULL)
+                            if head + 1 < tail:
+                                _prefetch_window(c, queue[head + 1], &label[0], &is_core[0])
                             count = _neighbours(c, queue[head], &found[0])
                             head = head + 1
                             # Unlabelled and noise neighbours take the id; unlabelled
@@ -682,9 +765,12 @@ cdef class CellSet:
                                 tail += is_core[j] & (current == UNLABELLED)
                                 label[j] = cluster if current < 0 else current
                         cluster = cluster + 1
-                if s + 1 == m or visit_scan[s + 1] != visit_scan[s]:
+                if s + 1 == m or c.coords[3 * _visited(row_cell, visit, s + 1)] != c.coords[3 * v]:
                     # The scan is done: its rows' labels are reported now.
                     for k in range(scan_start, s + 1):
-                        reported[k] = label[visit[k]]
+                        if visit == NULL:
+                            reported[k] = label[row_cell[k]]
+                        else:
+                            reported[visit[k]] = label[row_cell[visit[k]]]
                     scan_start = s + 1
         return cluster
