@@ -155,6 +155,11 @@ def cell_numbers(const cell_value[:, ::1] X, const int64_t[::1] grid, int64_t[::
     return off
 
 
+def _dense_positions(int64_t n_cells, intp_t n):
+    """Whether the positions of n cells are kept in a dense int32 table over n_cells."""
+    return n < 2 ** 31 - 1 and dense_table_fits(n_cells, n)
+
+
 def distinct_cells(const cell_value[:, ::1] X, const int64_t[::1] numbers,
                    const int64_t[::1] grid):
     """The distinct cells of the rows X (numbered ``numbers`` by cell_numbers), in
@@ -164,20 +169,20 @@ def distinct_cells(const cell_value[:, ::1] X, const int64_t[::1] numbers,
     int64: scan, gate, beam of each), ``inverse`` (the position of every row's
     cell: ``numbers[i] == cells[inverse[i]]``) and ``start`` (position_table's).
     """
-    cdef intp_t n = numbers.shape[0], i, p, n_distinct = 0
+    cdef intp_t n = numbers.shape[0], i, p
+    cdef int32_t occupied, n_distinct = 0
     cdef int64_t c, n_cells = grid[0] * grid[1] * grid[2]
-    if not dense_table_fits(n_cells, n):
+    if not _dense_positions(n_cells, n):
         cells, inverse = np.unique(np.asarray(numbers), return_inverse=True)
         rows, beams = np.divmod(cells, grid[2])
         scans, gates = np.divmod(rows, grid[1])
         return (cells, np.column_stack([scans, gates, beams]),
                 inverse.astype(np.intp, copy=False).reshape(-1), None)
-    start = np.zeros(n_cells + 1, dtype=np.intp)
-    cdef intp_t[::1] start_view = start
+    start = np.zeros(n_cells + 1, dtype=np.int32)
+    cdef int32_t[::1] start_view = start
     cdef intp_t[::1] inverse_view = np.empty(n, dtype=np.intp)
     cdef int64_t[::1] cells_view = np.empty(n, dtype=np.int64)
     cdef int64_t[:, ::1] coords = np.empty((n, 3), dtype=np.int64)
-    cdef intp_t occupied
     with nogil:
         for i in range(n):
             start_view[numbers[i]] = 1
@@ -204,15 +209,16 @@ def distinct_cells(const cell_value[:, ::1] X, const int64_t[::1] numbers,
 
 
 def position_table(const int64_t[::1] cells, const int64_t[::1] grid):
-    """(n_cells + 1,) intp start[c] = the number of ``cells`` (distinct, ascending) below
-    cell c, or None when a table over the whole grid would be too large for them (then
-    positions come from a binary search)."""
-    cdef intp_t n = cells.shape[0], i, n_below = 0
+    """(n_cells + 1,) int32 start[c] = the number of ``cells`` (distinct, ascending) below
+    cell c, or None when a table over the whole grid would be too large for them, or
+    they too many for int32 (then positions come from a binary search)."""
+    cdef intp_t n = cells.shape[0], i
+    cdef int32_t n_below = 0
     cdef int64_t c, n_cells = grid[0] * grid[1] * grid[2]
-    if not dense_table_fits(n_cells, n):
+    if not _dense_positions(n_cells, n):
         return None
-    start = np.empty(n_cells + 1, dtype=np.intp)
-    cdef intp_t[::1] start_view = start
+    start = np.empty(n_cells + 1, dtype=np.int32)
+    cdef int32_t[::1] start_view = start
     with nogil:
         c = 0
         for i in range(n):
@@ -318,7 +324,7 @@ cdef struct Cells:
     intp_t n                      # occupied cells (positions 0..n-1)
     const int64_t* number         # (n,) their cell numbers, ascending
     const int64_t* coords         # (n, 3) their scan, gate and beam
-    const intp_t* start           # (n_cells + 1,) dense position table, or NULL
+    const int32_t* start          # (n_cells + 1,) dense position table, or NULL
     int64_t n_scans, n_gates, n_beams
     int64_t scan_eps              # scans on each side in the window
     intp_t reach                  # largest gate offset of any stencil
@@ -543,7 +549,7 @@ cdef class CellSet:
     ----------
     number : (n,) int64, ascending          # IN: distinct cell numbers
     coords : (n, 3) int64                   # IN: their scan, gate and beam
-    start : (n_cells + 1,) intp or None     # IN: dense position table (distinct_cells)
+    start : (n_cells + 1,) int32 or None    # IN: dense position table (distinct_cells)
     grid : (3,) int64                       # IN: n_scans, n_gates, n_beams
     scan_eps : int                          # IN: scans on each side
     widths : (n_gates * n_beams, 2 reach + 1) int32   # IN: stencil_widths of the grid
@@ -561,7 +567,7 @@ cdef class CellSet:
         cdef intp_t n = number.shape[0], reach = (widths.shape[1] - 1) // 2
         gate_width = np.asarray(widths).reshape(grid[1], grid[2], -1).max(axis=1)
         cdef const int32_t[:, ::1] gw = np.ascontiguousarray(gate_width)
-        cdef const intp_t[::1] start_view
+        cdef const int32_t[::1] start_view
         self.cells.start = NULL
         if start is not None:
             start_view = start
