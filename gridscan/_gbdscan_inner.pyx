@@ -17,9 +17,12 @@
 # round and a run may wrap, becoming two.  A run in one row of the grid
 # (s', i' fixed) is consecutive cell numbers, hence one range of positions: a
 # neighbourhood is at most 2 (2 scan_eps + 1) (2 reach + 1) ranges, and every
-# position in them is a neighbour (no distance is computed).  A range's ends come from a dense
-# table start[c] = number of occupied cells numbered below c when it fits,
-# else from a binary search in the sorted cell numbers.
+# position in them is a neighbour (no distance is computed).  Each (gate, beam)'s
+# runs are computed once, clipped to the grid (or wrapped round it), as offsets
+# from the cell's own number (CSR: run_ptr, run_lo, run_hi), so a cell only
+# clips its scan window.  A range's ends come from a dense int32 table
+# start[c] = number of occupied cells numbered below c when it fits, else from a
+# binary search in the sorted cell numbers.
 #
 # Passes over the positions (OpenMP, without the GIL, independent of the
 # number of threads):
@@ -47,7 +50,12 @@
 # overwritten labels steer its own expansion), but not what was reported.
 # Within one cluster a cell enters the queue at most once (only unlabelled
 # cells are queued after the seed, and they are labelled at once), so a queue
-# of n entries suffices.
+# of n entries suffices.  Queueing only core cells changes nothing (a queued
+# non-core cell does nothing), and the order of the queue does not change the
+# result.  The expansion is written for the processor: a cell's neighbour
+# positions are gathered and its neighbours' labels updated without branches on
+# the data (mispredicted branches were most of its time), and the memory the
+# next queued cells will read is prefetched (waiting for it was most of the rest).
 
 import numpy as np
 
