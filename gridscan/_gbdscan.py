@@ -15,6 +15,7 @@ from gridscan._gbdscan_inner import (
     cell_numbers,
     check_cells,
     distinct_cells,
+    position_table,
     stencil_reach,
     stencil_widths,
 )
@@ -282,7 +283,7 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         self._check_ranges(lowest_gate)
         # The distinct cells in (scan, gate, beam) order: clusters are numbered by
         # their first core cell in that order, whatever the order of the rows.
-        distinct, coords, row_cell, start = distinct_cells(numbers, grid)
+        distinct, coords, row_cell, start = distinct_cells(values, numbers, grid)
         widths = self._stencil_widths(grid)
         cells = CellSet(distinct, coords, start, grid, self.scan_eps, widths,
                         bool(self.periodic_beams))
@@ -293,18 +294,15 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             self.labels_ = labels[row_cell]
             self._reported = None
         else:
-            scans = numbers // int(grid[GATE] * grid[BEAM])
-            visit = _scan_order(scans)
-            reported = np.empty(X.shape[0], dtype=np.intp)
-            n_clusters = cells.reference_labels(is_core, row_cell[visit], scans[visit], reported)
             self.labels_ = np.empty(X.shape[0], dtype=np.intp)
-            self.labels_[visit] = reported
+            n_clusters = cells.reference_labels(is_core, row_cell, cells.scan_order(row_cell),
+                                                self.labels_)
             by_first_appearance(self.labels_, n_clusters)
             # A cell's rows all lie in one scan and report one label: the cell's label.
             labels = np.empty(distinct.shape[0], dtype=np.intp)
             labels[row_cell] = self.labels_
             self._reported = (distinct, labels)
-        core_rows = is_core[row_cell]
+        core_rows = is_core.view(bool)[row_cell]
         self.core_sample_indices_ = np.flatnonzero(core_rows)
         self.components_ = np.take(X, self.core_sample_indices_, axis=0)
         self.n_gates_, self.n_beams_, self.n_scans_ = (int(grid[GATE]), int(grid[BEAM]),
@@ -378,7 +376,7 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         distinct, coords, is_core, labels, widths, scan_eps, periodic_beams = self._cells
         core = is_core.astype(bool)
         numbers = distinct[core]
-        start = distinct_cells(numbers, grid)[3]
+        start = position_table(numbers, grid)
         return (CellSet(numbers, np.ascontiguousarray(coords[core]), start, grid, scan_eps,
                         widths, periodic_beams), labels[core])
 
@@ -421,13 +419,6 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         with np.errstate(divide="ignore"):
             half_axes = self.g / (self.f * (ranges[:, None] * arcs[None, :]))
         return half_axes
-
-
-def _scan_order(scans):
-    """Rows by scan, in input order within a scan (the reference's visiting order)."""
-    if scans.shape[0] < 2 or bool(np.all(scans[1:] >= scans[:-1])):
-        return np.arange(scans.shape[0], dtype=np.intp)
-    return np.argsort(scans, kind="stable").astype(np.intp, copy=False)
 
 
 def _cell_values(X):

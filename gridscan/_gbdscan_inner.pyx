@@ -17,9 +17,12 @@
 # round and a run may wrap, becoming two.  A run in one row of the grid
 # (s', i' fixed) is consecutive cell numbers, hence one range of positions: a
 # neighbourhood is at most 2 (2 scan_eps + 1) (2 reach + 1) ranges, and every
-# position in them is a neighbour (no distance is computed).  A range's ends come from a dense
-# table start[c] = number of occupied cells numbered below c when it fits,
-# else from a binary search in the sorted cell numbers.
+# position in them is a neighbour (no distance is computed).  Each (gate, beam)'s
+# runs are computed once, clipped to the grid (or wrapped round it), as offsets
+# from the cell's own number (CSR: run_ptr, run_lo, run_hi), so a cell only
+# clips its scan window.  A range's ends come from a dense int32 table
+# start[c] = number of occupied cells numbered below c when it fits, else from a
+# binary search in the sorted cell numbers.
 #
 # Passes over the positions (OpenMP, without the GIL, independent of the
 # number of threads):
@@ -47,7 +50,12 @@
 # overwritten labels steer its own expansion), but not what was reported.
 # Within one cluster a cell enters the queue at most once (only unlabelled
 # cells are queued after the seed, and they are labelled at once), so a queue
-# of n entries suffices.
+# of n entries suffices.  Queueing only core cells changes nothing (a queued
+# non-core cell does nothing), and the order of the queue does not change the
+# result.  The expansion is written for the processor: a cell's neighbour
+# positions are gathered and its neighbours' labels updated without branches on
+# the data (mispredicted branches were most of its time), and the memory the
+# next queued cells will read is prefetched (waiting for it was most of the rest).
 
 import numpy as np
 
@@ -62,6 +70,17 @@ from gridscan._kernels cimport EUCLIDEAN, Norm, within_offsets
 from gridscan._signals cimport CELLS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
 from gridscan._union_find cimport gs_atomic_load, uf_find, uf_union
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define gs_prefetch(address) __builtin_prefetch(address)
+    #else
+    #define gs_prefetch(address) ((void) (address))
+    #endif
+    """
+    # A hint that the memory at address will be read soon (no effect on results).
+    void gs_prefetch(const void* address) noexcept nogil
 
 cdef enum:
     # Internal labels of the reference expansion besides cluster ids (>= 0).
@@ -144,55 +163,81 @@ def cell_numbers(const cell_value[:, ::1] X, const int64_t[::1] grid, int64_t[::
     return off
 
 
-def distinct_cells(const int64_t[::1] numbers, const int64_t[::1] grid):
-    """The distinct cells of the rows, in ascending cell number.
+def _dense_positions(int64_t n_cells, intp_t n):
+    """Whether the positions of n cells are kept in a dense int32 table over n_cells."""
+    return n < 2 ** 31 - 1 and dense_table_fits(n_cells, n)
+
+
+def distinct_cells(const cell_value[:, ::1] X, const int64_t[::1] numbers,
+                   const int64_t[::1] grid):
+    """The distinct cells of the rows X (numbered ``numbers`` by cell_numbers), in
+    ascending cell number.
 
     Returns ``cells`` (the distinct numbers, ascending), ``coordinates`` ((n, 3)
     int64: scan, gate, beam of each), ``inverse`` (the position of every row's
-    cell: ``numbers[i] == cells[inverse[i]]``) and ``start`` ((n_cells + 1,)
-    intp, start[c] = number of distinct cells below c), or None for ``start``
-    when a table over the whole grid would be too large for the number of rows
-    (then a sort).
+    cell: ``numbers[i] == cells[inverse[i]]``) and ``start`` (position_table's).
     """
-    cdef intp_t n = numbers.shape[0], i, n_distinct = 0
-    cdef int64_t c, n_cells = grid[0] * grid[1] * grid[2], scan = 0, gate = 0, beam = 0
-    if not dense_table_fits(n_cells, n):
+    cdef intp_t n = numbers.shape[0], i, p
+    cdef int32_t occupied, n_distinct = 0
+    cdef int64_t c, n_cells = grid[0] * grid[1] * grid[2]
+    if not _dense_positions(n_cells, n):
         cells, inverse = np.unique(np.asarray(numbers), return_inverse=True)
         rows, beams = np.divmod(cells, grid[2])
         scans, gates = np.divmod(rows, grid[1])
         return (cells, np.column_stack([scans, gates, beams]),
                 inverse.astype(np.intp, copy=False).reshape(-1), None)
-    start = np.zeros(n_cells + 1, dtype=np.intp)
-    cdef intp_t[::1] start_view = start
+    start = np.zeros(n_cells + 1, dtype=np.int32)
+    cdef int32_t[::1] start_view = start
     cdef intp_t[::1] inverse_view = np.empty(n, dtype=np.intp)
     cdef int64_t[::1] cells_view = np.empty(n, dtype=np.int64)
     cdef int64_t[:, ::1] coords = np.empty((n, 3), dtype=np.int64)
     with nogil:
         for i in range(n):
             start_view[numbers[i]] = 1
-        # One pass over the grid in C order, the coordinates counted along.
+        # Positions: the occupied cells numbered below each cell (no branch on the data).
         for c in range(n_cells):
-            if start_view[c]:
-                cells_view[n_distinct] = c
-                coords[n_distinct, 0] = scan
-                coords[n_distinct, 1] = gate
-                coords[n_distinct, 2] = beam
-                start_view[c] = n_distinct
-                n_distinct += 1
-            else:
-                start_view[c] = n_distinct
-            beam += 1
-            if beam == grid[2]:
-                beam = 0
-                gate += 1
-                if gate == grid[1]:
-                    gate = 0
-                    scan += 1
+            occupied = start_view[c]
+            start_view[c] = n_distinct
+            n_distinct += occupied
         start_view[n_cells] = n_distinct
+        # Every row writes its cell's entries (a repeated cell the same ones again).
         for i in range(n):
-            inverse_view[i] = start_view[numbers[i]]
-    return (np.asarray(cells_view)[:n_distinct].copy(),
-            np.asarray(coords)[:n_distinct].copy(), np.asarray(inverse_view), start)
+            c = numbers[i]
+            p = start_view[c]
+            inverse_view[i] = p
+            cells_view[p] = c
+            coords[p, 0] = _column(X, i, 0)
+            coords[p, 1] = _column(X, i, 1)
+            coords[p, 2] = _column(X, i, 2)
+    cells, coordinates = np.asarray(cells_view)[:n_distinct], np.asarray(coords)[:n_distinct]
+    if 2 * n_distinct < n:
+        # Mostly repeated rows: do not keep room for them.
+        cells, coordinates = cells.copy(), coordinates.copy()
+    return cells, coordinates, np.asarray(inverse_view), start
+
+
+def position_table(const int64_t[::1] cells, const int64_t[::1] grid):
+    """(n_cells + 1,) int32 start[c] = the number of ``cells`` (distinct, ascending) below
+    cell c, or None when a table over the whole grid would be too large for them, or
+    they too many for int32 (then positions come from a binary search)."""
+    cdef intp_t n = cells.shape[0], i
+    cdef int32_t n_below = 0
+    cdef int64_t c, n_cells = grid[0] * grid[1] * grid[2]
+    if not _dense_positions(n_cells, n):
+        return None
+    start = np.empty(n_cells + 1, dtype=np.int32)
+    cdef int32_t[::1] start_view = start
+    with nogil:
+        c = 0
+        for i in range(n):
+            while c <= cells[i]:
+                start_view[c] = n_below
+                c += 1
+            n_below += 1
+        while c <= n_cells:
+            start_view[c] = n_below
+            c += 1
+    return start
 
 
 def by_first_appearance(intp_t[::1] labels, intp_t n_ids):
@@ -289,19 +334,20 @@ cdef struct Cells:
     intp_t n                      # occupied cells (positions 0..n-1)
     const int64_t* number         # (n,) their cell numbers, ascending
     const int64_t* coords         # (n, 3) their scan, gate and beam
-    const intp_t* start           # (n_cells + 1,) dense position table, or NULL
+    const int32_t* start          # (n_cells + 1,) dense position table, or NULL
     int64_t n_scans, n_gates, n_beams
     int64_t scan_eps              # scans on each side in the window
     intp_t reach                  # largest gate offset of any stencil
     bint periodic_beams           # beam n_beams - 1 neighbours beam 0 (a full circle)
     const int32_t* width          # (n_gates * n_beams, 2 reach + 1) half-widths per offset
     const int32_t* gate_width     # (n_gates, 2 reach + 1) the widest of each gate's beams
-    # The interior shortcut (dense table only): for a cell whose stencil lies
-    # inside the grid, each run is cells number + run_start[k] .. number + run_end[k]
-    # (exclusive) in the scan, shifted by n_gates * n_beams per scan.
-    const int64_t* run_start      # (n_gates * n_beams, 2 reach + 1), empty runs 0..0
-    const int64_t* run_end
-    const int64_t* widest         # (n_gates * n_beams,) the widest run's half-width
+    int64_t scan_cells            # n_gates * n_beams: cell numbers per scan
+    # The clipped stencil of every (gate, beam) u as runs of cell numbers in one scan:
+    # runs run_ptr[u] .. run_ptr[u + 1] - 1, run k being the cells number + run_lo[k]
+    # .. number + run_hi[k] (exclusive), number being the cell's own in that scan.
+    const intp_t* run_ptr         # (n_gates * n_beams + 1,)
+    const int64_t* run_lo         # (run_ptr[n_gates * n_beams],)
+    const int64_t* run_hi
     const int64_t* stencil_cells  # (n_gates * n_beams,) grid cells of one scan's runs
 
 
@@ -346,62 +392,94 @@ cdef inline int64_t _beam_distance(const Cells* c, int64_t a, int64_t b) noexcep
     return d
 
 
-cdef inline void _take(intp_t lo, intp_t hi, intp_t* bounds, intp_t* r,
-                       intp_t* found) noexcept nogil:
-    """Count the positions [lo, hi) into found, or append them to bounds as range r."""
-    if bounds == NULL:
-        found[0] += hi - lo
-    elif hi > lo:
-        bounds[2 * r[0]] = lo
-        bounds[2 * r[0] + 1] = hi
-        r[0] += 1
+cdef inline void _window(const Cells* c, intp_t p, int64_t* base, int64_t* n_scans,
+                         intp_t* k0, intp_t* k1, int64_t* cells_per_scan) noexcept nogil:
+    """Where the stencil of position p lies (all OUT): the cell number of p's (gate, beam)
+    in the window's first scan, the scans of the window clipped to the grid, p's runs
+    k0 .. k1 - 1, and the grid cells they cover in one scan."""
+    cdef const int64_t* at = c.coords + 3 * p
+    cdef int64_t scan = at[0], gb = at[1] * c.n_beams + at[2]
+    cdef int64_t s0 = scan - c.scan_eps if scan > c.scan_eps else 0
+    cdef int64_t s1 = scan + c.scan_eps if scan + c.scan_eps < c.n_scans else c.n_scans - 1
+    base[0] = s0 * c.scan_cells + gb
+    n_scans[0] = s1 - s0 + 1
+    k0[0] = c.run_ptr[gb]
+    k1[0] = c.run_ptr[gb + 1]
+    cells_per_scan[0] = c.stencil_cells[gb]
 
 
-cdef inline intp_t _ranges(const Cells* c, const int64_t* cell, intp_t* bounds,
-                           int64_t* covered) noexcept nogil:
-    """The occupied cells in the stencil of ``cell`` (scan, gate, beam).
+cdef inline intp_t _count(const Cells* c, intp_t p, int64_t* covered) noexcept nogil:
+    """The number of occupied cells in the stencil of position p; covered (OUT) = the grid
+    cells of the stencil clipped to the grid."""
+    cdef int64_t base, n_scans, cells_per_scan, s
+    cdef intp_t k, k0, k1, found = 0
+    _window(c, p, &base, &n_scans, &k0, &k1, &cells_per_scan)
+    for s in range(n_scans):
+        for k in range(k0, k1):
+            found += _first_at(c, base + c.run_hi[k]) - _first_at(c, base + c.run_lo[k])
+        base += c.scan_cells
+    covered[0] = cells_per_scan * n_scans
+    return found
 
-    With ``bounds``: the position ranges [bounds[2r], bounds[2r + 1]) (OUT),
-    their number returned.  With bounds NULL: the number of cells returned.
-    covered (OUT, or NULL) = the grid cells of the stencil clipped to the grid.
+
+cdef inline intp_t _ranges(const Cells* c, intp_t p, intp_t* bounds) noexcept nogil:
+    """The occupied cells in the stencil of position p as position ranges
+    [bounds[2r], bounds[2r + 1]) (OUT), empty ones left out; returns their number."""
+    cdef int64_t base, n_scans, cells_per_scan, s
+    cdef intp_t k, k0, k1, lo, hi, r = 0
+    _window(c, p, &base, &n_scans, &k0, &k1, &cells_per_scan)
+    for s in range(n_scans):
+        for k in range(k0, k1):
+            lo = _first_at(c, base + c.run_lo[k])
+            hi = _first_at(c, base + c.run_hi[k])
+            bounds[2 * r] = lo
+            bounds[2 * r + 1] = hi
+            r += hi > lo
+        base += c.scan_cells
+    return r
+
+
+cdef inline void _prefetch_window(const Cells* c, intp_t p, const intp_t* label,
+                                  const uint8_t* core) noexcept nogil:
+    """Ask for the table entries of p's stencil runs or, with label and core, for the
+    labels and core flags of its neighbours (then the table entries should be in
+    the cache)."""
+    cdef int64_t base, n_scans, cells_per_scan, s
+    cdef intp_t k, k0, k1, at
+    if c.start == NULL:
+        return
+    _window(c, p, &base, &n_scans, &k0, &k1, &cells_per_scan)
+    for s in range(n_scans):
+        for k in range(k0, k1):
+            if label == NULL:
+                gs_prefetch(c.start + base + c.run_lo[k])
+            else:
+                at = c.start[base + c.run_lo[k]]
+                gs_prefetch(label + at)
+                gs_prefetch(core + at)
+        base += c.scan_cells
+
+
+cdef inline intp_t _neighbours(const Cells* c, intp_t p, intp_t* found) noexcept nogil:
+    """The positions of the occupied cells in the stencil of position p into found (OUT,
+    room for (2 scan_eps + 1) * max(stencil_cells) entries); returns their number.
+
+    Without a branch on the data: each run's positions are written for as many steps
+    as the run has grid cells (a number that depends only on p's gate and beam), and
+    the next run overwrites what lies past its occupied ones.
     """
-    cdef int64_t scan = cell[0], gate = cell[1], beam = cell[2], gb = gate * c.n_beams + beam
-    cdef intp_t stride = 2 * c.reach + 1
-    cdef const int32_t* width = c.width + gb * stride
-    cdef int64_t _s, s0, s1, i, row, cells_per_scan = 0
-    cdef int64_t runs[4]
-    cdef intp_t di, k, n_runs, r = 0, found = 0
-    if (c.start != NULL and scan >= c.scan_eps and scan + c.scan_eps < c.n_scans
-            and gate >= c.reach and gate + c.reach < c.n_gates
-            and beam >= c.widest[gb] and beam + c.widest[gb] < c.n_beams):
-        # The stencil lies inside the grid: no run is clipped or wraps, and each is a
-        # fixed offset from the cell's own number.
-        row = ((scan - c.scan_eps) * c.n_gates + gate) * c.n_beams + beam
-        for _s in range(2 * c.scan_eps + 1):
-            for k in range(stride):
-                _take(c.start[row + c.run_start[gb * stride + k]],
-                      c.start[row + c.run_end[gb * stride + k]], bounds, &r, &found)
-            row += c.n_gates * c.n_beams
-        if covered != NULL:
-            covered[0] = c.stencil_cells[gb] * (2 * c.scan_eps + 1)
-        return found if bounds == NULL else r
-    s0 = scan - c.scan_eps if scan > c.scan_eps else 0
-    s1 = scan + c.scan_eps if scan + c.scan_eps < c.n_scans else c.n_scans - 1
-    for di in range(-c.reach, c.reach + 1):
-        i = gate + di
-        if i < 0 or i >= c.n_gates or width[di + c.reach] < 0:
-            continue
-        n_runs = _beam_runs(c, beam, width[di + c.reach], runs)
-        for k in range(n_runs):
-            cells_per_scan += runs[2 * k + 1] - runs[2 * k] + 1
-            row = (s0 * c.n_gates + i) * c.n_beams
-            for _s in range(s0, s1 + 1):
-                _take(_first_at(c, row + runs[2 * k]), _first_at(c, row + runs[2 * k + 1] + 1),
-                      bounds, &r, &found)
-                row += c.n_gates * c.n_beams
-    if covered != NULL:
-        covered[0] = cells_per_scan * (s1 - s0 + 1)
-    return found if bounds == NULL else r
+    cdef int64_t base, n_scans, cells_per_scan, s, t, length
+    cdef intp_t k, k0, k1, lo, m = 0
+    _window(c, p, &base, &n_scans, &k0, &k1, &cells_per_scan)
+    for s in range(n_scans):
+        for k in range(k0, k1):
+            lo = _first_at(c, base + c.run_lo[k])
+            length = c.run_hi[k] - c.run_lo[k]
+            for t in range(length):
+                found[m + t] = lo + t
+            m += _first_at(c, base + c.run_hi[k]) - lo
+        base += c.scan_cells
+    return m
 
 
 cdef inline intp_t _reaching_label(const Cells* c, int64_t scan, int64_t gate, int64_t beam,
@@ -432,6 +510,48 @@ cdef inline intp_t _reaching_label(const Cells* c, int64_t scan, int64_t gate, i
     return best
 
 
+cdef void _stencil_runs(const Cells* c, intp_t* run_ptr, int64_t* run_lo, int64_t* run_hi,
+                        int64_t* stencil_cells) noexcept nogil:
+    """The runs of every (gate, beam) u's stencil in one scan, clipped to the grid (or
+    wrapped round it), in order of gate offset then beam.  With run_lo NULL: their
+    numbers into run_ptr[u + 1] (OUT), then run_ptr made cumulative.  Otherwise
+    (run_ptr IN): run k's cells number + run_lo[k] .. number + run_hi[k] - 1 (OUT),
+    and stencil_cells[u] (OUT) = the grid cells of u's runs."""
+    cdef intp_t stride = 2 * c.reach + 1, di, k, n_runs, r
+    cdef int64_t gate, beam, i, u, w, cells
+    cdef int64_t runs[4]
+    for gate in range(c.n_gates):
+        for beam in range(c.n_beams):
+            u = gate * c.n_beams + beam
+            r = 0 if run_lo == NULL else run_ptr[u]
+            cells = 0
+            for di in range(-c.reach, c.reach + 1):
+                i = gate + di
+                w = c.width[u * stride + di + c.reach]
+                if i < 0 or i >= c.n_gates or w < 0:
+                    continue
+                n_runs = _beam_runs(c, beam, w, runs)
+                for k in range(n_runs):
+                    if run_lo != NULL:
+                        run_lo[r] = di * c.n_beams + runs[2 * k] - beam
+                        run_hi[r] = di * c.n_beams + runs[2 * k + 1] + 1 - beam
+                        cells += runs[2 * k + 1] - runs[2 * k] + 1
+                    r += 1
+            if run_lo == NULL:
+                run_ptr[u + 1] = r
+            else:
+                stencil_cells[u] = cells
+    if run_lo == NULL:
+        for u in range(c.n_gates * c.n_beams):
+            run_ptr[u + 1] += run_ptr[u]
+
+
+cdef inline intp_t _visited(const intp_t[::1] row_cell, const intp_t* order,
+                           intp_t s) noexcept nogil:
+    """The position of the s-th row visited: in row order, or in ``order`` when given."""
+    return row_cell[s if order == NULL else order[s]]
+
+
 cdef class CellSet:
     """Occupied cells of a grid with their stencils: GBDSCAN's index and passes.
 
@@ -439,7 +559,7 @@ cdef class CellSet:
     ----------
     number : (n,) int64, ascending          # IN: distinct cell numbers
     coords : (n, 3) int64                   # IN: their scan, gate and beam
-    start : (n_cells + 1,) intp or None     # IN: dense position table (distinct_cells)
+    start : (n_cells + 1,) int32 or None    # IN: dense position table (distinct_cells)
     grid : (3,) int64                       # IN: n_scans, n_gates, n_beams
     scan_eps : int                          # IN: scans on each side
     widths : (n_gates * n_beams, 2 reach + 1) int32   # IN: stencil_widths of the grid
@@ -449,6 +569,7 @@ cdef class CellSet:
     cdef Cells cells
     cdef object _arrays           # keeps the buffers behind the pointers alive
     cdef readonly intp_t n_ranges  # most ranges of one neighbourhood
+    cdef readonly intp_t n_found   # room _neighbours needs: most grid cells of a stencil
 
     def __cinit__(self, const int64_t[::1] number, const int64_t[:, ::1] coords, start,
                   const int64_t[::1] grid, int64_t scan_eps, const int32_t[:, ::1] widths,
@@ -456,37 +577,40 @@ cdef class CellSet:
         cdef intp_t n = number.shape[0], reach = (widths.shape[1] - 1) // 2
         gate_width = np.asarray(widths).reshape(grid[1], grid[2], -1).max(axis=1)
         cdef const int32_t[:, ::1] gw = np.ascontiguousarray(gate_width)
-        # The interior shortcut's runs, as offsets from a cell's number.
-        w = np.asarray(widths, dtype=np.int64)
-        offset = np.arange(-reach, reach + 1, dtype=np.int64) * grid[2]
-        inside = w >= 0
-        cdef const int64_t[:, ::1] run_start = np.where(inside, offset - w, 0)
-        cdef const int64_t[:, ::1] run_end = np.where(inside, offset + w + 1, 0)
-        cdef const int64_t[::1] widest = w.max(axis=1)
-        cdef const int64_t[::1] stencil_cells = np.where(inside, 2 * w + 1, 0).sum(axis=1)
-        cdef const intp_t[::1] start_view
+        cdef const int32_t[::1] start_view
         self.cells.start = NULL
         if start is not None:
             start_view = start
             self.cells.start = &start_view[0]
-        self._arrays = (number, coords, start, widths, gw, run_start, run_end, widest,
-                        stencil_cells)
-        self.cells.run_start = &run_start[0, 0]
-        self.cells.run_end = &run_end[0, 0]
-        self.cells.widest = &widest[0]
-        self.cells.stencil_cells = &stencil_cells[0]
         self.cells.n = n
         self.cells.number = &number[0] if n else NULL
         self.cells.coords = &coords[0, 0] if n else NULL
         self.cells.n_scans = grid[0]
         self.cells.n_gates = grid[1]
         self.cells.n_beams = grid[2]
+        self.cells.scan_cells = grid[1] * grid[2]
         self.cells.scan_eps = min(scan_eps, grid[0])
         self.cells.reach = reach
         self.cells.periodic_beams = periodic_beams
         self.cells.width = &widths[0, 0]
         self.cells.gate_width = &gw[0, 0]
-        self.n_ranges = 2 * (2 * self.cells.scan_eps + 1) * (2 * reach + 1)
+        # Every (gate, beam)'s runs: counted, then stored.
+        cdef intp_t n_gb = grid[1] * grid[2]
+        cdef intp_t[::1] run_ptr = np.zeros(n_gb + 1, dtype=np.intp)
+        cdef int64_t[::1] stencil_cells = np.zeros(max(n_gb, 1), dtype=np.int64)
+        _stencil_runs(&self.cells, &run_ptr[0], NULL, NULL, NULL)
+        cdef int64_t[::1] run_lo = np.empty(max(run_ptr[n_gb], 1), dtype=np.int64)
+        cdef int64_t[::1] run_hi = np.empty(max(run_ptr[n_gb], 1), dtype=np.int64)
+        _stencil_runs(&self.cells, &run_ptr[0], &run_lo[0], &run_hi[0], &stencil_cells[0])
+        self.cells.run_ptr = &run_ptr[0]
+        self.cells.run_lo = &run_lo[0]
+        self.cells.run_hi = &run_hi[0]
+        self.cells.stencil_cells = &stencil_cells[0]
+        self._arrays = (number, coords, start, widths, gw, run_ptr, run_lo, run_hi,
+                        stencil_cells)
+        most = int(np.max(np.diff(run_ptr))) if n_gb else 0
+        self.n_ranges = max(1, (2 * self.cells.scan_eps + 1) * most)
+        self.n_found = max(1, (2 * self.cells.scan_eps + 1) * int(np.max(stencil_cells)))
 
     def core_flags(self, double pts_ratio, int n_threads):
         """(n,) uint8: whether each cell's neighbourhood holds at least pts_ratio times
@@ -503,7 +627,7 @@ cdef class CellSet:
                 # Assigned here, so that each thread has its own (Cython shares a variable
                 # of a prange body that is only written through its address).
                 covered = 0
-                found = _ranges(c, c.coords + 3 * u, NULL, &covered)
+                found = _count(c, u, &covered)
                 core[u] = <double> found >= pts_ratio * <double> covered
         return is_core
 
@@ -526,7 +650,7 @@ cdef class CellSet:
                 if t == 0 and u % CHECK_SIGNALS_EVERY == 0:
                     check_signals()
                 span = &bounds[t, 0]
-                count = _ranges(c, c.coords + 3 * u, span, NULL)
+                count = _ranges(c, u, span)
                 root = uf_find(&parent[0], u)
                 for r in range(count):
                     for v in range(span[2 * r], span[2 * r + 1]):
@@ -575,16 +699,33 @@ cdef class CellSet:
                                             &all_core[0], &labels[0])
         return out
 
-    def reference_labels(self, const uint8_t[::1] is_core, const intp_t[::1] visit,
-                         const int64_t[::1] visit_scan, intp_t[::1] reported):
+    def scan_order(self, const intp_t[::1] row_cell):
+        """The reference's visiting order of the rows whose cells are at positions
+        ``row_cell``: None when their scans never decrease (the rows' own order), else
+        the rows sorted by scan, stably ((m,) intp)."""
+        cdef const Cells* c = &self.cells
+        cdef intp_t m = row_cell.shape[0], i
+        cdef bint in_order = True
+        with nogil:
+            for i in range(1, m):
+                if c.coords[3 * row_cell[i]] < c.coords[3 * row_cell[i - 1]]:
+                    in_order = False
+                    break
+        if in_order:
+            return None
+        scans = np.asarray(self._arrays[1])[:, 0][np.asarray(row_cell)]
+        return np.argsort(scans, kind="stable").astype(np.intp, copy=False)
+
+    def reference_labels(self, const uint8_t[::1] is_core, const intp_t[::1] row_cell,
+                         const intp_t[::1] order, intp_t[::1] reported):
         """The reference algorithm's labels, as it reports them scan by scan.
 
         Parameters
         ----------
         is_core : (n,) uint8                  # IN: core flags by position
-        visit : (m,) intp                     # IN: the rows' positions in visiting order
-        visit_scan : (m,) int64               # IN: the scan of each visit, non-decreasing
-        reported : (m,) intp                  # OUT: label of visit[k] when its scan was done
+        row_cell : (m,) intp                  # IN: the position of each row's cell
+        order : (m,) intp or None             # IN: scan_order(row_cell)
+        reported : (m,) intp                  # OUT: each row's label when its scan was done
 
         Returns
         -------
@@ -593,49 +734,59 @@ cdef class CellSet:
             lost every member).
         """
         cdef const Cells* c = &self.cells
-        cdef intp_t n = c.n, m = visit.shape[0]
-        cdef intp_t v, s, k, r, j, count, scan_start = 0, cluster = 0, head, tail, p, current
+        cdef intp_t n = c.n, m = row_cell.shape[0]
+        cdef intp_t v, s, k, i, j, count, current, scan_start = 0, cluster = 0, head, tail
+        cdef const intp_t* visit = NULL if order is None else &order[0]
         cdef intp_t[::1] label = np.full(max(n, 1), UNLABELLED, dtype=np.intp)
-        cdef intp_t[::1] queue = np.empty(max(n, 1), dtype=np.intp)
-        cdef intp_t[::1] bounds = np.empty(2 * self.n_ranges, dtype=np.intp)
+        cdef intp_t[::1] queue = np.empty(max(n, 1) + 1, dtype=np.intp)
+        cdef intp_t[::1] found = np.empty(self.n_found, dtype=np.intp)
         with nogil:
             for s in range(m):
                 poll_signals(s, CELLS_PER_POLL)
-                v = visit[s]
+                v = _visited(row_cell, visit, s)
                 if label[v] == UNLABELLED:
                     if not is_core[v]:
                         label[v] = NOISE
                     else:
-                        # The seed: every neighbour gets the new id and is queued,
-                        # whatever its label.
-                        count = _ranges(c, c.coords + 3 * v, &bounds[0], NULL)
+                        # The seed: every neighbour gets the new id, whatever its label,
+                        # and the core ones are queued (a queued non-core cell does
+                        # nothing).  The loops below have no branch on the labels.
+                        count = _neighbours(c, v, &found[0])
                         tail = 0
-                        for r in range(count):
-                            for j in range(bounds[2 * r], bounds[2 * r + 1]):
-                                label[j] = cluster
-                                queue[tail] = j
-                                tail = tail + 1
+                        for i in range(count):
+                            j = found[i]
+                            label[j] = cluster
+                            queue[tail] = j
+                            tail += is_core[j]
                         head = 0
                         while head < tail:
                             poll_signals(head, CELLS_PER_POLL)
-                            p = queue[head]
+                            # The walk jumps between scans: fetch ahead what the next
+                            # cells will read (their coordinates three ahead, their
+                            # table entries two ahead, their neighbours' labels one ahead).
+                            if head + 3 < tail:
+                                gs_prefetch(c.coords + 3 * queue[head + 3])
+                            if head + 2 < tail:
+                                _prefetch_window(c, queue[head + 2], NULL, NULL)
+                            if head + 1 < tail:
+                                _prefetch_window(c, queue[head + 1], &label[0], &is_core[0])
+                            count = _neighbours(c, queue[head], &found[0])
                             head = head + 1
-                            if not is_core[p]:
-                                continue
-                            count = _ranges(c, c.coords + 3 * p, &bounds[0], NULL)
-                            for r in range(count):
-                                for j in range(bounds[2 * r], bounds[2 * r + 1]):
-                                    current = label[j]
-                                    if current == UNLABELLED:
-                                        queue[tail] = j
-                                        tail = tail + 1
-                                        label[j] = cluster
-                                    elif current == NOISE:
-                                        label[j] = cluster
+                            # Unlabelled and noise neighbours take the id; unlabelled
+                            # core ones are queued.
+                            for i in range(count):
+                                j = found[i]
+                                current = label[j]
+                                queue[tail] = j
+                                tail += is_core[j] & (current == UNLABELLED)
+                                label[j] = cluster if current < 0 else current
                         cluster = cluster + 1
-                if s + 1 == m or visit_scan[s + 1] != visit_scan[s]:
+                if s + 1 == m or c.coords[3 * _visited(row_cell, visit, s + 1)] != c.coords[3 * v]:
                     # The scan is done: its rows' labels are reported now.
                     for k in range(scan_start, s + 1):
-                        reported[k] = label[visit[k]]
+                        if visit == NULL:
+                            reported[k] = label[row_cell[k]]
+                        else:
+                            reported[visit[k]] = label[row_cell[visit[k]]]
                     scan_start = s + 1
         return cluster
