@@ -499,7 +499,12 @@ cdef void _join_point(intp_t b, intp_t i, const RangeList* ranges, const intp_t*
                     break
             continue
         for j in range(ranges.start[r], ranges.end[r]):
-            if is_core[j] and j != i and (ranges.full[r] or _linked(points, e, i, j, norm)):
+            if not is_core[j] or j == i:
+                continue
+            # Already one set: no test needed (cells of many points, not cliques).
+            if not ranges.full[r] and uf_find(parent, j) == uf_find(parent, i):
+                continue
+            if ranges.full[r] or _linked(points, e, i, j, norm):
                 uf_union(parent, i, j)
 
 

@@ -11,7 +11,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from gridscan._ball_tree import BallTree
 from gridscan._core import fit_core, predict_core, to_row_order
 from gridscan._grid import MAX_FEATURES as CELL_GRID_MAX_FEATURES
-from gridscan._grid import CellGrid, numbered_cells
+from gridscan._grid import TREE_MIN_FEATURES, CellGrid, numbered_cells
 from gridscan._index import BruteIndex, column_extent, distinct_rows, take_rows
 from gridscan._lattice import LatticeIndex, lattice_layout
 from gridscan._prediction_cache import PredictionCache
@@ -113,8 +113,9 @@ TYPICAL_SAMPLE = 16384
 # Below this many points a scan of all pairs beats building a tree.
 BRUTE_MAX_POINTS = 64
 
-# Up to this many features "auto" uses the cell grid, beyond it the ball tree.
-GRID_MAX_FEATURES = 3
+# Up to this many features "auto" uses the cell grid, beyond it the ball tree
+# (from TREE_MIN_FEATURES on, the grid finds its cells through a tree over them).
+GRID_MAX_FEATURES = CELL_GRID_MAX_FEATURES
 
 # "auto" takes the lattice index for integer data with at most this many
 # features and with eps of at most this many cells along every feature.
@@ -201,10 +202,15 @@ def grid_cell_size(typical, metric, p, window):
     """Cell sides for the grid: cells whose diagonal is the typical (median) eps row.
 
     With a constant eps every cell is then a clique (its points are mutual
-    neighbours); window features get cells as wide as their eps.
+    neighbours); window features get cells as wide as their eps.  From
+    TREE_MIN_FEATURES features on, cells are as wide as the eps along every
+    feature: so small a diagonal would leave about one point per cell, and
+    the cell tree's searches cost what a tree over the points costs.
     """
     d = window.shape[0]
     typical = np.broadcast_to(typical, (d,))
+    if d >= TREE_MIN_FEATURES:
+        return np.array(typical, dtype=np.float64)
     n_norm = max(int(d - window.sum()), 1)
     diagonal = {"euclidean": np.sqrt(n_norm), "manhattan": n_norm, "chebyshev": 1.0}.get(
         metric, n_norm ** (1.0 / p))
@@ -391,7 +397,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
         check_span(X)
-        n_threads = effective_n_threads(self.n_jobs)
+        n_threads = effective_n_threads(self.n_jobs, X.shape[0])
         plan = self._fit_plan(X, sample_weight, sample_eps)
         # Identical points (and eps rows) have the same neighbourhood and label:
         # they are clustered as one point whose weight is the sum of theirs.
@@ -485,7 +491,8 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         index, core_eps, core_labels = self._prediction_data()
         query_eps = None if query_table is None else index.eps_rows(query_table)
         return predict_core(index, core_eps, core_labels, X.astype(np.float64, copy=False),
-                            query_eps, self._union_rule, effective_n_threads(self.n_jobs))
+                            query_eps, self._union_rule,
+                            effective_n_threads(self.n_jobs, n))
 
     def _prediction_data(self):
         """Index over the core points, with their eps and labels by position (cached)."""
@@ -510,7 +517,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         even when they are all equal), so that predict_core only reads it and
         several threads may predict with it at once.
         """
-        n_threads = effective_n_threads(self.n_jobs)
+        n_threads = effective_n_threads(self.n_jobs, core_points.shape[0])
         index = self._build_index(core_points, core_table)
         core_eps = eps_by_position(index, core_table, n_threads)
         index.set_point_eps(core_eps, n_threads=n_threads)
@@ -598,9 +605,9 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             row_scale = None if along is None else eps_table[:, along] / typical[along]
             return CellGrid(X, grid_cell_size(typical, metric, p, window), metric, p, window,
                             row_feature=along, row_scale=row_scale,
-                            n_threads=effective_n_threads(self.n_jobs))
-        return BallTree(X, self.leaf_size, metric, p,
-                        window_features=np.flatnonzero(window), n_jobs=self.n_jobs)
+                            n_threads=effective_n_threads(self.n_jobs, X.shape[0]))
+        return BallTree(X, self.leaf_size, metric, p, window_features=np.flatnonzero(window),
+                        n_jobs=effective_n_threads(self.n_jobs, X.shape[0]))
 
     def _eps_table(self, X, sample_eps):
         """Eps rows of X and where they came from ("sample", "model" or "constant")."""
