@@ -259,15 +259,17 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         with per-eps stencils when eps spans few cells, otherwise cell lists,
         for up to 8 features); or all pairs. "auto" takes "brute" for at most
         64 points, the lattice for integer data with up to 4 features and eps
-        of at most 8 cells, the cell grid
-        for up to 3 features unless the data span more than about 2**48 eps
-        or the largest eps is far above the median one, else "ball_tree".
+        of at most 8 cells, the cell grid (from 4 features on with a tree over
+        its cells) for up to 8 features unless the data span more than about
+        2**48 eps or the largest eps is far above the median one, else
+        "ball_tree".
         Every choice gives the same labels, whatever the data's span and eps.
     leaf_size : int, default=40
         Leaf size of the ball tree.
     n_jobs : int, default=None
         OpenMP threads; None uses OMP_NUM_THREADS or all cores, -1 all cores;
-        never more than the CPUs available. The labels never depend on it.
+        never more than the CPUs available, nor than one per 25,000 points.
+        The labels never depend on it.
 
     Attributes
     ----------
