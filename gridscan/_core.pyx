@@ -287,6 +287,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 total = _weight_near(&points[0, 0], points.shape[1], i, e, &weights[0], ranges,
                                      whole_ranges, full_weight,
                                      need if can_stop_early else INFINITY,
+                                     possible if can_stop_early and whole_ranges else INFINITY,
                                      <Direction> mode, norm)
                 is_core[i] = total >= need
     if failed[0]:
@@ -345,13 +346,15 @@ cdef int _decide_ranges(const floating* points, intp_t d, const Query* query,
 
 cdef inline double _weight_near(const floating* points, intp_t d, intp_t i, const EpsTable* e,
                                 const double* weights, const RangeList* ranges,
-                                bint full_counted, double total, double enough,
+                                bint full_counted, double total, double enough, double bound,
                                 Direction mode, const Norm* norm) noexcept nogil:
     """total plus the weight of point i's neighbours in the candidate ranges.
 
     The full ranges are left out when already counted in total; the sum stops
-    once it reaches ``enough``.  (A function of its own keeps every pointer of
-    the loop in a register.)
+    once it reaches ``enough``, and also once ``bound`` falls below it: bound
+    is an upper bound of the final sum (no negative weight), less the weight
+    of every candidate found not to be a neighbour.  (A function of its own
+    keeps every pointer of the loop in a register.)
     """
     cdef const floating* x = points + i * d
     cdef const double* ex = e.values + i * e.row_stride
@@ -367,6 +370,10 @@ cdef inline double _weight_near(const floating* points, intp_t d, intp_t i, cons
                 if related(x, ex, e.n_cols, points + j * d, e.values + j * e.row_stride,
                            e.n_cols, mode, norm):
                     total = total + weights[j]
+                else:
+                    bound = bound - weights[j]
+                    if bound < enough:
+                        return total
         if total >= enough:
             break
     return total
