@@ -20,6 +20,18 @@ range      200,000 radar detections in (range km, azimuth deg) with an azimuth
            in numpy, metric="precomputed"), and vs scikit-learn with a Python
            callable metric (timed on subsamples, extrapolated as n**2: the
            callable is evaluated for every pair).  Labels checked equal.
+features   Blobs with 10% noise in 4 and 5 features (200,000 points) and 8
+           features (100,000), ~30 neighbours, min_samples=10: gridscan (1 and
+           N threads), scikit-learn, the dbscan package; and gridscan with a
+           per-point RangeEps against its own constant-eps time (the median
+           radii).  Labels checked equal to scikit-learn's.
+heavy      200,000 uniform 2-D points with ~2,000 neighbours each, min_samples
+           below (1,000) and above (2,500) the typical count: gridscan,
+           scikit-learn (below only: above, its neighbourhood lists would be
+           the same 5 GB) and the dbscan package.
+busy       Small and middle-sized fits while two other processes keep both
+           cores busy (``while True: pass``): the default n_jobs against
+           n_jobs=1.
 memory     Peak memory of a child process clustering 200,000 uniform 2-D points
            with ~50, ~500 and ~2,000 neighbours, less the peak of a child that
            only makes the data (so imports count as extra).
@@ -27,10 +39,11 @@ scaling    gridscan's time from 20,000 to 2,000,000 points at a fixed density.
 
 Thread count N is --threads (default 2); OMP_NUM_THREADS is left alone.
 Times are the best of --repeat runs (default 3) after one warm-up.  The
-sections run in the order range, memory, scaling, constant, and the dbscan
+sections run in the order range, busy, memory, scaling, constant, and the dbscan
 package's runs come last: after it returns, its worker threads keep about a
 third of a core busy (measured with getrusage while the process sleeps), which
-would slow every timing taken after it in this process.
+would slow every timing taken after it in this process.  The features and
+heavy sections time the dbscan package in a child process of its own.
 """
 
 import argparse
@@ -86,16 +99,31 @@ def uniform(n, seed=0):
     return np.random.default_rng(seed).uniform(0, 1, (n, 2))
 
 
+def blobs_nd(n, d, seed=0, noise=0.1):
+    """blobs() in d features: Gaussian blobs of unit width (one per 10,000 points) in a box
+    of side 100 * (n / 200,000) ** (1 / d), plus a fraction ``noise`` of uniform points."""
+    rng = np.random.default_rng(seed)
+    side = 100.0 * (n / 200_000) ** (1.0 / d)
+    n_noise = int(noise * n)
+    centres = rng.uniform(0, side, (max(n // 10_000, 1), d))
+    members = centres[rng.integers(0, len(centres), n - n_noise)]
+    X = np.vstack([members + rng.normal(0, 1.0, members.shape),
+                   rng.uniform(0, side, (n_noise, d))])
+    return X[rng.permutation(n)]
+
+
 def calibrate_eps(X, neighbours, sample=4000, seed=0):
     """An eps giving about ``neighbours`` neighbours per point (mean over a sample)."""
     from gridscan import BallTree
     rng = np.random.default_rng(seed)
     tree = BallTree(X)
     Q = X[rng.choice(len(X), min(sample, len(X)), replace=False)]
-    eps = 0.05 * (np.ptp(X, axis=0).prod() * neighbours / (np.pi * len(X))) ** 0.5
-    for _ in range(8):
+    d = X.shape[1]
+    # The counts grow about as eps ** d.
+    eps = 0.05 * (np.ptp(X, axis=0).prod() * neighbours / (np.pi * len(X))) ** (1.0 / d)
+    for _ in range(8 if d == 2 else 16):
         mean = tree.query_radius(Q, eps, count_only=True).mean()
-        eps *= (neighbours / mean) ** 0.5
+        eps *= (neighbours / max(mean, 1.0)) ** (1.0 / d)
     return float(eps)
 
 
@@ -274,6 +302,149 @@ def range_section(args):
             f"gridscan = 1/{t_callable / t_range:,.0f}"]])
 
 
+def dbscan_child(X, eps, min_samples, repeat):
+    """The dbscan package on X in a child process: (best time, labels, core mask).
+
+    Its worker threads stay busy after it returns; in a child they slow nothing else.
+    """
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "X.npy")
+        np.save(data, X)
+        out = subprocess.run([sys.executable, __file__, "--dbscan-child", data, repr(eps),
+                              str(min_samples), str(repeat)],
+                             capture_output=True, text=True, check=True)
+        result = np.load(os.path.join(tmp, "X.npy.out.npz"))
+        return json.loads(out.stdout.strip().splitlines()[-1])["time"], result["labels"], \
+            result["core"]
+
+
+def dbscan_child_main(data, eps, min_samples, repeat):
+    import dbscan
+    X = np.load(data)
+    t, (labels, core) = best_time(lambda: dbscan.DBSCAN(X, eps=eps, min_samples=min_samples),
+                                  repeat)
+    np.savez(data + ".out.npz", labels=labels, core=core)
+    print(json.dumps({"time": t}))
+
+
+def nd_range_model(X, eps):
+    """A per-point eps that grows as (x0 + 10) ** 0.25 with the first feature, equal to eps at
+    the median of x0 (within a factor of about 1.8 across the data)."""
+    from gridscan import RangeEps
+    d = X.shape[1]
+    middle = float(np.median(X[:, 0])) + 10.0
+    return RangeEps(base=[eps / middle ** 0.25] * d, range_feature=0, power=[0.25] * d,
+                    offset=10.0 - min(0.0, float(X[:, 0].min())))
+
+
+def features_section(args):
+    from sklearn.cluster import DBSCAN
+
+    from gridscan import GridDBSCAN
+
+    cases = [(4, 200_000), (5, 200_000), (8, 100_000)]
+    if args.quick:
+        cases = [(d, n // 4) for d, n in cases]
+    rows, range_rows = [], []
+    for d, n in cases:
+        X = blobs_nd(n, d)
+        eps, min_samples = calibrate_eps(X, 30), 10
+        t_1, ours = best_time(partial(GridDBSCAN(eps, min_samples=min_samples, n_jobs=1).fit, X),
+                              args.repeat)
+        t_n, ours_n = best_time(
+            partial(GridDBSCAN(eps, min_samples=min_samples, n_jobs=args.threads).fit, X),
+            args.repeat)
+        t_sk, theirs = best_time(
+            partial(DBSCAN(eps=eps, min_samples=min_samples, n_jobs=args.threads).fit, X), 1)
+        assert np.array_equal(ours.labels_, theirs.labels_), "labels differ from scikit-learn"
+        assert np.array_equal(ours_n.labels_, ours.labels_), "labels depend on threads"
+        t_db, db_labels, db_core = dbscan_child(X, eps, min_samples, args.repeat)
+        # Beyond 3 features the dbscan package misses some neighbours: count its core
+        # points that are not scikit-learn's (or the reverse) instead of asserting.
+        core = np.zeros(n, dtype=bool)
+        core[ours.core_sample_indices_] = True
+        db_wrong = int(np.count_nonzero(core != db_core.astype(bool)))
+        rows.append([f"{d}", f"{n:,}", ms(t_1), ms(t_n), ms(t_sk), ms(t_db),
+                     f"{t_n / t_sk:.3f}", f"{t_n / t_db:.2f}", f"{db_wrong}"])
+        model = nd_range_model(X, eps)
+        median = np.median(model.evaluate(X), axis=0)
+        t_const, _ = best_time(
+            partial(GridDBSCAN(median, min_samples=min_samples, n_jobs=args.threads).fit, X),
+            args.repeat)
+        t_range, _ = best_time(
+            partial(GridDBSCAN(model, min_samples=min_samples, n_jobs=args.threads).fit, X),
+            args.repeat)
+        range_rows.append([f"{d}", f"{n:,}", ms(t_const), ms(t_range),
+                           f"{t_range / t_const:.2f}"])
+    table(f"Blobs with 10% noise in 4 to 8 features, ~30 neighbours, min_samples=10 "
+          f"({args.threads} threads; labels equal to scikit-learn's)",
+          ["features", "points", "gridscan 1 thr", f"gridscan {args.threads} thr", "sklearn",
+           "dbscan pkg", "vs sklearn", "vs dbscan", "dbscan pkg core points wrong"], rows)
+    table(f"The same data with a per-point RangeEps (radii from 0.6 to 1.1 times the median "
+          f"one, following the first feature; {args.threads} threads)",
+          ["features", "points", "constant eps (median radii)", "RangeEps", "ratio"],
+          range_rows)
+
+
+def heavy_section(args):
+    from sklearn.cluster import DBSCAN
+
+    from gridscan import GridDBSCAN
+
+    n = 50_000 if args.quick else 200_000
+    X = uniform(n)
+    neighbours = 2000 if not args.quick else 500
+    eps = calibrate_eps(X, neighbours)
+    rows = []
+    for min_samples in (neighbours // 2, neighbours * 5 // 4):
+        t_n, ours = best_time(
+            partial(GridDBSCAN(eps, min_samples=min_samples, n_jobs=args.threads).fit, X),
+            args.repeat)
+        t_sk = None
+        if min_samples < neighbours:
+            t_sk, theirs = best_time(
+                partial(DBSCAN(eps=eps, min_samples=min_samples, n_jobs=args.threads).fit, X), 1)
+            assert np.array_equal(ours.labels_, theirs.labels_), "labels differ from sklearn"
+        t_db, db_labels, db_core = dbscan_child(X, eps, min_samples, args.repeat)
+        assert same_core_clusters(ours.labels_, ours.core_sample_indices_, db_labels,
+                                  np.flatnonzero(db_core)), "clusters differ from dbscan"
+        rows.append([f"{min_samples:,}", f"{ours.core_sample_indices_.size / n:.0%}", ms(t_n),
+                     "-" if t_sk is None else ms(t_sk), ms(t_db), f"{t_n / t_db:.2f}"])
+    table(f"Heavy neighbourhoods: {n:,} uniform 2-D points, ~{neighbours:,} neighbours each "
+          f"({args.threads} threads)",
+          ["min_samples", "core points", "gridscan", "sklearn", "dbscan pkg", "vs dbscan"], rows)
+
+
+def busy_section(args):
+    from gridscan import GridDBSCAN
+
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        time.sleep(0.5)
+        rows = []
+        for n in (1_000, 10_000, 50_000, 200_000):
+            X = blobs(n)
+            eps = calibrate_eps(blobs(200_000), 30)
+            times = {}
+            for n_jobs in (1, None):
+                model = GridDBSCAN(eps, min_samples=10, n_jobs=n_jobs)
+                model.fit(X)
+                runs = []
+                for _ in range(max(args.repeat, 5)):
+                    start = time.perf_counter()
+                    model.fit(X)
+                    runs.append(time.perf_counter() - start)
+                times[n_jobs] = float(np.median(runs))
+            rows.append([f"{n:,}", ms(times[1]), ms(times[None]), f"{times[None] / times[1]:.2f}"])
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
+    table("Busy machine: two other processes at 100% on the cores (median of 5 fits)",
+          ["points", "n_jobs=1", "default n_jobs", "default / 1 thread"], rows)
+
+
 CHILD_JOBS = ("data", "gridscan", "sklearn", "dbscan")
 
 
@@ -349,13 +520,17 @@ def scaling_section(args):
 
 # In this order whatever --only says: the dbscan package, timed last in
 # "constant", leaves threads running that would slow every later timing.
-SECTIONS = {"range": range_section, "memory": memory_section, "scaling": scaling_section,
+SECTIONS = {"range": range_section, "features": features_section, "heavy": heavy_section,
+            "busy": busy_section, "memory": memory_section, "scaling": scaling_section,
             "constant": constant_section}
 
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         memory_child(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--dbscan-child":
+        dbscan_child_main(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")

@@ -26,6 +26,8 @@ gridscan.dask   clustering on Dask: many groups in parallel, or one point cloud
 
 import importlib
 
+# Before any compiled module: it sets how OpenMP's threads wait (see the module).
+from gridscan import _wait_policy  # noqa: F401, I001
 from gridscan._ball_tree import BallTree
 from gridscan._dbscan import GridDBSCAN
 from gridscan._gbdscan import GBDSCAN

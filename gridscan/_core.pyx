@@ -285,6 +285,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 total = _weight_near(&points[0, 0], points.shape[1], i, e, &weights[0], ranges,
                                      whole_ranges, full_weight,
                                      need if can_stop_early else INFINITY,
+                                     possible if can_stop_early and whole_ranges else INFINITY,
                                      <Direction> mode, norm)
                 is_core[i] = total >= need
     if failed[0]:
@@ -340,13 +341,15 @@ cdef int _decide_ranges(const floating* points, intp_t d, const Query* query,
 
 cdef inline double _weight_near(const floating* points, intp_t d, intp_t i, const EpsTable* e,
                                 const double* weights, const RangeList* ranges,
-                                bint full_counted, double total, double enough,
+                                bint full_counted, double total, double enough, double bound,
                                 Direction mode, const Norm* norm) noexcept nogil:
     """total plus the weight of point i's neighbours in the candidate ranges.
 
     The full ranges are left out when already counted in total; the sum stops
-    once it reaches ``enough``.  (A function of its own keeps every pointer of
-    the loop in a register.)
+    once it reaches ``enough``, and also once ``bound`` falls below it: bound
+    is an upper bound of the final sum (no negative weight), less the weight
+    of every candidate found not to be a neighbour.  (A function of its own
+    keeps every pointer of the loop in a register.)
     """
     cdef const floating* x = points + i * d
     cdef const double* ex = e.values + i * e.row_stride
@@ -362,6 +365,10 @@ cdef inline double _weight_near(const floating* points, intp_t d, intp_t i, cons
                 if related(x, ex, e.n_cols, points + j * d, e.values + j * e.row_stride,
                            e.n_cols, mode, norm):
                     total = total + weights[j]
+                else:
+                    bound = bound - weights[j]
+                    if bound < enough:
+                        return total
         if total >= enough:
             break
     return total
@@ -494,7 +501,12 @@ cdef void _join_point(intp_t b, intp_t i, const RangeList* ranges, const intp_t*
                     break
             continue
         for j in range(ranges.start[r], ranges.end[r]):
-            if is_core[j] and j != i and (ranges.full[r] or _linked(points, e, i, j, norm)):
+            if not is_core[j] or j == i:
+                continue
+            # Already one set: no test needed (cells of many points, not cliques).
+            if not ranges.full[r] and uf_find(parent, j) == uf_find(parent, i):
+                continue
+            if ranges.full[r] or _linked(points, e, i, j, norm):
                 uf_union(parent, i, j)
 
 

@@ -11,7 +11,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from gridscan._ball_tree import BallTree
 from gridscan._core import fit_core, predict_core, to_row_order
 from gridscan._grid import MAX_FEATURES as CELL_GRID_MAX_FEATURES
-from gridscan._grid import CellGrid, numbered_cells
+from gridscan._grid import TREE_MIN_FEATURES, CellGrid, numbered_cells
 from gridscan._index import BruteIndex, column_extent, distinct_rows, take_rows
 from gridscan._lattice import LatticeIndex, lattice_layout
 from gridscan._prediction_cache import PredictionCache
@@ -113,8 +113,9 @@ TYPICAL_SAMPLE = 16384
 # Below this many points a scan of all pairs beats building a tree.
 BRUTE_MAX_POINTS = 64
 
-# Up to this many features "auto" uses the cell grid, beyond it the ball tree.
-GRID_MAX_FEATURES = 3
+# Up to this many features "auto" uses the cell grid, beyond it the ball tree
+# (from TREE_MIN_FEATURES on, the grid finds its cells through a tree over them).
+GRID_MAX_FEATURES = CELL_GRID_MAX_FEATURES
 
 # "auto" takes the lattice index for integer data with at most this many
 # features and with eps of at most this many cells along every feature.
@@ -203,10 +204,15 @@ def grid_cell_size(typical, metric, p, window):
     """Cell sides for the grid: cells whose diagonal is the typical (median) eps row.
 
     With a constant eps every cell is then a clique (its points are mutual
-    neighbours); window features get cells as wide as their eps.
+    neighbours); window features get cells as wide as their eps.  From
+    TREE_MIN_FEATURES features on, cells are as wide as the eps along every
+    feature: so small a diagonal would leave about one point per cell, and
+    the cell tree's searches cost what a tree over the points costs.
     """
     d = window.shape[0]
     typical = np.broadcast_to(typical, (d,))
+    if d >= TREE_MIN_FEATURES:
+        return np.array(typical, dtype=np.float64)
     n_norm = max(int(d - window.sum()), 1)
     diagonal = {"euclidean": np.sqrt(n_norm), "manhattan": n_norm, "chebyshev": 1.0}.get(
         metric, n_norm ** (1.0 / p))
@@ -269,15 +275,17 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         with per-eps stencils when eps spans few cells, otherwise cell lists,
         for up to 8 features); or all pairs. "auto" takes "brute" for at most
         64 points, the lattice for integer data with up to 4 features and eps
-        of at most 8 cells, the cell grid
-        for up to 3 features unless the data span more than about 2**48 eps
-        or the largest eps is far above the median one, else "ball_tree".
+        of at most 8 cells, the cell grid (from 4 features on with a tree over
+        its cells) for up to 8 features unless the data span more than about
+        2**48 eps or the largest eps is far above the median one, else
+        "ball_tree".
         Every choice gives the same labels, whatever the data's span and eps.
     leaf_size : int, default=40
         Leaf size of the ball tree.
     n_jobs : int, default=None
         OpenMP threads; None uses OMP_NUM_THREADS or all cores, -1 all cores;
-        never more than the CPUs available. The labels never depend on it.
+        never more than the CPUs available, nor than one per 25,000 points.
+        The labels never depend on it.
 
     Attributes
     ----------
@@ -410,7 +418,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
         check_span(X)
-        n_threads = effective_n_threads(self.n_jobs)
+        n_threads = effective_n_threads(self.n_jobs, X.shape[0])
         wrapped = self._space(X.shape[1]).wrap(X)
         plan = self._fit_plan(wrapped, sample_weight, sample_eps)
         # Identical points (and eps rows) have the same neighbourhood and label:
@@ -508,7 +516,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         query_eps = None if query_table is None else index.eps_rows(space.eps(query_table))
         return predict_core(index, core_eps, core_labels,
                             space.points(X).astype(np.float64, copy=False),
-                            query_eps, self._union_rule, effective_n_threads(self.n_jobs))
+                            query_eps, self._union_rule, effective_n_threads(self.n_jobs, n))
 
     def _prediction_data(self):
         """Index over the core points, with their eps and labels by position (cached)."""
@@ -536,7 +544,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         predict_core only reads it and several threads may predict with it at
         once.
         """
-        n_threads = effective_n_threads(self.n_jobs)
+        n_threads = effective_n_threads(self.n_jobs, core_points.shape[0])
         space = self._space(core_points.shape[1])
         core_points, core_table = space.points(core_points), space.eps(core_table)
         index = self._build_index(core_points, core_table, space=space)
@@ -650,9 +658,9 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             row_scale = None if along is None else eps_table[:, along] / typical[along]
             return CellGrid(X, grid_cell_size(typical, metric, p, window), metric, p, window,
                             row_feature=along, row_scale=row_scale,
-                            n_threads=effective_n_threads(self.n_jobs))
-        return BallTree(X, self.leaf_size, metric, p,
-                        window_features=np.flatnonzero(window), n_jobs=self.n_jobs)
+                            n_threads=effective_n_threads(self.n_jobs, X.shape[0]))
+        return BallTree(X, self.leaf_size, metric, p, window_features=np.flatnonzero(window),
+                        n_jobs=effective_n_threads(self.n_jobs, X.shape[0]))
 
     def _eps_table(self, X, sample_eps):
         """Eps rows of X and where they came from ("sample", "model" or "constant")."""

@@ -275,7 +275,7 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             The fitted estimator.
         """
         X = validate_data(self, X, dtype="numeric")
-        n_threads = effective_n_threads(self.n_jobs)
+        n_threads = effective_n_threads(self.n_jobs, X.shape[0])
         values = _cell_values(X)
         largest, lowest_gate = _check_cells(values)
         grid = self._grid(largest)
@@ -362,7 +362,8 @@ class GBDSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         queries[:, GATE] = values[:, 0]
         queries[:, BEAM] = values[:, 1]
         queries[:, SCAN] = values[:, 2] if values.shape[1] == 3 else 0
-        labels = core_cells.predict(queries, core_labels, effective_n_threads(self.n_jobs))
+        labels = core_cells.predict(queries, core_labels,
+                                    effective_n_threads(self.n_jobs, X.shape[0]))
         if self._reported is not None:
             # Reference mode: a cell seen in fit keeps the label fit reported for it.
             cells, reported = self._reported

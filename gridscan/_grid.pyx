@@ -26,6 +26,23 @@
 #     query fails the kernel (with the largest eps, for REVERSE), and
 #   - every point is a neighbour if the farthest corner passes it (with the
 #     smallest eps, for REVERSE): the range is then flagged full.
+#
+# Cell tree.  With four features or more, the rows near a query are too many to
+# visit one by one ((2k + 1)**(d - 1) of them for a reach of k cells, most of
+# them empty).  The grid then also keeps a tree over its occupied cells
+# (``tree_*``), built like the ball tree of _ball_tree.pyx: complete, in flat
+# arrays (the children of node i are 2i + 1 and 2i + 2), each node split at the
+# median of its cells' centres along the widest feature.  The cells (and their
+# points) are then numbered in the tree's order, so node i owns the cells
+# tree_start[i] .. tree_end[i] - 1 (``cell_key`` is then no longer sorted and
+# the rows are not used).  Each node keeps the bounding box of its cells'
+# points (tree_lo, tree_hi) and, after set_point_eps, the elementwise largest
+# eps row of its points (tree_eps_max).  A search descends only into nodes
+# whose box may hold a neighbour of the query box by the same monotone kernel
+# test as a cell, so it visits the occupied cells near the query and few
+# others, in any dimension; each cell found is then tested as above.  The pair
+# lists (prepare_searches) search once per leaf of the tree, for the box of
+# its few cells, and test each of its cells against what that search found.
 
 import numpy as np
 
@@ -33,7 +50,7 @@ from cython.parallel cimport prange, threadid
 
 from gridscan._index import column_extent, take_rows
 
-from libc.math cimport floor, fmax
+from libc.math cimport INFINITY, floor, fmax
 from libc.stdlib cimport calloc, free, realloc
 
 from cython cimport floating
@@ -70,6 +87,15 @@ DEF MAX_RADIX_BITS = 12
 
 # The grid keeps a dense row -> first cell table up to this many rows per point.
 DENSE_ROWS_PER_POINT = 4
+
+# From this many features on, searches find their cells through the cell tree.
+TREE_MIN_FEATURES = 4
+
+# Cells in a leaf of the cell tree, at most.
+DEF TREE_LEAF_CELLS = 8
+
+# Depth of the cell tree's search stack: enough for 2**62 cells.
+DEF TREE_MAX_DEPTH = 64
 
 
 # Cells along one feature at most: a double numbers them exactly (with room
@@ -155,6 +181,14 @@ cdef class CellGrid(SpatialIndex):
     cdef intp_t[::1] pair_start
     cdef intp_t[::1] pair_cell
     cdef uint8_t[::1] pair_flags
+    # The cell tree (see the top of this file); tree_nodes is 0 when searches walk rows.
+    cdef readonly intp_t tree_nodes
+    cdef intp_t[::1] tree_start           # node i holds the cells tree_start[i]..tree_end[i]-1
+    cdef intp_t[::1] tree_end
+    cdef intp_t[::1] leaf_end             # (n_cells,) the cell after the last of a cell's leaf
+    cdef double[:, ::1] tree_lo
+    cdef double[:, ::1] tree_hi
+    cdef double[:, ::1] tree_eps_max
 
     def __init__(self, X, cell_size, metric="euclidean", double p=2.0, window=None,
                  row_feature=None, row_scale=None, int n_threads=1):
@@ -209,14 +243,30 @@ cdef class CellGrid(SpatialIndex):
         else:
             self.row_first_cell = np.empty(0, dtype=np.intp)
         points = take_rows(X, order, n_threads)
+        self.cell_lo = np.empty((self.n_cells, d))
+        self.cell_hi = np.empty((self.n_cells, d))
+        _cell_boxes(points, self.cell_start, self.cell_lo, self.cell_hi, n_threads)
+        self.tree_nodes = 0
+        if d >= TREE_MIN_FEATURES and self.n_cells > TREE_LEAF_CELLS:
+            # Cells (and their points) renumbered in the tree's order: a node's
+            # cells are then one range, near cells near in memory.
+            tree_order = _build_cell_tree(self, n_threads)
+            lengths = np.diff(np.asarray(self.cell_start))[tree_order]
+            cell_start = np.zeros(self.n_cells + 1, dtype=np.intp)
+            np.cumsum(lengths, out=cell_start[1:])
+            moved = np.repeat(np.asarray(self.cell_start)[tree_order] - cell_start[:-1], lengths)
+            order = take_rows(order, moved + np.arange(n, dtype=np.intp), n_threads)
+            points = take_rows(X, order, n_threads)
+            self.cell_start = cell_start
+            self.cell_key = take_rows(self.cell_key, tree_order)
+            self.cell_lo = take_rows(self.cell_lo, tree_order, n_threads)
+            self.cell_hi = take_rows(self.cell_hi, tree_order, n_threads)
+            self.row_first_cell = np.empty(0, dtype=np.intp)
         if window is None:
             window = np.zeros(d, dtype=np.uint8)
         self._setup(points, order, metric, p, window)
         self.reads_eps_bounds = False
         self.blocks = np.asarray(self.cell_start)
-        self.cell_lo = np.empty((self.n_cells, d))
-        self.cell_hi = np.empty((self.n_cells, d))
-        _cell_boxes(points, self.cell_start, self.cell_lo, self.cell_hi, n_threads)
         self.eps_cols = 0
         self.pair_start = np.empty(0, dtype=np.intp)
 
@@ -242,6 +292,9 @@ cdef class CellGrid(SpatialIndex):
         keep = np.ones(self.n_points, dtype=np.uint8) if mask is None \
             else np.ascontiguousarray(mask, dtype=np.uint8)
         _cell_eps_bounds(self, eps, keep, n_threads)
+        if self.tree_nodes > 0:
+            self.tree_eps_max = np.zeros((self.tree_nodes, cols))
+            _tree_eps_bounds(self)
 
     def prepare_searches(self, EpsRows eps, int n_threads=1):
         """Find every cell's candidate cells once, for all the passes to reuse.
@@ -312,6 +365,8 @@ cdef class CellGrid(SpatialIndex):
         cdef int64_t cell[MAX_DIMS]
         cdef double n_rows = 1.0
         cdef intp_t u
+        if self.tree_nodes > 0:
+            return self._collect_tree(q, mode, first_cell, out, pair_flags)
         for k in range(d):
             lo[k] = 0
             hi[k] = 0
@@ -340,6 +395,55 @@ cdef class CellGrid(SpatialIndex):
                 k -= 1
             if k < 0:
                 return 0
+
+    cdef int _collect_tree(self, const Query* q, Direction mode, intp_t first_cell,
+                           RangeList* out, bint pair_flags, bint near_only=False) noexcept nogil:
+        """_collect through the cell tree: descend into the nodes that may hold a candidate.
+
+        A node is skipped when the gap between its box and the query box fails
+        the kernel with the query's largest eps (FORWARD) and with the largest
+        eps of the node's points (REVERSE), or when all its cells come before
+        first_cell.  Cells are pushed in ascending order.  With near_only, every
+        cell that may hold a candidate is pushed, never flagged full (the
+        farthest corners are not worked out).
+        """
+        cdef intp_t stack[TREE_MAX_DEPTH]
+        cdef double near[MAX_DIMS]
+        cdef intp_t top = 0, node, u, d = self.norm.n_features, k
+        cdef intp_t first_leaf = self.tree_nodes // 2
+        cdef bint reached
+        stack[0] = 0
+        top = 1
+        while top > 0:
+            top -= 1
+            node = stack[top]
+            if self.tree_end[node] <= first_cell:
+                continue
+            for k in range(d):
+                near[k] = self.tree_lo[node, k] - q.hi[k] if self.tree_lo[node, k] > q.hi[k] \
+                    else (q.lo[k] - self.tree_hi[node, k] if q.lo[k] > self.tree_hi[node, k]
+                          else 0.0)
+            reached = mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols,
+                                                         &self.norm)
+            if not reached and (mode != FORWARD or pair_flags):
+                reached = within_offsets(near, &self.tree_eps_max[node, 0], self.eps_cols,
+                                         &self.norm)
+            if not reached:
+                continue
+            if node >= first_leaf:
+                for u in range(max(self.tree_start[node], first_cell), self.tree_end[node]):
+                    if near_only:
+                        if self._reaches_cell(q, mode, u) and range_push(
+                                out, self.cell_start[u], self.cell_start[u + 1], False, u) < 0:
+                            return -1
+                    elif self._test_cell(q, mode, u, out, pair_flags) < 0:
+                        return -1
+            else:
+                # The right child first, so that the left one is searched first.
+                stack[top] = 2 * node + 2
+                stack[top + 1] = 2 * node + 1
+                top += 2
+        return 0
 
     cdef inline double _extent(self, const Query* q, Direction mode, intp_t k) noexcept nogil:
         """How far from the query box a neighbour can lie along feature k.
@@ -434,42 +538,60 @@ cdef class CellGrid(SpatialIndex):
         """
         cdef double near[MAX_DIMS]
         cdef double far[MAX_DIMS]
-        cdef bint reached = False, full = False
+        cdef bint forward = False, reverse = False, full = False
         cdef uint8_t flags = 0
-        _box_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], self.norm.n_features,
-                  near, far)
+        cdef intp_t d = self.norm.n_features
+        _near_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], d, near)
+        # The farthest corner is worked out only for cells that some pair reaches.
+        if mode != REVERSE or pair_flags:
+            forward = within_offsets(near, q.eps_max, q.eps_cols, &self.norm)
+        if mode != FORWARD or pair_flags:
+            reverse = within_offsets(near, &self.cell_eps_max[u, 0], self.eps_cols, &self.norm)
+        if not (forward or reverse):
+            return 0
+        _far_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], d, far)
         if pair_flags:
-            if within_offsets(near, q.eps_max, q.eps_cols, &self.norm):
+            if forward:
                 flags = PAIR_FORWARD
                 if within_offsets(far, q.eps_min, q.eps_cols, &self.norm):
                     flags |= PAIR_FORWARD_FULL
-            if within_offsets(near, &self.cell_eps_max[u, 0], self.eps_cols, &self.norm):
+            if reverse:
                 flags |= PAIR_REVERSE
                 if within_offsets(far, &self.cell_eps_min[u, 0], self.eps_cols, &self.norm):
                     flags |= PAIR_REVERSE_FULL
-            if flags == 0:
-                return 0
             return range_push(out, self.cell_start[u], self.cell_start[u + 1], flags, u)
-        if mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols, &self.norm):
-            reached = True
+        if forward:
             full = within_offsets(far, q.eps_min, q.eps_cols, &self.norm)
-        if mode != FORWARD and not full:
-            if within_offsets(near, &self.cell_eps_max[u, 0], self.eps_cols, &self.norm):
-                reached = True
-                full = within_offsets(far, &self.cell_eps_min[u, 0], self.eps_cols, &self.norm)
-        if not reached:
-            return 0
+        if reverse and not full:
+            full = within_offsets(far, &self.cell_eps_min[u, 0], self.eps_cols, &self.norm)
         return range_push(out, self.cell_start[u], self.cell_start[u + 1], full, u)
 
+    cdef inline bint _reaches_cell(self, const Query* q, Direction mode,
+                                   intp_t u) noexcept nogil:
+        """Whether some pair (query point, point of cell u) may be neighbours under mode."""
+        cdef double near[MAX_DIMS]
+        _near_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], self.norm.n_features,
+                   near)
+        if mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols, &self.norm):
+            return True
+        return mode != FORWARD and within_offsets(near, &self.cell_eps_max[u, 0],
+                                                  self.eps_cols, &self.norm)
 
-cdef inline void _box_gaps(const double* a_lo, const double* a_hi, const double* b_lo,
-                           const double* b_hi, intp_t d, double* near,
-                           double* far) noexcept nogil:
-    """Smallest and largest coordinate difference (OUT) between two boxes, per feature."""
+
+cdef inline void _near_gaps(const double* a_lo, const double* a_hi, const double* b_lo,
+                            const double* b_hi, intp_t d, double* near) noexcept nogil:
+    """Smallest coordinate difference (OUT) between two boxes, per feature."""
     cdef intp_t k
     for k in range(d):
         near[k] = b_lo[k] - a_hi[k] if b_lo[k] > a_hi[k] else (
             a_lo[k] - b_hi[k] if a_lo[k] > b_hi[k] else 0.0)
+
+
+cdef inline void _far_gaps(const double* a_lo, const double* a_hi, const double* b_lo,
+                           const double* b_hi, intp_t d, double* far) noexcept nogil:
+    """Largest coordinate difference (OUT) between two boxes, per feature."""
+    cdef intp_t k
+    for k in range(d):
         far[k] = larger(b_hi[k] - a_lo[k], a_hi[k] - b_lo[k])
 
 
@@ -682,6 +804,10 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
     cdef intp_t n_slices = max(1, min(n_threads, n_cells // 1024))
     cdef intp_t[::1] bounds = np.linspace(0, n_cells, n_slices + 1).astype(np.intp)
     cdef Workspace work = Workspace(n_slices, d)
+    cdef Workspace leaf_work = Workspace(n_slices, d)
+    cdef intp_t leaf_stop = 0
+    cdef Query* leaf_query
+    cdef RangeList* near_cells
     cdef PairBuffer* found = <PairBuffer*> calloc(n_slices, sizeof(PairBuffer))
     if found == NULL:
         raise MemoryError("gridscan: out of memory while collecting candidate cells")
@@ -707,17 +833,35 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
             for s in prange(n_slices, schedule="static", num_threads=n_slices):
                 query = work.queries[s]
                 ranges = work.ranges[s]
+                leaf_query = leaf_work.queries[s]
+                near_cells = leaf_work.ranges[s]
                 for u in range(bounds[s], bounds[s + 1]):
                     if s == 0:
                         # Each search may be long (many features): check every cell.
                         check_signals()
                     first_pair[u] = found[s].size
+                    if grid.tree_nodes > 0 and (u == bounds[s] or u >= leaf_stop):
+                        # One tree search for the box of u's leaf from u on.
+                        leaf_stop = grid.leaf_end[u]
+                        load_block_query(leaf_query, points, grid.cell_start[u],
+                                         grid.cell_start[leaf_stop], NULL, 0, &eps.table,
+                                         mode, -1)
+                        near_cells.size = 0
+                        if grid._collect_tree(leaf_query, mode, u, near_cells, False,
+                                              True) < 0:
+                            failed[0] = 1
                     load_block_query(query, points, grid.cell_start[u],
                                      grid.cell_start[u + 1], NULL, 0, &eps.table, mode, u)
                     ranges.size = 0
                     # With a shared eps the FORWARD test holds both ways; else the
                     # search reports the flags in both directions itself.
-                    if grid._collect(query, mode, u, ranges, not shared) < 0:
+                    if grid.tree_nodes > 0:
+                        for i in range(near_cells.size):
+                            c = near_cells.block[i]
+                            if c >= u and grid._test_cell(query, mode, c, ranges,
+                                                          not shared) < 0:
+                                failed[0] = 1
+                    elif grid._collect(query, mode, u, ranges, not shared) < 0:
                         failed[0] = 1
                     for i in range(ranges.size):
                         c = ranges.block[i]
@@ -777,3 +921,129 @@ cdef inline uint8_t _mirrored(uint8_t flags) noexcept nogil:
     """The flags of a pair of cells seen from the other cell: directions swap."""
     return ((flags & (PAIR_FORWARD | PAIR_FORWARD_FULL)) << 2) | (
         (flags & (PAIR_REVERSE | PAIR_REVERSE_FULL)) >> 2)
+
+
+def _build_cell_tree(CellGrid grid, int n_threads):
+    """The cell tree over grid's occupied cells (OUT, on grid; see the top of this file).
+
+    Returns the cells in the tree's order, in which the caller renumbers
+    them; the node boxes are those of the renumbered cells.  Nodes are split
+    level by level, the nodes of a level in parallel: each split depends only
+    on its own cells, so the tree is the same for any number of threads.
+    """
+    cdef intp_t n_cells = grid.n_cells, d = grid.cell_lo.shape[1]
+    cdef intp_t n_leaves = 1, n_nodes, node, level_first, level_last, k, u, child, c
+    while n_leaves * TREE_LEAF_CELLS < n_cells:
+        n_leaves *= 2
+    n_nodes = 2 * n_leaves - 1
+    centre_array = (np.asarray(grid.cell_lo) + np.asarray(grid.cell_hi)) * 0.5
+    cdef const double[:, ::1] centre = centre_array
+    cdef intp_t[::1] cells = np.arange(n_cells, dtype=np.intp)
+    cdef intp_t[::1] start = np.empty(n_nodes, dtype=np.intp)
+    cdef intp_t[::1] end = np.empty(n_nodes, dtype=np.intp)
+    cdef intp_t[::1] leaf_end = np.empty(n_cells, dtype=np.intp)
+    cdef double[:, ::1] lo = np.empty((n_nodes, d))
+    cdef double[:, ::1] hi = np.empty((n_nodes, d))
+    start[0] = 0
+    end[0] = n_cells
+    with nogil:
+        level_first = 0
+        while level_first < n_nodes // 2:
+            level_last = 2 * level_first + 1
+            for node in prange(level_first, level_last, schedule="dynamic", chunksize=1,
+                               num_threads=n_threads if level_last - level_first > 1 else 1):
+                if threadid() == 0:
+                    check_signals()
+                _split_cells(centre, &cells[0], start[node], end[node], d,
+                             start[node] + (end[node] - start[node]) // 2)
+                start[2 * node + 1] = start[node]
+                end[2 * node + 1] = start[node] + (end[node] - start[node]) // 2
+                start[2 * node + 2] = end[2 * node + 1]
+                end[2 * node + 2] = end[node]
+            level_first = level_last
+        # Boxes, leaves first (cell u of the new numbering is cells[u] of the old).
+        for node in range(n_nodes - 1, -1, -1):
+            poll_signals(node, CELLS_PER_POLL)
+            if node >= n_nodes // 2:
+                for k in range(d):
+                    lo[node, k] = INFINITY
+                    hi[node, k] = -INFINITY
+                for u in range(start[node], end[node]):
+                    c = cells[u]
+                    leaf_end[u] = end[node]
+                    for k in range(d):
+                        lo[node, k] = smaller(lo[node, k], grid.cell_lo[c, k])
+                        hi[node, k] = larger(hi[node, k], grid.cell_hi[c, k])
+            else:
+                child = 2 * node + 1
+                for k in range(d):
+                    lo[node, k] = smaller(lo[child, k], lo[child + 1, k])
+                    hi[node, k] = larger(hi[child, k], hi[child + 1, k])
+    grid.tree_start = start
+    grid.tree_end = end
+    grid.leaf_end = leaf_end
+    grid.tree_lo = lo
+    grid.tree_hi = hi
+    grid.tree_nodes = n_nodes
+    return np.asarray(cells)
+
+
+cdef void _split_cells(const double[:, ::1] centre, intp_t* cells, intp_t start, intp_t end,
+                       intp_t d, intp_t mid) noexcept nogil:
+    """Reorder cells[start:end] so that those before mid have centres no greater along
+    the widest feature than those from mid on (quickselect, median of three pivots)."""
+    cdef intp_t k, best = 0, i, j, tmp, lo = start, hi = end - 1
+    cdef double low, high, spread = -1.0, pivot, a, b, c
+    if end - start < 2:
+        return
+    for k in range(d):
+        low = centre[cells[start], k]
+        high = low
+        for i in range(start + 1, end):
+            low = smaller(low, centre[cells[i], k])
+            high = larger(high, centre[cells[i], k])
+        if high - low > spread:
+            spread = high - low
+            best = k
+    while lo < hi:
+        a = centre[cells[lo], best]
+        b = centre[cells[(lo + hi) // 2], best]
+        c = centre[cells[hi], best]
+        pivot = larger(smaller(a, b), smaller(larger(a, b), c))
+        i = lo
+        j = hi
+        while i <= j:
+            while centre[cells[i], best] < pivot:
+                i += 1
+            while centre[cells[j], best] > pivot:
+                j -= 1
+            if i <= j:
+                tmp = cells[i]
+                cells[i] = cells[j]
+                cells[j] = tmp
+                i += 1
+                j -= 1
+        if mid <= j:
+            hi = j
+        elif mid >= i:
+            lo = i
+        else:
+            return
+
+
+def _tree_eps_bounds(CellGrid grid):
+    """tree_eps_max (OUT, on grid): the elementwise largest eps row of each node's cells."""
+    cdef intp_t node, i, k, child, cols = grid.eps_cols, n_nodes = grid.tree_nodes
+    with nogil:
+        for node in range(n_nodes - 1, -1, -1):
+            poll_signals(node, CELLS_PER_POLL)
+            if node >= n_nodes // 2:
+                for i in range(grid.tree_start[node], grid.tree_end[node]):
+                    for k in range(cols):
+                        grid.tree_eps_max[node, k] = larger(grid.tree_eps_max[node, k],
+                                                            grid.cell_eps_max[i, k])
+            else:
+                child = 2 * node + 1
+                for k in range(cols):
+                    grid.tree_eps_max[node, k] = larger(grid.tree_eps_max[child, k],
+                                                        grid.tree_eps_max[child + 1, k])

@@ -160,7 +160,8 @@ class RangeEps:
         base, power, lo, hi = self._vectors(X.shape[1])
         out = np.empty((X.shape[0], base.shape[0]))
         bad_row, bad_col = evaluate_range_eps(X, range_feature, base, power, float(self.offset),
-                                              lo, hi, out, effective_n_threads(n_jobs))
+                                              lo, hi, out,
+                                              effective_n_threads(n_jobs, X.shape[0]))
         if bad_row >= 0:
             value = out[bad_row, bad_col]
             if np.isinf(value):

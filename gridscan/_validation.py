@@ -256,18 +256,32 @@ def available_cpus():
     return os.cpu_count() or 1
 
 
-def effective_n_threads(n_jobs):
+# Items (points or cells) a thread must have to pay for itself.  Every parallel
+# step ends with the threads waiting for one another; on a busy machine each
+# wait can cost a scheduler slice (several milliseconds), so a small job runs
+# faster on one thread than on several, whatever n_jobs says.  About 25,000
+# points take 5 ms on one thread.
+ITEMS_PER_THREAD = 25_000
+
+
+def effective_n_threads(n_jobs, n_items=None):
     """Threads to use: None means OpenMP's default (OMP_NUM_THREADS or all cores).
 
     Never more than the available CPUs: more threads cannot be faster, and
-    asking OpenMP for tens of thousands of them exhausts the process.
+    asking OpenMP for tens of thousands of them exhausts the process.  With
+    ``n_items`` (the points or cells of the job), never more than one thread
+    per ITEMS_PER_THREAD items either.
     """
     cpus = available_cpus()
     if n_jobs is None:
-        return max(1, min(openmp_max_threads(), cpus))
-    if (not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool)
+        threads = max(1, min(openmp_max_threads(), cpus))
+    elif (not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool)
             or n_jobs == 0):
         raise ValueError(f"n_jobs must be None or a non-zero integer; got {n_jobs!r}")
-    if n_jobs < 0:
-        return max(1, cpus + 1 + int(n_jobs))
-    return min(int(n_jobs), cpus)
+    elif n_jobs < 0:
+        threads = max(1, cpus + 1 + int(n_jobs))
+    else:
+        threads = min(int(n_jobs), cpus)
+    if n_items is not None:
+        threads = max(1, min(threads, int(n_items) // ITEMS_PER_THREAD))
+    return threads

@@ -170,10 +170,14 @@ def test_index_selection():
     assert chosen(integers, "auto", eps=np.array([[20.0]])) is CellGrid
     assert chosen(floats, "auto") is CellGrid
     assert chosen(floats, "grid") is CellGrid
-    # Too many features for "auto", still a lattice when asked for.
+    # Too many features for the lattice under "auto": the cell grid with its
+    # tree over the cells (up to 8 features), the ball tree beyond; still a
+    # lattice when asked for.
     wide = rng.integers(0, 3, (200, 5)).astype(float)
-    assert chosen(wide, "auto") is BallTree
+    assert chosen(wide, "auto") is CellGrid
     assert chosen(wide, "grid") is LatticeIndex
+    wider = rng.integers(0, 3, (200, 9)).astype(float)
+    assert chosen(wider, "auto") is BallTree
     # The pts_ratio grid becomes the lattice bounds.
     index = GridDBSCAN(algorithm="grid")._build_index(integers, small_eps, np.array([40, 41]))
     assert index.origin.tolist() == [0, 0] and index.shape.tolist() == [40, 41]

@@ -53,9 +53,10 @@ def scaled_form(table):
 
 
 @st.composite
-def point_sets(draw, max_points=40, max_features=3, lattice=None, features=None):
+def point_sets(draw, max_points=40, max_features=3, lattice=None, features=None,
+               min_features=1):
     n = draw(st.integers(1, max_points))
-    d = features or draw(st.integers(1, max_features))
+    d = features or draw(st.integers(min_features, max_features))
     if lattice is None:
         lattice = draw(st.booleans())
     if lattice:
@@ -111,8 +112,9 @@ def eps_forms(draw, X):
 
 
 @st.composite
-def problems(draw, max_points=40, max_features=3, lattice=None, allow_ratio=True):
-    X = draw(point_sets(max_points, max_features, lattice))
+def problems(draw, max_points=40, max_features=3, lattice=None, allow_ratio=True,
+             min_features=1):
+    X = draw(point_sets(max_points, max_features, lattice, min_features=min_features))
     n, d = X.shape
     metric, p = draw(st.sampled_from(METRICS))
     if draw(st.integers(0, 4)) == 0:
@@ -159,6 +161,21 @@ def test_every_algorithm_equals_the_brute_force_on_more_points(problem):
         np.testing.assert_array_equal(model.core_sample_indices_, core, err_msg=algorithm)
 
 
+@settings(SLOW, max_examples=max(10, settings().max_examples // 4))
+@given(problem=problems(max_points=300, max_features=8, min_features=4, allow_ratio=False),
+       n_jobs=st.sampled_from([1, 2]))
+def test_cell_tree_equals_the_brute_force_in_4_to_8_features(problem, n_jobs):
+    """The cell grid's tree over its cells (4 features or more), as "auto" and "grid" use it."""
+    describe(problem)
+    labels, core = reference_fit(problem)
+    for algorithm in ("auto", "grid"):
+        model = fit(problem, algorithm=algorithm, n_jobs=n_jobs)
+        np.testing.assert_array_equal(model.labels_, labels, err_msg=algorithm)
+        np.testing.assert_array_equal(model.core_sample_indices_, core, err_msg=algorithm)
+        np.testing.assert_array_equal(model.predict(problem.X, sample_eps=problem.sample_eps),
+                                      labels, err_msg=algorithm)
+
+
 def reference_fit(problem):
     p = problem.params
     return reference_dbscan(problem.X, problem.table, problem.min_weight, p["metric"],
@@ -189,7 +206,8 @@ def test_every_algorithm_equals_the_brute_force(problem, leaf_size, n_jobs):
     """
     describe(problem)
     labels, core = reference_fit(problem)
-    threads = mock.patch.object(gridscan._dbscan, "effective_n_threads", lambda n: n)
+    threads = mock.patch.object(gridscan._dbscan, "effective_n_threads",
+                                lambda n, n_items=None: n)
     for algorithm in ALGORITHMS:
         with threads:
             model = fit(problem, algorithm=algorithm, leaf_size=leaf_size, n_jobs=n_jobs)
