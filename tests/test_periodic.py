@@ -78,15 +78,21 @@ def test_more_points_equal_the_brute_force(problem):
 @SLOW
 @given(problem=periodic_problems(), data=st.data())
 def test_predict_equals_the_brute_force(problem, data):
-    """New points anywhere (outside [0, P) too) take the border rule's label."""
+    """New points anywhere (outside [0, P) too) take the border rule's label.
+
+    (Non-negative along ordinary features: an eps model's range feature must
+    stay where its radii are finite.)
+    """
     model = fit(problem)
     labels, core = reference(problem)
     d = problem.X.shape[1]
     n_new = data.draw(st.integers(1, 15))
     new = np.array(data.draw(st.lists(st.floats(-10, 10), min_size=n_new * d,
                                       max_size=n_new * d))).reshape(n_new, d)
-    new = new.astype(problem.X.dtype)
     p = problem.params
+    ordinary = np.array([not period for period in p["periods"]])
+    new[:, ordinary] = np.abs(new[:, ordinary])
+    new = new.astype(problem.X.dtype)
     new_table, sample_eps = problem.table[:1].repeat(n_new, 0), None
     if problem.sample_eps is not None:
         sample_eps = np.full(n_new, 0.7)
