@@ -537,7 +537,7 @@ cdef class SpatialIndex:
 
         The indexed points (and later queries) must lie in [0, P) along them.
         ``point_reach`` bounds, per feature (or one for all), the difference
-        |dx_k| between an indexed point and any point its own eps reaches: the
+        ``|dx_k|`` between an indexed point and any point its own eps reaches: the
         REVERSE and UNION searches need it to know which queries near the
         seam have neighbours on the other side.
         """
