@@ -297,9 +297,10 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
         window = window_mask(self.window_features, X.shape[1], names)
         helper = _eps_helper(self.eps, self.metric, self.p, self.window_features, names,
                              self.periods)
-        periods = helper._space(X.shape[1]).feature_periods
+        space = helper._space(X.shape[1])
+        periods = space.feature_periods
         # An eps model reads periodic features as the neighbourhood does: wrapped.
-        eps_table, _ = helper._eps_table(helper._space(X.shape[1]).wrap(X), sample_eps)
+        eps_table, _ = helper._eps_table(space.wrap(X), sample_eps)
         weights = _check_weights(sample_weight, X)
         min_samples = self.min_cluster_size if self.min_samples is None else self.min_samples
         max_scale = float(self.max_scale)

@@ -80,16 +80,7 @@ def make_radar_scan(n_rays=360, n_gates=480, *, gate_spacing=0.25, elevation=0.5
     >>> float(points.ray_spacing), float(points.gate_spacing)
     (2.0, 0.25)
     """
-    for name, value, low in (("n_rays", n_rays, 1), ("n_gates", n_gates, 1),
-                             ("n_echoes", n_echoes, 0), ("n_clutter", n_clutter, 0)):
-        if not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
-    if not (_is_real(fill) and 0.0 < fill <= 1.0):
-        raise ValueError(f"fill must be in (0, 1]; got {fill!r}")
-    if not (_is_real(speckle) and 0.0 <= speckle < 1.0):
-        raise ValueError(f"speckle must be in [0, 1); got {speckle!r}")
-    if not (_is_real(gate_spacing) and 0 < gate_spacing < np.inf):
-        raise ValueError(f"gate_spacing must be a finite number > 0; got {gate_spacing!r}")
+    _check_scan_parameters(n_rays, n_gates, n_echoes, n_clutter, fill, speckle, gate_spacing)
     if not (_is_real(elevation) and np.isfinite(elevation)):
         raise ValueError(f"elevation must be a finite number; got {elevation!r}")
     rng = np.random.default_rng(random_state)
