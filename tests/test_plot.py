@@ -10,12 +10,15 @@ matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import dates  # noqa: E402
+from matplotlib.collections import PolyCollection, QuadMesh  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import gridscan.plot  # noqa: E402
 from gridscan.plot import NOISE_COLOR, cluster_colors, plot_ppi, plot_range_time  # noqa: E402
 from gridscan.radar import (  # noqa: E402
+    PolarPoints,
+    SweepGeometry,
     make_radar_scan,
     make_superdarn_table,
     polar_to_cartesian,
@@ -109,9 +112,169 @@ def test_ppi_without_axes_uses_pyplot(scan):
     ax = plot_ppi(points, truth)
     try:
         assert ax.figure is plt.gcf()
-        assert len(ax.collections) == 1 and len(ax.collections[0].get_paths()) == len(points)
+        # One mesh over the sweep's (ray, gate) grid: a coloured cell per point, the
+        # other cells of the grid transparent.
+        [mesh] = ax.collections
+        assert isinstance(mesh, QuadMesh)
+        mesh.update_scalarmappable()
+        assert np.count_nonzero(mesh.get_facecolor()[:, 3] > 0) == len(points)
     finally:
         plt.close(ax.figure)
+
+
+def hand_made_points(sweeps, ray_spacing):
+    """PolarPoints of regular sweeps made by hand, with one SweepGeometry each.
+
+    ``sweeps``: (elevation, ray spacing, azimuths of the ray centres) per sweep; every
+    ray has 30 gates of 1 km centred at 10.5 .. 39.5 km.
+    """
+    parts, geometry, first_ray = [], [], 0
+    for number, (elevation, spacing, azimuths) in enumerate(sweeps):
+        azimuth, gate = np.meshgrid(azimuths, np.arange(30), indexing="ij")
+        ray = np.broadcast_to(first_ray + np.arange(len(azimuths))[:, None], gate.shape)
+        parts.append((10.5 + gate.ravel(), azimuth.ravel(), ray.ravel(), gate.ravel(),
+                      np.full(gate.size, number), np.full(gate.size, elevation)))
+        geometry.append(SweepGeometry(number, "ppi", elevation, spacing, 1.0, False))
+        first_ray += len(azimuths)
+    slant, azimuth, ray, gate, sweep, elevation = map(np.concatenate, zip(*parts, strict=True))
+    return PolarPoints(range=slant, azimuth=azimuth, elevation=elevation,
+                       value=np.zeros(slant.size), sweep=sweep, ray=ray, gate=gate,
+                       gate_spacing=1.0, ray_spacing=ray_spacing,
+                       sweep_geometry=tuple(geometry))
+
+
+def flat_xy(slant, azimuth):
+    """East and north of a gate on a flat earth: within 20 m (a tenth of a pixel) of the
+    4/3-earth ground position at these ranges and elevations."""
+    return slant * np.sin(np.deg2rad(azimuth)), slant * np.cos(np.deg2rad(azimuth))
+
+
+def colour_at(ax, image, slant, azimuth):
+    row, column = pixel_at(ax, image, *flat_xy(slant, azimuth))
+    return image[row:row + 1, column:column + 1]
+
+
+def test_ppi_colours_every_gate_by_its_label_and_leaves_empty_cells_blank(tmp_path):
+    """36 rays of 10 degrees, one missing; 30 gates, the middle ten of every ray missing.
+
+    Ray k (centre 5 + 10k degrees) is in cluster k // 9 over its first ten gates
+    when k % 9 < 6 and noise there otherwise (clusters 3 rays apart: none touch, so
+    each keeps palette entry k); its last ten gates are noise. Ray 4 (45 degrees)
+    has no gates: its neighbours must not stretch over it.
+    """
+    points = hand_made_points([(0.5, 10.0, 5.0 + 10.0 * np.arange(36))], ray_spacing=10.0)
+    ray, gate = points.ray, points.gate
+    labels = np.where((gate < 10) & (ray % 9 < 6), ray // 9, -1)
+    kept = ((gate < 10) | (gate >= 20)) & (ray != 4)
+    points, labels = points[kept], labels[kept]
+    ax, image = render(tmp_path, lambda ax: plot_ppi(points, labels, ax=ax, rings=False,
+                                                     legend=False))
+    assert ax.get_xlim() == pytest.approx((-40.0, 40.0), abs=0.02)
+
+    palette = cluster_colors(np.arange(18))[:, :3]
+    for slant, azimuth, label in zip(points.range, points.azimuth, labels, strict=True):
+        expected = NOISE_COLOR if label < 0 else palette[label]
+        for side in (-3.0, 0.0, 3.0):  # across the cell, short of its edges
+            assert pixels_of(colour_at(ax, image, slant, azimuth + side), expected).all(), \
+                (slant, azimuth + side, label)
+    white = (1.0, 1.0, 1.0)
+    for slant in 20.5 + np.arange(10):  # the missing gates
+        for azimuth in 5.0 + 10.0 * np.arange(36):
+            assert pixels_of(colour_at(ax, image, slant, azimuth), white).all()
+    for slant in (10.5, 15.5, 19.5, 30.5, 35.5, 39.5):  # the missing ray
+        assert pixels_of(colour_at(ax, image, slant, 45.0), white).all()
+
+
+def test_ppi_draws_each_sweep_with_its_own_ray_spacing(tmp_path):
+    """Sweep 0: 10-degree rays over the east half; sweep 1: 20-degree rays over the west.
+
+    The points' single ray_spacing (15) fits neither: drawn with it, sweep 1's cells
+    would leave white gaps between rays and sweep 0's would overlap their neighbours.
+    Rays alternate between a cluster (0 in sweep 0, 1 in sweep 1) and noise, so a
+    cell of the wrong width shows the wrong colour near its edges.
+    """
+    points = hand_made_points([(0.5, 10.0, 5.0 + 10.0 * np.arange(18)),
+                               (1.5, 20.0, 190.0 + 20.0 * np.arange(9))], ray_spacing=15.0)
+    labels = np.where(points.ray % 2 == 0, points.sweep, -1)
+    ax, image = render(tmp_path, lambda ax: plot_ppi(points, labels, ax=ax, rings=False,
+                                                     legend=False))
+    palette = cluster_colors(np.arange(2))[:, :3]
+    for number, spacing, centres in ((0, 10.0, 5.0 + 10.0 * np.arange(18)),
+                                     (1, 20.0, 190.0 + 20.0 * np.arange(9))):
+        for k, centre in enumerate(centres):
+            expected = palette[number] if k % 2 == 0 else NOISE_COLOR
+            for side in (-0.35, 0.0, 0.35):  # of the sweep's own ray spacing
+                for slant in (15.5, 25.5, 35.5):
+                    pixel = colour_at(ax, image, slant, centre + side * spacing)
+                    assert pixels_of(pixel, expected).all(), (number, centre, side, slant)
+
+
+def test_ppi_uneven_rays_meet_halfway_across_north_too(tmp_path):
+    """Rays 10 degrees apart on average, alternately 1.5 degrees early and late.
+
+    Ray k's centre is 10k -+ 1.5 degrees, so neighbours are 7 or 13 degrees apart
+    and meet halfway, at 10k + 5, across north as well (358.5 and 11.5 meet at 5).
+    Plus or minus half the spacing around each centre would overlap one neighbour
+    and leave a gap of 3 degrees to the other.
+    """
+    k = np.arange(36)
+    centres = np.mod(10.0 * k + np.where(k % 2 == 0, -1.5, 1.5), 360.0)
+    points = hand_made_points([(0.5, 10.0, centres)], ray_spacing=10.0)
+    labels = np.where(points.ray % 2 == 0, 0, -1)
+    ax, image = render(tmp_path, lambda ax: plot_ppi(points, labels, ax=ax, rings=False,
+                                                     legend=False))
+    colour = cluster_colors([0])[0, :3]
+    for ray in k:
+        boundary = 10.0 * ray + 5.0  # between ray k and ray k + 1
+        before, after = (colour, NOISE_COLOR) if ray % 2 == 0 else (NOISE_COLOR, colour)
+        for slant in (20.5, 30.5, 39.5):
+            assert pixels_of(colour_at(ax, image, slant, boundary - 1.0), before).all()
+            assert pixels_of(colour_at(ax, image, slant, boundary + 1.0), after).all()
+
+
+def test_ppi_draws_noise_under_clusters_across_sweeps(tmp_path):
+    """Two sweeps over the same gates: clusters in the first, noise in the second."""
+    azimuths = 5.0 + 10.0 * np.arange(36)
+    points = hand_made_points([(0.5, 10.0, azimuths), (1.5, 10.0, azimuths)],
+                              ray_spacing=10.0)
+    labels = np.where(points.sweep == 0, 0, -1)
+    ax, image = render(tmp_path, lambda ax: plot_ppi(points, labels, ax=ax, rings=False,
+                                                     legend=False))
+    colour = cluster_colors([0])[0, :3]
+    for slant in 10.5 + np.arange(30):
+        for azimuth in np.concatenate([azimuths - 3.0, azimuths, azimuths + 3.0]):
+            assert pixels_of(colour_at(ax, image, slant, azimuth), colour).all()
+
+
+def test_ppi_polygons_draw_the_same_cells_as_the_mesh(tmp_path, scan, monkeypatch):
+    """Forced to one polygon per point, every gate shows the same colour as in the mesh."""
+    points, truth = scan
+    ax, mesh_image = render(tmp_path, lambda ax: plot_ppi(points, truth, ax=ax, legend=False))
+    monkeypatch.setattr(gridscan.plot, "_MESH_CELLS_PER_POINT", 0)
+    monkeypatch.setattr(gridscan.plot, "_MESH_CELLS_ALWAYS", 0)
+    ax, polygon_image = render(tmp_path, lambda ax: plot_ppi(points, truth, ax=ax,
+                                                             legend=False))
+    [cells] = ax.collections
+    assert isinstance(cells, PolyCollection) and len(cells.get_paths()) == len(points)
+    palette = cluster_colors(np.arange(18))[:, :3]
+    wide = points.range > 10.0  # cells of several pixels: 4 degrees x 1 km
+    assert wide.sum() > 100
+    for slant, azimuth, label in zip(points.range[wide], points.azimuth[wide], truth[wide],
+                                     strict=True):
+        expected = NOISE_COLOR if label < 0 else palette[label]
+        for image in (mesh_image, polygon_image):
+            assert pixels_of(colour_at(ax, image, slant, azimuth), expected).all()
+
+
+def test_ppi_scattered_points_are_drawn_as_polygons():
+    """2,000 points of distinct ranges and azimuths would make a grid of millions of cells."""
+    rng = np.random.default_rng(0)
+    columns = np.column_stack([rng.uniform(5.0, 100.0, 2000), rng.uniform(0.0, 360.0, 2000)])
+    labels = rng.integers(-1, 3, 2000)
+    ax = plot_ppi(columns, labels, ax=Figure().add_subplot(), gate_spacing=1.0,
+                  ray_spacing=1.0)
+    [cells] = ax.collections
+    assert isinstance(cells, PolyCollection) and len(cells.get_paths()) == 2000
 
 
 def test_range_time_png(tmp_path):
