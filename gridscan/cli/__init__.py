@@ -3,8 +3,9 @@
 gridscan demo     cluster a synthetic radar scan and draw it to an image
 gridscan cluster  cluster the rows of CSV, Parquet or NPZ files (GridDBSCAN); add a label column
 gridscan gbdscan  cluster gate/beam/scan tables with GBDSCAN; add a label column
-gridscan radar    cluster radar files (anything Py-ART reads) sweep by sweep; write each
-                  back as CF/Radial with a label field, its cluster table and a PPI image
+gridscan radar    cluster radar files (anything Py-ART reads) with gridscan.radar's feature
+                  helpers, sweep by sweep or as a volume; write each back as CF/Radial with
+                  a label field, its cluster table and a PPI image
 
 Every user error (missing file or column, bad number, bad data) prints one line
 ``gridscan: error: ...`` on stderr and exits with status 2; running out of
@@ -24,10 +25,12 @@ partial file; an output that is one of the inputs is refused.
 
 The options of ``cluster`` and ``gbdscan`` are the constructor parameters of
 GridDBSCAN and GBDSCAN under the same names (``--min-samples`` is
-``min_samples``). Only the options given reach the estimator, which validates
-them itself: the defaults and the rules are the estimator's, so the command
-line cannot drift from it. matplotlib, pandas and tqdm are imported only by the
-commands that use them.
+``min_samples``), those of ``radar`` the parameters of the radar feature helpers
+and of GridDBSCAN. Only the options given reach the estimator or helper, which
+validates them itself: the defaults and the rules are theirs. The parameters a
+command does not offer are listed, with the reason, in PARAMETERS_WITHOUT_OPTION,
+and the tests fail when a parameter is in neither. matplotlib, pandas and tqdm
+are imported only by the commands that use them.
 
 Modules, one job each (each depends only on those above it):
 

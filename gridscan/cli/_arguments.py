@@ -45,6 +45,16 @@ def finite_float(text):
     return _number(text, what="a finite number")
 
 
+def positive_float(text):
+    """A finite float > 0."""
+    return _number(text, low=0, what="a number > 0")
+
+
+def non_negative_float(text):
+    """A finite float >= 0."""
+    return _number(text, low=0, low_open=False, what="a number >= 0")
+
+
 def integer(text):
     """An integer."""
     return _number(text, integer=True, what="an integer")

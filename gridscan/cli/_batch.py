@@ -6,14 +6,14 @@ a label column, prints one summary line, and warns when the result looks
 degenerate. The options the loop reads are added by ``add_table_options``.
 """
 
-import argparse
 import time
 from pathlib import Path
 
-from gridscan.cli._arguments import column_list, integer
+from gridscan.cli._arguments import column_list
 from gridscan.cli._columns import check_label_column, require_columns
 from gridscan.cli._messages import CommandError, note, one_line, say, warn
 from gridscan.cli._outputs import output_paths, write_or_fail
+from gridscan.cli._parameters import add_n_jobs_option
 from gridscan.cli._progress import cleared_on_error, progress
 from gridscan.cli._tables import read_table, table_format, write_table
 
@@ -51,8 +51,7 @@ def add_table_options(parser, noun):
     parser.add_argument("--overwrite-label-column", action="store_true",
                         help="replace the label column when the input has one already (as an "
                              "earlier run's output does); by default that is an error")
-    parser.add_argument("--n-jobs", type=integer, default=argparse.SUPPRESS, metavar="N",
-                        help="threads; -1 all cores (default: OMP_NUM_THREADS or all cores)")
+    add_n_jobs_option(parser)
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress bar (shown for several files or groups), notes or "
                              "warnings on stderr; errors are still reported")

@@ -140,11 +140,11 @@ def run(args):
         X = numeric_matrix(frame, names, source)
         eps = args.eps
         if args.range_feature is not None:
+            shape = {name: getattr(args, name) for name in ("offset", "min_eps", "max_eps")
+                     if getattr(args, name) is not None}  # RangeEps' defaults otherwise
             eps = RangeEps(base=args.eps,
                            range_feature=position(args.range_feature, names, "--range-feature"),
-                           power=1.0 if args.power is None else args.power,
-                           offset=args.offset or 0.0, min_eps=args.min_eps,
-                           max_eps=args.max_eps)
+                           power=1.0 if args.power is None else args.power, **shape)
         window = [position(name, names, "--window-features")
                   for name in getattr(args, "window_features", None) or []]
         periods = {position(name, names, "--periods"): period

@@ -2,19 +2,54 @@
 
 The options of ``cluster`` and ``gbdscan`` are the constructor parameters of
 GridDBSCAN and GBDSCAN under the same names (``--min-samples`` is
-``min_samples``). They default to absent (argparse.SUPPRESS): only the options
-given reach the estimator, which validates them itself, so the defaults and the
-rules are the estimator's.
+``min_samples``), and those of ``radar`` the parameters of the gridscan.radar
+feature helper it calls and of GridDBSCAN. They default to absent
+(argparse.SUPPRESS): only the options given reach the estimator or helper,
+which validates them itself, so the defaults and the rules are theirs.
 """
 
+import argparse
 import re
 
+from gridscan.cli._arguments import integer
 from gridscan.cli._messages import CommandError, one_line
 
-# Constructor parameters that have no option of the same name, with the reason.
-# Empty: every parameter of GridDBSCAN and GBDSCAN is an option (--eps, --min-samples,
-# ...); tests/test_cli_safety.py fails when an estimator gains a parameter the command lacks.
-PARAMETERS_WITHOUT_OPTION = {"GridDBSCAN": {}, "GBDSCAN": {}}
+_FROM_HELPER = "set by the --features helper, as in Python (RadarFeatures.estimator_params)"
+_INDEX_ONLY = "chooses the neighbour search, never the labels; the command keeps the default"
+
+PARAMETERS_WITHOUT_OPTION = {
+    "cluster": {
+        "GridDBSCAN": {},
+        "RangeEps": {"base": "given by --eps: the radius at range 1 when --range-feature is "
+                             "set"},
+    },
+    "gbdscan": {"GBDSCAN": {}},
+    "radar": {
+        "GridDBSCAN": {
+            "eps": _FROM_HELPER, "metric": _FROM_HELPER, "window_features": _FROM_HELPER,
+            "periods": _FROM_HELPER,
+            "p": "the power of the minkowski metric, which no helper uses",
+            "neighbors": "the Python recipe's rule, union (the default), so the labels "
+                         "are the recipe's",
+            "pts_ratio": "an adaptive minimum over integer lattice cells; radar features "
+                         "are in km",
+            "grid_shape": "the lattice of pts_ratio, which the command does not use",
+            "algorithm": _INDEX_ONLY, "leaf_size": _INDEX_ONLY,
+        },
+        **{f"{kind}_features": {"points": "the gates of --field read from each file"}
+           for kind in ("ground", "polar", "volume")},
+    },
+}
+"""Per command, the parameters of each class or function it calls that have no option of
+the same name, with the reason. tests/test_cli_safety.py compares this with their
+signatures: every parameter is an option or listed here, and nothing listed is an option,
+so a parameter added to an estimator or a radar helper cannot be left out silently."""
+
+
+def add_n_jobs_option(parser):
+    """--n-jobs, the estimators' n_jobs (absent unless given)."""
+    parser.add_argument("--n-jobs", type=integer, default=argparse.SUPPRESS, metavar="N",
+                        help="threads; -1 all cores (default: OMP_NUM_THREADS or all cores)")
 
 
 def option_name(name):
