@@ -190,8 +190,8 @@ def test_an_rhi_file_needs_the_volume_features(capsys, tmp_path):
     status, _, stderr = run_cli(capsys, "radar", rhi, "--output", tmp_path, "--quiet")
     assert status == 2
     assert stderr == (f"gridscan: error: {rhi}: sweep 0 is an RHI scan; --features ground "
-                      f"clusters PPI sweeps: use --features volume, or --sweeps to leave it "
-                      f"out\n")
+                      f"clusters PPI sweeps: use --features volume, or --sweeps to read only "
+                      f"PPI sweeps\n")
     status, _, stderr = run_cli(capsys, "radar", rhi, "--features", "volume", "--output",
                                 tmp_path, "--quiet")
     assert status == 0, stderr

@@ -46,7 +46,6 @@ REFLECTIVITY_FIELDS = ("reflectivity", "DBZH", "DBZ", "corrected_reflectivity",
                        "reflectivity_horizontal", "DBZ_F", "DBZH_CLEAN")
 """Field names ``gridscan radar`` tries, in order, when --field is not given."""
 
-
 FEATURES = ("ground", "polar", "volume")
 """Choices of --features, gridscan.radar's ``ground_features``, ``polar_features`` and
 ``volume_features``: ground and polar cluster each sweep on its own, volume the whole file."""
@@ -253,11 +252,10 @@ def cluster_points(points, features, helper_options, estimator_options):
     else:
         rhi = sorted(number for number, sweep in points.geometry().items() if sweep.mode != "ppi")
         if rhi:
-            raise CommandError(f"sweep{'s' if len(rhi) > 1 else ''} {as_typed(rhi)} "
-                               f"{'are RHI scans' if len(rhi) > 1 else 'is an RHI scan'}; "
-                               f"--features {features} clusters PPI sweeps: use --features "
-                               f"volume, or --sweeps to leave {'them' if len(rhi) > 1 else 'it'} "
-                               f"out")
+            found = (f"sweep {rhi[0]} is an RHI scan" if len(rhi) == 1 else
+                     f"sweeps {as_typed(rhi)} are RHI scans")
+            raise CommandError(f"{found}; --features {features} clusters PPI sweeps: use "
+                               f"--features volume, or --sweeps to read only PPI sweeps")
         parts = [np.flatnonzero(points.sweep == number) for number in np.unique(points.sweep)]
     labels = np.full(len(points), -1, dtype=np.int64)
     core = np.zeros(len(points), dtype=bool)
