@@ -1,9 +1,12 @@
-"""A Sphinx directive that shows the ``gridscan`` command's ``--help`` text.
+"""Sphinx directives that show the ``gridscan`` command's help and parameter lists.
 
 ``.. gridscan-help::`` gives the top-level help, ``.. gridscan-help:: cluster``
 a subcommand's, as a literal block: exactly what ``gridscan cluster --help``
 prints, taken from ``gridscan.cli.build_parser()`` at build time so the page
-cannot drift from the code.
+cannot drift from the code. ``.. gridscan-parameters-without-option:: radar``
+lists the parameters a command does not offer as options, with the reason,
+from ``gridscan.cli.PARAMETERS_WITHOUT_OPTION`` (which tests/test_cli_safety.py
+checks against the signatures).
 """
 
 import argparse
@@ -50,6 +53,30 @@ class GridscanHelp(SphinxDirective):
         return [block]
 
 
+class ParametersWithoutOption(SphinxDirective):
+    required_arguments = 1
+    has_content = False
+
+    def run(self):
+        from gridscan.cli import PARAMETERS_WITHOUT_OPTION
+
+        command = self.arguments[0]
+        if command not in PARAMETERS_WITHOUT_OPTION:
+            raise self.error(f"gridscan has no command {command!r}; expected one of "
+                             f"{sorted(PARAMETERS_WITHOUT_OPTION)}")
+        items = nodes.bullet_list()
+        for target, reasons in PARAMETERS_WITHOUT_OPTION[command].items():
+            for name, reason in reasons.items():
+                paragraph = nodes.paragraph()
+                paragraph += nodes.literal(text=f"{target}({name}=...)")
+                paragraph += nodes.Text(f": {reason}")
+                items += nodes.list_item("", paragraph)
+        if not items.children:
+            return [nodes.paragraph(text="None: every parameter is an option.")]
+        return [items]
+
+
 def setup(app):
     app.add_directive("gridscan-help", GridscanHelp)
+    app.add_directive("gridscan-parameters-without-option", ParametersWithoutOption)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

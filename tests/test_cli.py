@@ -165,7 +165,7 @@ def test_demo_writes_a_png(tmp_path):
     assert result.stdout.count("\n") == 1 and result.stderr == ""
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["cluster"], ["gbdscan"]])
+@pytest.mark.parametrize("command", [[], ["demo"], ["cluster"], ["gbdscan"], ["radar"]])
 def test_help_texts(capsys, command):
     with pytest.raises(SystemExit) as exit_info:
         main([*command, "--help"])

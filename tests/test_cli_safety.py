@@ -7,6 +7,7 @@ estimator itself validates; degenerate results are pointed out on stderr.
 """
 
 import argparse
+import inspect
 import os
 import re
 import resource
@@ -20,8 +21,10 @@ from cli_runner import run_cli
 from sklearn.cluster import DBSCAN
 
 import gridscan
-from gridscan import GBDSCAN, GridDBSCAN
+from gridscan import GBDSCAN, GridDBSCAN, RangeEps
 from gridscan.cli import PARAMETERS_WITHOUT_OPTION, build_parser, main
+from gridscan.cli._parameters import as_typed
+from gridscan.radar import ground_features, polar_features, volume_features
 
 
 def run(*args, cwd=None, file_size_limit=None):
@@ -382,21 +385,78 @@ def _subcommand(name):
     return commands.choices[name]
 
 
-@pytest.mark.parametrize("command, estimator", [("cluster", GridDBSCAN), ("gbdscan", GBDSCAN)])
-def test_every_constructor_parameter_is_an_option(command, estimator):
-    """Fails when the estimator gains a parameter the command line lacks (issue 13).
+# What each command builds from its options, named independently of the command line.
+BUILT_BY = {
+    "cluster": {"GridDBSCAN": GridDBSCAN, "RangeEps": RangeEps},
+    "gbdscan": {"GBDSCAN": GBDSCAN},
+    "radar": {"GridDBSCAN": GridDBSCAN, "ground_features": ground_features,
+              "polar_features": polar_features, "volume_features": volume_features},
+}
+PARAMETER_TARGETS = [(command, name) for command, built in BUILT_BY.items() for name in built]
 
-    A parameter that cannot be an option goes into cli.PARAMETERS_WITHOUT_OPTION
-    with the reason."""
-    subparser = _subcommand(command)
-    options = {action.dest: action.option_strings for action in subparser._actions}
-    excluded = PARAMETERS_WITHOUT_OPTION[estimator.__name__]
-    for name in estimator().get_params(deep=False):
+
+def _options(command):
+    """{dest: option strings} of a subcommand."""
+    return {action.dest: action.option_strings for action in _subcommand(command)._actions}
+
+
+@pytest.mark.parametrize("command, target", PARAMETER_TARGETS,
+                         ids=[f"{c}-{t}" for c, t in PARAMETER_TARGETS])
+def test_every_parameter_is_an_option_or_excluded_with_a_reason(command, target):
+    """Fails when an estimator, RangeEps or a radar feature helper gains a parameter that
+    the command neither offers nor lists in cli.PARAMETERS_WITHOUT_OPTION (issue 13)."""
+    parameters = inspect.signature(BUILT_BY[command][target]).parameters
+    options = _options(command)
+    excluded = PARAMETERS_WITHOUT_OPTION[command][target]
+    assert set(excluded) <= set(parameters), f"stale exclusions for {target}"
+    for name in parameters:
         if name in excluded:
+            assert excluded[name].strip(), f"{target}({name}=...) is excluded without a reason"
+            assert name not in options, f"{target}({name}=...) is both excluded and an option"
+        else:
+            assert name in options, f"{target}({name}=...) has no option in 'gridscan {command}'"
+            assert "--" + name.replace("_", "-") in options[name]
+
+
+def test_the_exclusion_list_covers_exactly_what_the_commands_build():
+    assert {command: set(targets) for command, targets in PARAMETERS_WITHOUT_OPTION.items()} \
+        == {command: set(built) for command, built in BUILT_BY.items()}
+
+
+def _default_clause(help_text):
+    match = re.search(r"\(([^()]*default: [^()]*)\)", " ".join(help_text.split()))
+    return match.group(1) if match else None
+
+
+@pytest.mark.parametrize("command, target", PARAMETER_TARGETS,
+                         ids=[f"{c}-{t}" for c, t in PARAMETER_TARGETS])
+def test_the_defaults_quoted_in_the_help_are_the_parameters_own(command, target):
+    """A help text that quotes a default quotes the estimator's or helper's current one
+    (None means 'decided from the data', which the help says in words)."""
+    parameters = inspect.signature(BUILT_BY[command][target]).parameters
+    actions = {action.dest: action for action in _subcommand(command)._actions}
+    for name, parameter in parameters.items():
+        default = parameter.default
+        if name not in actions or default in (None, inspect.Parameter.empty) \
+                or isinstance(default, bool):
             continue
-        assert name in options, f"{estimator.__name__}({name}=...) has no option in " \
-                                f"'gridscan {command}'"
-        assert "--" + name.replace("_", "-") in options[name]
+        clause = _default_clause(actions[name].help or "")
+        if clause is None:
+            continue
+        quoted = re.split(r"[\s,;()]+", clause.split("default:", 1)[1])
+        assert {str(default), as_typed(default)} & set(quoted), \
+            f"gridscan {command} {actions[name].option_strings[0]}: help says ({clause}); " \
+            f"{target} has {name}={default!r}"
+
+
+def test_every_option_parameter_is_shown_to_reach_its_estimator():
+    """The tables of the tests below name every option that is a constructor parameter."""
+    # --eps is required: every cluster test gives it (tests/test_cli.py compares the labels).
+    covered = {"cluster": {name for name, *_ in CLUSTER_VALUES} | {"eps"},
+               "gbdscan": {name for name, *_ in GBDSCAN_VALUES}}
+    for command, estimator in (("cluster", GridDBSCAN), ("gbdscan", GBDSCAN)):
+        options = set(estimator().get_params(deep=False)) & set(_options(command))
+        assert options <= covered[command], options - covered[command]
 
 
 class Recorder:
@@ -423,6 +483,7 @@ CLUSTER_VALUES = [
     ("grid_shape", ["--grid-shape", "40,30"], [40, 30]),
     ("algorithm", ["--algorithm", "brute"], "brute"),
     ("leaf_size", ["--leaf-size", "12"], 12),
+    ("periods", ["--periods", "y=30"], {1: 30.0}),
     ("n_jobs", ["--n-jobs", "1"], 1),
 ]
 
@@ -449,7 +510,7 @@ GBDSCAN_VALUES = [
     ("r_init", ["--r-init", "-30"], -30.0), ("scan_eps", ["--scan-eps", "0"], 0),
     ("n_gates", ["--n-gates", "80"], 80), ("n_beams", ["--n-beams", "20"], 20),
     ("n_scans", ["--n-scans", "9"], 9), ("mode", ["--mode", "reference"], "reference"),
-    ("n_jobs", ["--n-jobs", "1"], 1),
+    ("periodic_beams", ["--periodic-beams"], True), ("n_jobs", ["--n-jobs", "1"], 1),
 ]
 
 

@@ -20,7 +20,6 @@ os.environ.setdefault("PYART_QUIET", "1")
 import pyart  # noqa: E402
 import xarray as xr  # noqa: E402
 import xradar  # noqa: E402
-from cli_runner import run_cli  # noqa: E402
 
 from gridscan import GridDBSCAN  # noqa: E402
 from gridscan.radar import (  # noqa: E402
@@ -427,90 +426,3 @@ def test_xradar_label_variable_and_netcdf_round_trip(tmp_path):
         to_xradar(other, points, labels)
     with pytest.raises(ValueError, match="expected rays in"):
         to_xradar(other.isel(azimuth=slice(0, 5)), points, labels)
-
-
-# ---------------------------------------------------------------- gridscan radar
-
-@pytest.fixture
-def radar_directory(tmp_path):
-    """Two real radar files (NEXRAD level 3, CF/Radial) and a corrupt one."""
-    import shutil
-
-    directory = tmp_path / "in"
-    directory.mkdir()
-    shutil.copy(LEVEL3, directory / "KBMX_N0R")
-    shutil.copy(pyart.testing.CFRADIAL_PPI_FILE, directory / "ppi.nc")
-    (directory / "broken.nc").write_bytes(b"CDF\x01 this is not a radar file")
-    return directory
-
-
-def test_radar_command_skips_a_corrupt_file_and_says_so(capsys, tmp_path, radar_directory):
-    out = tmp_path / "out"
-    status, stdout, stderr = run_cli(capsys, "radar", radar_directory, "--threshold", "20",
-                                     "--output", out, "--quiet")
-    assert status == 2
-    assert stderr.count("\n") == 1
-    assert stderr.startswith(f"gridscan: error: {radar_directory / 'broken.nc'}: cannot read "
-                             f"it as a radar file: ")
-    assert sorted(path.name for path in out.iterdir()) == [
-        "KBMX_N0R_clusters.csv", "KBMX_N0R_gridscan.nc", "KBMX_N0R_ppi.png",
-        "ppi_clusters.csv", "ppi_gridscan.nc", "ppi_ppi.png"]  # no temporary left over
-    assert f"{radar_directory / 'KBMX_N0R'}: 1 sweep, 38,059 gates of reflectivity" in stdout
-
-    # The labels written are the library's, and the table describes them.
-    radar = pyart.io.read_nexrad_level3(LEVEL3)
-    points = from_pyart(radar, "reflectivity", threshold=20.0)
-    expected = GridDBSCAN(eps=beam_eps(1.0), window_features=[2]).fit_predict(
-        ppi_features(points))
-    back = pyart.io.read_cfradial(str(out / "KBMX_N0R_gridscan.nc"))
-    written = back.fields["cluster"]["data"]
-    np.testing.assert_array_equal(written[points.ray, points.gate], expected)
-    assert written.count() == len(points)
-    table = pd.read_csv(out / "KBMX_N0R_clusters.csv")
-    np.testing.assert_array_equal(table["label"], np.arange(expected.max() + 1))
-    np.testing.assert_array_equal(table["n_gates"], np.bincount(expected[expected >= 0]))
-    assert (table["n_core"] <= table["n_gates"]).all()
-    assert "reflectivity_horizontal" in \
-        pyart.io.read_cfradial(str(out / "ppi_gridscan.nc")).fields  # its only field, default
-
-
-def test_radar_command_writes_all_outputs_of_a_file_or_none(capsys, tmp_path, radar_directory,
-                                                            monkeypatch):
-    def half_written(path, radar, **kwargs):
-        with open(path, "wb") as file:
-            file.write(b"CDF")
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(pyart.io, "write_cfradial", half_written)
-    out = tmp_path / "out"
-    status, stdout, stderr = run_cli(capsys, "radar", radar_directory / "KBMX_N0R",
-                                     radar_directory / "ppi.nc", "--output", out, "--quiet",
-                                     "--table-format", "parquet")
-    assert status == 2 and stdout == ""
-    lines = stderr.splitlines()
-    assert len(lines) == 2
-    assert lines[0] == (f"gridscan: error: {radar_directory / 'KBMX_N0R'}: cannot write "
-                        f"'{out / 'KBMX_N0R_gridscan.nc'}': No space left on device")
-    assert sorted(os.listdir(out)) == []
-
-
-def test_radar_command_options(capsys, tmp_path, radar_directory):
-    out = tmp_path / "out"
-    status, stdout, stderr = run_cli(capsys, "radar", radar_directory / "KBMX_N0R", "--field",
-                                     "velocity", "--output", out)
-    assert status == 2
-    assert stderr == (f"gridscan: error: {radar_directory / 'KBMX_N0R'}: no field 'velocity'; "
-                      f"fields are reflectivity: choose one with --field\n")
-    status, stdout, stderr = run_cli(capsys, "radar", radar_directory / "KBMX_N0R",
-                                     "--threshold", "30", "--min-samples", "4", "--volume",
-                                     "--table-format", "parquet", "--output", out, "--quiet")
-    assert status == 0, stderr
-    table = pd.read_parquet(out / "KBMX_N0R_clusters.parquet")
-    points = from_pyart(pyart.io.read_nexrad_level3(LEVEL3), "reflectivity", threshold=30.0)
-    assert table["n_gates"].sum() <= len(points) and len(table) > 0
-    status, _, stderr = run_cli(capsys, "radar", radar_directory, "--min-samples", "0",
-                                "--output", out)
-    assert status == 2 and stderr.startswith("gridscan: error: argument --min-samples: ")
-    (tmp_path / "file").write_text("")
-    status, _, stderr = run_cli(capsys, "radar", radar_directory, "--output", tmp_path / "file")
-    assert status == 2 and "must be a directory" in stderr
