@@ -264,6 +264,9 @@ def test_beam_eps_neighbourhood_is_the_ground_disc():
 def test_beam_eps_errors():
     with pytest.raises(ValueError, match="beam_width must be a number > 0; got -1"):
         beam_eps(-1)
+    points, _ = make_radar_scan(n_rays=36, n_gates=40, random_state=0)
+    with pytest.raises(ValueError, match="beam_width holds no gates"):
+        beam_eps(points[np.zeros(len(points), dtype=bool)])
 
 
 # ---------------------------------------------------------------- synthetic scan

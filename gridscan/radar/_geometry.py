@@ -228,6 +228,9 @@ def beam_eps(beam_width=1.0, *, beams=1.5, min_eps=1.0, gates=1.5):
             raise ValueError(f"beam_width holds RHI sweep(s) {rhi}; expected PPI sweeps. "
                              f"Use volume_features(points) for RHI scans")
         spacings = sorted({(g.gate_spacing, g.ray_spacing) for g in geometry.values()})
+        if not spacings:
+            raise ValueError("beam_width holds no gates, so it has no spacing; expected the "
+                             "points of at least one sweep (is the threshold above every value?)")
         if len(spacings) != 1:
             raise ValueError(f"beam_width holds sweeps of different (gate, ray) spacings "
                              f"{spacings}; expected one. Use ground_features(points) or "
