@@ -659,8 +659,10 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             return CellGrid(X, grid_cell_size(typical, metric, p, window), metric, p, window,
                             row_feature=along, row_scale=row_scale,
                             n_threads=effective_n_threads(self.n_jobs, X.shape[0]))
+        # Per-point eps: the tree keeps points of different eps sizes apart.
+        scale = eps_table.max(axis=1) if eps_table.shape[0] > 1 else None
         return BallTree(X, self.leaf_size, metric, p, window_features=np.flatnonzero(window),
-                        n_jobs=effective_n_threads(self.n_jobs, X.shape[0]))
+                        scale=scale, n_jobs=effective_n_threads(self.n_jobs, X.shape[0]))
 
     def _eps_table(self, X, sample_eps):
         """Eps rows of X and where they came from ("sample", "model" or "constant")."""
