@@ -9,15 +9,25 @@
 # ``node_max_reach[i]`` is the largest reach among its points (see
 # _kernels.pxd): a point y in the node can hold the query x in its own
 # neighbourhood only if dist(x, centroid) - radius <= node_max_reach[i], which
-# makes REVERSE and UNION searches prune exactly.
+# makes REVERSE and UNION searches prune exactly; ``node_min_inner[i]``, the
+# smallest inner radius among them, takes the node whole when every one of its
+# points holds the query box (dist(x, centroid) + radius < node_min_inner[i]).
 #
-# Blocks (see _core.pyx): with one eps row for all points, prepare_searches
-# makes every largest node whose points are mutual neighbours (a clique: the
-# diagonal of its bounding box passes the kernel) one block, and every other
-# point a block of its own; ``node_block[i]`` is the block that node i is, or
-# -1, and a search reports such a node with its block.  The core passes then
-# handle a clique at once instead of point by point (identical or nearly
-# identical points in numbers).
+# Eps of many sizes: given each point's eps size (``scale``), a node whose
+# largest size exceeds both its width (the spread of its widest feature) and
+# SCALE_RATIO times its smallest size is split at the median size instead of
+# the median of its widest feature.  Its largest reach, the bound of REVERSE
+# searches, then stays near the size of the node wherever eps are small, and
+# a few points with a huge eps no longer make every node near everything.
+# Nodes whose eps are all smaller than they are split in space, as usual.
+#
+# Blocks (see _core.pyx): prepare_searches makes every leaf one block (one
+# search for the box of its points); with one eps row for all points, every
+# largest node whose points are mutual neighbours (a clique: the diagonal of
+# its bounding box passes the kernel) is one block instead of its leaves.
+# ``node_block[i]`` is the block that node i is, or -1, and a search reports
+# such a node with its block.  The core passes then handle a clique at once
+# instead of point by point (identical or nearly identical points in numbers).
 #
 # Every array is a plain numpy array, so the tree pickles as its arrays.
 
@@ -27,7 +37,7 @@ from gridscan._index import take_rows
 from gridscan._validation import effective_n_threads
 
 from cython.parallel cimport prange, threadid
-from libc.math cimport fabs, fmax
+from libc.math cimport INFINITY, fabs, fmax
 
 from cython cimport floating
 
@@ -46,6 +56,9 @@ DEF SLACK = 1e-9
 
 # Ctrl-C is checked before partitioning or bounding a node of this many points.
 DEF POINTS_PER_CHECK = 65536
+
+# A node whose points' eps sizes differ by more than this factor is split by size.
+DEF SCALE_RATIO = 8.0
 
 
 cdef class BallTree(SpatialIndex):
@@ -70,6 +83,13 @@ cdef class BallTree(SpatialIndex):
         Period of each feature (None or 0 for an ordinary one), as in
         ``GridDBSCAN``: differences along it are the minimum image, and the
         points and queries are taken modulo the period.
+    scale : array-like of shape (n_samples,), default=None
+        The size of each point's neighbourhood (say its largest eps), when
+        sizes vary: points whose sizes differ by more than a factor 8 are kept
+        in different subtrees, so that searches with per-point eps (above all
+        ``neighbors="union"``) prune tightly. Only the layout depends on it,
+        never a search's answer. None takes the largest eps of each row of
+        ``sample_eps`` when given.
     n_jobs : int, default=None
         OpenMP threads for building the tree, as in ``query_radius``; the tree
         does not depend on it.
@@ -111,13 +131,15 @@ cdef class BallTree(SpatialIndex):
     cdef intp_t[::1] node_end
     cdef double[::1] node_radius
     cdef double[::1] node_max_reach
+    cdef double[::1] node_min_inner
     cdef double[:, ::1] node_centroid
     cdef intp_t[::1] node_block           # the block node i is (prepare_searches), or -1
 
     def __init__(self, X, leaf_size=40, metric="euclidean", p=None, *,
-                 sample_eps=None, window_features=None, periods=None, n_jobs=None):
+                 sample_eps=None, window_features=None, periods=None, scale=None,
+                 n_jobs=None):
         from gridscan._validation import (
-            check_points, period_array, resolve_metric, window_mask, wrap_periodic,
+            check_points, eps_rows, period_array, resolve_metric, window_mask, wrap_periodic,
         )
         X = check_points(X)
         period = period_array(periods, X.shape[1])
@@ -128,6 +150,17 @@ cdef class BallTree(SpatialIndex):
             raise ValueError(f"leaf_size must be an integer >= 1; got {leaf_size!r}")
         metric, p = resolve_metric(metric, p)
         n, d = X.shape
+        own_table = None
+        if sample_eps is not None:
+            own_table = eps_rows(sample_eps, n_rows=n, n_features=d, name="sample_eps",
+                                 forms=("rows", "rows_features"), metric=metric, p=p)
+            if scale is None:
+                scale = own_table.max(axis=1)
+        if scale is not None:
+            scale = np.ascontiguousarray(scale, dtype=np.float64)
+            if scale.shape != (n,) or not np.all(scale >= 0):
+                raise ValueError(f"scale must hold {n} non-negative values, one per point; "
+                                 f"got shape {scale.shape}")
         # A leaf larger than the data is the whole data.
         self.leaf_size = min(leaf_size, n)
         n_levels = int(np.log2(max(1.0, (n - 1) / leaf_size))) + 1
@@ -138,16 +171,17 @@ cdef class BallTree(SpatialIndex):
         self.node_end = np.zeros(self.n_nodes, dtype=np.intp)
         self.node_radius = np.zeros(self.n_nodes)
         self.node_max_reach = np.zeros(self.n_nodes)
+        self.node_min_inner = np.zeros(self.n_nodes)
         self.node_centroid = np.zeros((self.n_nodes, d))
         order = np.arange(n, dtype=np.intp)
-        _partition(X, order, self.node_start, self.node_end)
+        _partition(X, scale, order, self.node_start, self.node_end)
         points = take_rows(X, order, effective_n_threads(n_jobs))
         self._setup(points, order, metric, p, window_mask(window_features, d))
         _node_bounds(self, points, effective_n_threads(n_jobs))
         self.node_block = np.full(self.n_nodes, -1, dtype=np.intp)
         if period is not None:
             self.set_periods(period, 0.0)
-        self._set_own_eps(sample_eps)
+        self._set_own_eps(own_table)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
         return self._visit(0, q, mode, out)
@@ -155,15 +189,18 @@ cdef class BallTree(SpatialIndex):
     cdef int _visit(self, intp_t node, const Query* q, Direction mode,
                     RangeList* out) noexcept nogil:
         cdef intp_t start = self.node_start[node], end = self.node_end[node]
-        cdef double near, far, radius, bound, tol
+        cdef double near, far, radius, bound, inner, tol
         if start == end:
             return 0
         if mode == FORWARD:
             bound = q.reach
+            inner = q.inner
         elif mode == REVERSE:
             bound = self.node_max_reach[node]
+            inner = self.node_min_inner[node]
         else:
             bound = fmax(q.reach, self.node_max_reach[node])
+            inner = fmax(q.inner, self.node_min_inner[node])
         if bound <= 0:
             return 0
         box_distances(&self.node_centroid[node, 0], q.lo, q.hi, &self.norm, &near, &far)
@@ -171,7 +208,7 @@ cdef class BallTree(SpatialIndex):
         tol = SLACK * (far + radius + bound)
         if near - radius > bound + tol:
             return 0
-        if far + radius + tol < q.inner:
+        if far + radius + tol < inner:
             return range_push(out, start, end, True, self.node_block[node])
         if 2 * node + 1 >= self.n_nodes:
             return range_push(out, start, end, False, self.node_block[node])
@@ -180,62 +217,79 @@ cdef class BallTree(SpatialIndex):
         return self._visit(2 * node + 2, q, mode, out)
 
     def prepare_searches(self, EpsRows eps, int n_threads=1):
-        """Blocks for the core passes: the largest clique nodes, and single points.
+        """Blocks for the core passes: the largest clique nodes, leaves or single points.
 
-        Only with one eps row for all points (a clique is then the same for
-        every point of it); otherwise every point is a block of its own.
+        With one eps row for all points, a leaf is one search for all its
+        points (the core tests each point against the candidates of the leaf's
+        box), and a node whose points are mutual neighbours (a clique) is one
+        block.  With eps rows of their own, each point searches alone: its
+        own search finds whole nodes inside its neighbourhood, where a box of
+        points with different eps would find few.
         """
         n, n_nodes = self.n_points, self.n_nodes
-        node_block = np.full(n_nodes, -1, dtype=np.intp)
-        blocks = np.arange(n + 1, dtype=np.intp)
+        starts = np.asarray(self.node_start)
+        ends = np.asarray(self.node_end)
+        clique = np.zeros(n_nodes, dtype=bool)
         if eps.shared and n > 1:
-            clique = np.zeros(n_nodes, dtype=np.uint8)
-            _clique_nodes(self, self.points, eps, clique)
-            clique = clique.astype(bool)
-            # A largest clique node: no ancestor is one (levels top-down).
-            covered = clique.copy()
-            level = 1
-            while level < n_nodes:
-                nodes = np.arange(level, min(2 * level + 1, n_nodes))
-                covered[nodes] |= covered[(nodes - 1) // 2]
-                level = 2 * level + 1
-            largest = clique.copy()
-            largest[1:] &= ~covered[(np.arange(1, n_nodes) - 1) // 2]
-            nodes = np.flatnonzero(largest)
-            starts = np.asarray(self.node_start)[nodes]
-            ends = np.asarray(self.node_end)[nodes]
-            # Positions inside a largest clique (not its first) start no block.
-            inside = np.zeros(n + 2, dtype=np.intp)
-            np.add.at(inside, starts + 1, 1)
-            np.add.at(inside, ends, -1)
-            blocks = np.flatnonzero(np.cumsum(inside)[:n + 1] == 0).astype(np.intp)
-            node_block[nodes] = np.searchsorted(blocks, starts)
+            flags = np.zeros(n_nodes, dtype=np.uint8)
+            _clique_nodes(self, self.points, eps, flags)
+            clique = flags.astype(bool)
+        block_leaf = np.zeros(n_nodes, dtype=bool)
+        if eps.shared:
+            block_leaf[n_nodes // 2:] = True
+        # A block node: a clique or a block leaf with no clique above it (levels top-down).
+        covered = np.zeros(n_nodes, dtype=bool)
+        level = 1
+        while level < n_nodes:
+            nodes = np.arange(level, min(2 * level + 1, n_nodes))
+            parents = (nodes - 1) // 2
+            covered[nodes] = covered[parents] | clique[parents]
+            level = 2 * level + 1
+        nodes = np.flatnonzero((clique | block_leaf) & ~covered & (ends > starts))
+        # Positions inside a block node (not its first) start no block.
+        inside = np.zeros(n + 2, dtype=np.intp)
+        np.add.at(inside, starts[nodes] + 1, 1)
+        np.add.at(inside, ends[nodes], -1)
+        blocks = np.flatnonzero(np.cumsum(inside)[:n + 1] == 0).astype(np.intp)
+        node_block = np.full(n_nodes, -1, dtype=np.intp)
+        node_block[nodes] = np.searchsorted(blocks, starts[nodes])
         self.blocks = blocks
         self.node_block = node_block
 
     def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
-        """Record the largest reach below every node, for REVERSE and UNION searches."""
+        """The largest reach and smallest inner radius below every node (REVERSE, UNION).
+
+        Points with a zero in ``mask`` hold nothing (their reach and inner are 0).
+        """
         reach = np.broadcast_to(eps.reach, (self.n_points,))
+        inner = np.broadcast_to(eps.inner, (self.n_points,))
         if mask is not None:
             reach = reach * mask
+            inner = inner * mask
         cdef const double[::1] r = np.ascontiguousarray(reach, dtype=np.float64)
-        cdef intp_t node, pos
-        cdef double largest
+        cdef const double[::1] h = np.ascontiguousarray(inner, dtype=np.float64)
+        cdef intp_t node, pos, left
+        cdef double largest, least
         with nogil:
             for node in range(self.n_nodes - 1, -1, -1):
-                if 2 * node + 1 < self.n_nodes:
-                    largest = fmax(self.node_max_reach[2 * node + 1],
-                                   self.node_max_reach[2 * node + 2])
+                left = 2 * node + 1
+                if left < self.n_nodes:
+                    largest = fmax(self.node_max_reach[left], self.node_max_reach[left + 1])
+                    least = smaller(self.node_min_inner[left], self.node_min_inner[left + 1])
                 else:
                     largest = 0.0
+                    least = INFINITY
                     for pos in range(self.node_start[node], self.node_end[node]):
                         largest = fmax(largest, r[pos])
+                        least = smaller(least, h[pos])
                 self.node_max_reach[node] = largest
+                self.node_min_inner[node] = least
 
     def __reduce__(self):
         state = dict(node_start=np.asarray(self.node_start), node_end=np.asarray(self.node_end),
                      node_radius=np.asarray(self.node_radius),
                      node_max_reach=np.asarray(self.node_max_reach),
+                     node_min_inner=np.asarray(self.node_min_inner),
                      node_centroid=np.asarray(self.node_centroid))
         state.update(data=np.asarray(self.data), points=self.points, order=self.order,
                      metric=self.metric, p=self.p, window=self.window,
@@ -253,6 +307,7 @@ cdef class BallTree(SpatialIndex):
         self.node_end = state["node_end"]
         self.node_radius = state["node_radius"]
         self.node_max_reach = state["node_max_reach"]
+        self.node_min_inner = state["node_min_inner"]
         self.node_centroid = state["node_centroid"]
         self.n_nodes = self.node_start.shape[0]
         self.node_block = np.full(self.n_nodes, -1, dtype=np.intp)
@@ -276,17 +331,21 @@ def _rebuild_ball_tree(state):
     return tree
 
 
-def _partition(const floating[:, ::1] X, intp_t[::1] order,
+def _partition(const floating[:, ::1] X, scale, intp_t[::1] order,
                intp_t[::1] node_start, intp_t[::1] node_end):
-    """Split order (IN/OUT) recursively at the median of the widest feature."""
+    """Split order (IN/OUT) recursively at the median size or of the widest feature."""
+    cdef const double[::1] sizes = scale
+    cdef const double* size = NULL if scale is None else &sizes[0]
     with nogil:
-        _split(X, &order[0], 0, X.shape[0], 0, node_start, node_end)
+        _split(X, size, &order[0], 0, X.shape[0], 0, node_start, node_end)
 
 
-cdef int _split(const floating[:, ::1] X, intp_t* order, intp_t start, intp_t end,
-                intp_t node, intp_t[::1] node_start, intp_t[::1] node_end) except -1 nogil:
+cdef int _split(const floating[:, ::1] X, const double* size, intp_t* order, intp_t start,
+                intp_t end, intp_t node, intp_t[::1] node_start,
+                intp_t[::1] node_end) except -1 nogil:
     cdef intp_t n_nodes = node_start.shape[0]
-    cdef intp_t mid = start + (end - start) // 2
+    cdef intp_t mid = start + (end - start) // 2, k
+    cdef double width
     node_start[node] = start
     node_end[node] = end
     if 2 * node + 1 >= n_nodes:
@@ -294,14 +353,30 @@ cdef int _split(const floating[:, ::1] X, intp_t* order, intp_t start, intp_t en
     if end - start >= POINTS_PER_CHECK:
         check_signals()
     if end - start > 1:
-        _select(X, _widest_feature(X, order, start, end), order, start, end, mid)
-    _split(X, order, start, mid, 2 * node + 1, node_start, node_end)
-    _split(X, order, mid, end, 2 * node + 2, node_start, node_end)
+        k = _widest_feature(X, order, start, end, &width)
+        if size != NULL and _split_by_size(size, order, start, end, width):
+            _select(size, 1, order, start, end, mid)
+        else:
+            _select(&X[0, 0], X.shape[1], order, start, end, mid, k)
+    _split(X, size, order, start, mid, 2 * node + 1, node_start, node_end)
+    _split(X, size, order, mid, end, 2 * node + 2, node_start, node_end)
     return 0
 
 
+cdef bint _split_by_size(const double* size, const intp_t* order, intp_t start, intp_t end,
+                         double width) noexcept nogil:
+    """Whether the largest size of order[start:end] exceeds width and SCALE_RATIO x the least."""
+    cdef intp_t i
+    cdef double lo = size[order[start]], hi = lo
+    for i in range(start + 1, end):
+        lo = smaller(lo, size[order[i]])
+        hi = larger(hi, size[order[i]])
+    return hi > width and hi > SCALE_RATIO * lo
+
+
 cdef intp_t _widest_feature(const floating[:, ::1] X, const intp_t* order,
-                            intp_t start, intp_t end) noexcept nogil:
+                            intp_t start, intp_t end, double* width) noexcept nogil:
+    """The feature of largest spread over order[start:end], and that spread (OUT: width)."""
     cdef intp_t k, i, best = 0
     cdef double lo, hi, v, spread = -1.0
     for k in range(X.shape[1]):
@@ -316,26 +391,31 @@ cdef intp_t _widest_feature(const floating[:, ::1] X, const intp_t* order,
         if hi - lo > spread:
             spread = hi - lo
             best = k
+    width[0] = spread
     return best
 
 
-cdef void _select(const floating[:, ::1] X, intp_t k, intp_t* order,
-                  intp_t lo, intp_t hi, intp_t nth) noexcept nogil:
-    """Quickselect: order[lo:hi] rearranged so that order[nth] has the nth smallest X[., k]."""
+cdef void _select(const floating* key, intp_t stride, intp_t* order,
+                  intp_t lo, intp_t hi, intp_t nth, intp_t k=0) noexcept nogil:
+    """Quickselect: order[lo:hi] rearranged so that order[nth] has the nth smallest key.
+
+    The key of row r is key[r * stride + k] (a column k of a C-ordered array).
+    """
     cdef intp_t i, j, tmp
     cdef double a, b, c, pivot
+    key = key + k
     hi -= 1
     while lo < hi:
-        a = X[order[lo], k]
-        b = X[order[(lo + hi) // 2], k]
-        c = X[order[hi], k]
+        a = key[order[lo] * stride]
+        b = key[order[(lo + hi) // 2] * stride]
+        c = key[order[hi] * stride]
         pivot = fmax(fmin3(a, b), fmin3(fmax(a, b), c))  # median of three
         i = lo
         j = hi
         while i <= j:
-            while X[order[i], k] < pivot:
+            while key[order[i] * stride] < pivot:
                 i += 1
-            while X[order[j], k] > pivot:
+            while key[order[j] * stride] > pivot:
                 j -= 1
             if i <= j:
                 tmp = order[i]

@@ -25,6 +25,10 @@
 #            cluster graph (q in N(p) or p in N(q)) under both neighbour rules.
 #            The core points of a clique block are joined at once, and a
 #            candidate already in the block's set is skipped without a test.
+#            A full range joins i to all its core points through *runs*
+#            (_join_range): consecutive core positions known to be one set are
+#            skipped together, so a large eps that reaches most of the data
+#            costs the number of runs it crosses, not the number of points.
 # 3. label   clusters are numbered 0, 1, ... by their smallest core point in the
 #            original row order (one sequential O(n) pass); then every non-core
 #            point takes the smallest label among the core points whose
@@ -54,7 +58,9 @@ from gridscan._kernels cimport (
 )
 from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
-from gridscan._union_find cimport atomic_min, uf_find, uf_flatten, uf_union
+from gridscan._union_find cimport (
+    atomic_max, atomic_min, gs_atomic_load, uf_find, uf_flatten, uf_union,
+)
 
 # Features of a point at most (the scratch arrays of _decide_ranges live on the stack).
 DEF MAX_FEATURES = 64
@@ -389,6 +395,14 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef bint symmetric = eps.shared
     cdef intp_t[::1] first_core = np.full(n_blocks, -1, dtype=np.intp)
     cdef uint8_t[::1] clique = np.zeros(n_blocks, dtype=np.uint8)
+    cdef intp_t n = points.shape[0]
+    # next_core[p]: the first core position >= p (n when none); run_end: see _join_range.
+    core_or_n = np.where(np.asarray(is_core, dtype=bool), np.arange(n), n)
+    cdef intp_t[::1] next_core = np.append(np.minimum.accumulate(core_or_n[::-1])[::-1], n)
+    cdef intp_t[::1] run_end = np.arange(1, n + 1, dtype=np.intp)
+    cdef Runs runs
+    runs.next_core = &next_core[0]
+    runs.run_end = &run_end[0] if n > 0 else NULL
     cdef Query* query
     cdef RangeList* ranges
     cdef int failed[1]
@@ -427,12 +441,12 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 continue
             if clique[b]:
                 _join_clique(b, first, end, ranges, &first_core[0], &clique[0], symmetric,
-                             points, e, &is_core[0], &parent[0], norm)
+                             points, e, &is_core[0], &parent[0], &runs, norm)
             else:
                 for i in range(first, end):
                     if is_core[i]:
                         _join_point(b, i, ranges, &first_core[0], &clique[0], symmetric,
-                                    points, e, &is_core[0], &parent[0], norm)
+                                    points, e, &is_core[0], &parent[0], &runs, norm)
     if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")
 
@@ -443,10 +457,49 @@ cdef inline bint _linked(const floating[:, ::1] points, const EpsTable* e, intp_
     return within(&points[i, 0], &points[j, 0], e.values + i * e.row_stride, e.n_cols, norm)
 
 
+cdef struct Runs:
+    # Consecutive core positions known to be one set, for joining full ranges.
+    const intp_t* next_core   # (n + 1,) the first core position >= p, n when none
+    # run_end (n,): for a core p, every core position in [p, run_end[p]) is in
+    # p's set (p + 1 at first; it only ever grows).
+    intp_t* run_end
+
+
+cdef inline void _join_range(intp_t i, intp_t start, intp_t end, Runs* runs,
+                      intp_t* parent) noexcept nogil:
+    """Join the core point i to every core position in [start, end): all its neighbours.
+
+    Walks from run to run, joining each to the last; then every run start
+    passed on the way learns where the joined run now ends.  Each run_end only
+    grows and is true whenever written (sets only merge), so threads may race.
+    """
+    cdef intp_t p = runs.next_core[start], q, first, joined_end
+    if p >= end:
+        return
+    uf_union(parent, i, p)
+    first = p
+    while True:
+        q = gs_atomic_load(&runs.run_end[p])
+        if q >= end:
+            break
+        q = runs.next_core[q]
+        if q >= end:
+            break
+        uf_union(parent, p, q)
+        p = q
+    joined_end = gs_atomic_load(&runs.run_end[p])
+    p = first
+    while p < joined_end:
+        q = gs_atomic_load(&runs.run_end[p])
+        atomic_max(&runs.run_end[p], joined_end)
+        p = runs.next_core[q] if q < joined_end else joined_end
+
+
 cdef void _join_clique(intp_t b, intp_t first, intp_t end, const RangeList* ranges,
                        const intp_t* first_core, const uint8_t* clique, bint symmetric,
                        const floating[:, ::1] points, const EpsTable* e,
-                       const uint8_t* is_core, intp_t* parent, const Norm* norm) noexcept nogil:
+                       const uint8_t* is_core, intp_t* parent, Runs* runs,
+                       const Norm* norm) noexcept nogil:
     """Join the clique block b (core points first..end-1, all one set) to its core neighbours."""
     cdef intp_t r, c, i, j
     cdef bint joined
@@ -470,12 +523,15 @@ cdef void _join_clique(intp_t b, intp_t first, intp_t end, const RangeList* rang
             if joined:
                 uf_union(parent, first, first_core[c])
             continue
+        if ranges.full[r]:
+            _join_range(first, ranges.start[r], ranges.end[r], runs, parent)
+            continue
         for j in range(ranges.start[r], ranges.end[r]):
             # One edge joins j to the whole block.
             if not is_core[j] or uf_find(parent, j) == uf_find(parent, first):
                 continue
             for i in range(first, end):
-                if is_core[i] and (ranges.full[r] or _linked(points, e, i, j, norm)):
+                if is_core[i] and _linked(points, e, i, j, norm):
                     uf_union(parent, first, j)
                     break
 
@@ -483,7 +539,7 @@ cdef void _join_clique(intp_t b, intp_t first, intp_t end, const RangeList* rang
 cdef void _join_point(intp_t b, intp_t i, const RangeList* ranges, const intp_t* first_core,
                       const uint8_t* clique, bint symmetric,
                       const floating[:, ::1] points,
-                      const EpsTable* e, const uint8_t* is_core, intp_t* parent,
+                      const EpsTable* e, const uint8_t* is_core, intp_t* parent, Runs* runs,
                       const Norm* norm) noexcept nogil:
     """Join the core point i of block b (not a clique) to its core neighbours."""
     cdef intp_t r, c, j
@@ -500,13 +556,16 @@ cdef void _join_point(intp_t b, intp_t i, const RangeList* ranges, const intp_t*
                     uf_union(parent, i, first_core[c])
                     break
             continue
+        if ranges.full[r]:
+            _join_range(i, ranges.start[r], ranges.end[r], runs, parent)
+            continue
         for j in range(ranges.start[r], ranges.end[r]):
             if not is_core[j] or j == i:
                 continue
             # Already one set: no test needed (cells of many points, not cliques).
-            if not ranges.full[r] and uf_find(parent, j) == uf_find(parent, i):
+            if uf_find(parent, j) == uf_find(parent, i):
                 continue
-            if ranges.full[r] or _linked(points, e, i, j, norm):
+            if _linked(points, e, i, j, norm):
                 uf_union(parent, i, j)
 
 

@@ -132,6 +132,15 @@ LATTICE_MAX_STENCIL_ROWS = 4096
 GRID_MAX_EPS_SPREAD = 8.0
 GRID_ROW_EPS_SPREAD = 16 * GRID_MAX_EPS_SPREAD
 
+# Below TREE_MIN_FEATURES, when a point's cell holds more than DENSE_CELL_POINTS
+# points on average over the points, the grid is built again with cells finer by
+# up to MAX_CELL_REFINEMENT along every feature, to hold about REFINED_CELL_POINTS.
+# With thousands of neighbours the points near the edge of a neighbourhood,
+# which are tested one by one, then lie in a band one small cell wide.
+DENSE_CELL_POINTS = 24.0
+REFINED_CELL_POINTS = 12.0
+MAX_CELL_REFINEMENT = 4.0
+
 
 def stencil_rows(eps_table, shape):
     """Rows of the lattice stencil of the largest eps: one per offset over all but the last
@@ -198,6 +207,22 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
     if np.all(spread <= limit) and np.array_equal(numbered_cells(low, high, cell)[0], cell):
         return "grid"
     return "ball_tree"
+
+
+def cell_refinement(blocks, d):
+    """How much finer to make cells that hold many points each (1: as they are).
+
+    ``blocks`` are a grid's cell boundaries over its n points; the measure is
+    the number of points in a point's cell, averaged over the points.
+    """
+    n = blocks[-1]
+    if d >= TREE_MIN_FEATURES or n == 0:
+        return 1.0
+    counts = np.diff(blocks)
+    crowding = float(np.square(counts).sum()) / n   # (not a matrix product: no BLAS threads)
+    if crowding <= DENSE_CELL_POINTS:
+        return 1.0
+    return min(MAX_CELL_REFINEMENT, (crowding / REFINED_CELL_POINTS) ** (1.0 / d))
 
 
 def grid_cell_size(typical, metric, p, window):
@@ -656,11 +681,19 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             typical = typical_eps(eps_table)
             along = most_varying_feature(eps_table, typical)
             row_scale = None if along is None else eps_table[:, along] / typical[along]
-            return CellGrid(X, grid_cell_size(typical, metric, p, window), metric, p, window,
-                            row_feature=along, row_scale=row_scale,
-                            n_threads=effective_n_threads(self.n_jobs, X.shape[0]))
+            cell = grid_cell_size(typical, metric, p, window)
+            n_threads = effective_n_threads(self.n_jobs, X.shape[0])
+            grid = CellGrid(X, cell, metric, p, window, row_feature=along,
+                            row_scale=row_scale, n_threads=n_threads)
+            refine = cell_refinement(grid.blocks, X.shape[1])
+            if refine > 1:
+                grid = CellGrid(X, cell / refine, metric, p, window, row_feature=along,
+                                row_scale=row_scale, n_threads=n_threads)
+            return grid
+        # Per-point eps: the tree keeps points of different eps sizes apart.
+        scale = eps_table.max(axis=1) if eps_table.shape[0] > 1 else None
         return BallTree(X, self.leaf_size, metric, p, window_features=np.flatnonzero(window),
-                        n_jobs=effective_n_threads(self.n_jobs, X.shape[0]))
+                        scale=scale, n_jobs=effective_n_threads(self.n_jobs, X.shape[0]))
 
     def _eps_table(self, X, sample_eps):
         """Eps rows of X and where they came from ("sample", "model" or "constant")."""

@@ -57,3 +57,12 @@ cdef inline void atomic_min(intp_t* target, intp_t value) noexcept nogil:
         if gs_atomic_cas(target, current, value):
             return
         current = gs_atomic_load(target)
+
+
+cdef inline void atomic_max(intp_t* target, intp_t value) noexcept nogil:
+    """target = max(target, value), safe against other threads doing the same."""
+    cdef intp_t current = gs_atomic_load(target)
+    while value > current:
+        if gs_atomic_cas(target, current, value):
+            return
+        current = gs_atomic_load(target)

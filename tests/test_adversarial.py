@@ -146,6 +146,27 @@ def test_eps_over_many_orders(rule):
         assert_all_algorithms(X, expected, sample_eps=sample_eps, min_samples=4, neighbors=rule)
 
 
+@pytest.mark.parametrize("rule", ["union", "query"])
+@pytest.mark.parametrize("leaf_size", [1, 4, 40])
+def test_few_points_reach_everything(rule, leaf_size):
+    # 10% of the points hold every other in their neighbourhood.  Under "query" the
+    # others are mostly not core, so the ranges a huge neighbourhood takes whole mix
+    # core and non-core points; with weights, core needs more than a count.
+    rng = np.random.default_rng(12)
+    X = rng.uniform(0, 1, (400, 2))
+    sample_eps = np.where(rng.uniform(size=400) < 0.1, 1e6, 10 ** rng.uniform(-3, -1, 400))
+    weights = rng.choice([0.5, 1.0, 2.0], 400)
+    E = np.column_stack([sample_eps] * 2)
+    for min_samples, w in ((4, None), (30, weights), (60, None)):
+        expected, core = reference_dbscan(X, E, min_samples, rule=rule, weights=w)
+        for n_jobs in (1, 2):
+            model = GridDBSCAN(min_samples=min_samples, neighbors=rule, leaf_size=leaf_size,
+                               algorithm="ball_tree", n_jobs=n_jobs)
+            model.fit(X, sample_weight=w, sample_eps=sample_eps)
+            np.testing.assert_array_equal(model.labels_, expected)
+            np.testing.assert_array_equal(model.core_sample_indices_, core)
+
+
 def test_range_eps_over_many_orders():
     rng = np.random.default_rng(10)
     X = rng.uniform(0, 1, (300, 2))

@@ -56,6 +56,35 @@ def test_union_queries_use_the_points_own_eps(rng, metric, p):
     assert sum(map(len, got)) > tree.query_radius(Q, q_eps, count_only=True).sum()
 
 
+@pytest.mark.parametrize("metric,p", METRICS)
+def test_own_eps_over_many_orders(rng, metric, p):
+    # A few points reach everything, the others have eps over three orders of magnitude:
+    # the tree keeps the sizes apart (scale), and both rules stay exact.
+    X = rng.uniform(0, 1, (800, 2))
+    own = np.where(rng.uniform(size=800) < 0.05, 1e3, 10 ** rng.uniform(-4, -1, 800))
+    Q = rng.uniform(-0.5, 1.5, (100, 2))
+    q_eps = 10 ** rng.uniform(-3, -0.5, (100, 1)) * np.ones((1, 2))
+    tree = BallTree(X, leaf_size=3, metric=metric, p=p, sample_eps=own)
+    own_rows = np.column_stack([own, own])
+    for rule, own_eps in (("union", own_rows), ("query", None)):
+        got = tree.query_radius(Q, q_eps, neighbors=rule)
+        expected = expected_neighbours(X, Q, q_eps, metric, p, own_eps=own_eps)
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(np.sort(g), e)
+    # The points that reach everything share leaves with others only where the
+    # median split of the sizes falls (one leaf here), not all over the tree.
+    def mixed_leaves(t):
+        _, order, start, end, _, _ = t.get_arrays()
+        sizes = [own[order[start[i]:end[i]]] for i in range(t.n_nodes // 2, t.n_nodes)]
+        return sum(len(s) > 0 and s.min() < 1e3 <= s.max() for s in sizes)
+
+    plain = BallTree(X, leaf_size=3, metric=metric, p=p, scale=np.ones(800))
+    assert mixed_leaves(tree) <= 2 < 20 < mixed_leaves(plain)
+    # An explicit scale changes the layout only.
+    for g, e in zip(plain.query_radius(Q, q_eps), tree.query_radius(Q, q_eps), strict=True):
+        np.testing.assert_array_equal(np.sort(g), np.sort(e))
+
+
 def test_scalar_eps_equals_sklearn_on_lattice_ties():
     X = np.stack(np.meshgrid(np.arange(12.0), np.arange(12.0)), -1).reshape(-1, 2)
     for metric in ("euclidean", "manhattan", "chebyshev"):
@@ -132,6 +161,8 @@ def test_bad_input_names_the_parameter(rng):
         tree.query_radius(X[:, :2], 0.5)
     with pytest.raises(ValueError, match="leaf_size"):
         BallTree(X, leaf_size=0)
+    with pytest.raises(ValueError, match=r"scale must hold 10 non-negative values.*\(3,\)"):
+        BallTree(X, scale=[1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="metric"):
         BallTree(X, metric="cosine")
     with pytest.raises(ValueError, match="p must be"):

@@ -10,6 +10,7 @@ from reference import lattice_cells
 from reference import predict as reference_predict
 from sklearn.base import clone
 from sklearn.cluster import DBSCAN
+from sklearn.neighbors import KDTree
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -77,6 +78,35 @@ def test_tiny_inputs_equal_sklearn():
     for X in ([[0.0]], [[0.0, 0.0], [0.0, 0.0]], [[0.0], [0.5], [1.0]]):
         for min_samples in (1, 2, 3):
             assert_same_as_sklearn(np.asarray(X), 0.5, min_samples)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_crowded_cells_are_refined_and_exact(rng, d):
+    # Hundreds of neighbours per point: the grid's cells are made finer (cell_refinement)
+    # so that whole cells decide most of each neighbourhood; labels stay scikit-learn's,
+    # with min_samples below and above the typical count, with weights, and on predict.
+    import gridscan._dbscan as dbscan_module
+    n = 6000
+    X = rng.uniform(0, 1, (n, d))
+    eps = 0.09 if d == 2 else 0.35
+    model = GridDBSCAN(eps=eps, algorithm="grid")
+    index = model._build_index(X, np.array([[eps]]))
+    default = dbscan_module.grid_cell_size(np.array([eps]), "euclidean", 2.0, np.zeros(d, bool))
+    assert np.all(index.cell_size < default / 1.4)
+    typical = int(np.median(KDTree(X).query_radius(X, eps, count_only=True)))
+    weights = rng.choice([0.5, 1.0, 3.0], n)
+    for min_samples, w in ((typical // 2, None), (typical, None), (typical * 5 // 4, None),
+                           (typical * 2, weights)):
+        model = GridDBSCAN(eps=eps, min_samples=min_samples, algorithm="grid", n_jobs=2)
+        got = model.fit_predict(X, sample_weight=w)
+        expected = DBSCAN(eps=eps, min_samples=min_samples).fit_predict(X, sample_weight=w)
+        np.testing.assert_array_equal(got, expected)
+    X_new = rng.uniform(-0.1, 1.1, (500, d))
+    reference = DBSCAN(eps=eps, min_samples=typical).fit(X)
+    expected = reference_predict(X, np.full((n, d), eps), reference.labels_,
+                                 reference.core_sample_indices_, X_new, rule="query")
+    model = GridDBSCAN(eps=eps, min_samples=typical, algorithm="grid").fit(X)
+    np.testing.assert_array_equal(model.predict(X_new), expected)
 
 
 def test_leaf_size_does_not_change_labels():
