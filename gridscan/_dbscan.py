@@ -209,17 +209,21 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
     return "ball_tree"
 
 
-def cell_refinement(blocks, d):
-    """How much finer to make cells that hold many points each (1: as they are).
+def cell_crowding(blocks):
+    """The number of points in a point's cell, averaged over the points of a grid.
 
-    ``blocks`` are a grid's cell boundaries over its n points; the measure is
-    the number of points in a point's cell, averaged over the points.
+    ``blocks`` are the grid's cell boundaries over its points.
     """
-    n = blocks[-1]
-    if d >= TREE_MIN_FEATURES or n == 0:
-        return 1.0
     counts = np.diff(blocks)
-    crowding = float(np.square(counts).sum()) / n   # (not a matrix product: no BLAS threads)
+    # (A sum of squares, not a matrix product: no BLAS threads for so little.)
+    return float(np.square(counts).sum()) / max(1, blocks[-1])
+
+
+def cell_refinement(blocks, d):
+    """How much finer to make the cells of a grid whose cells hold many points (1: none)."""
+    if d >= TREE_MIN_FEATURES:
+        return 1.0
+    crowding = cell_crowding(blocks)
     if crowding <= DENSE_CELL_POINTS:
         return 1.0
     return min(MAX_CELL_REFINEMENT, (crowding / REFINED_CELL_POINTS) ** (1.0 / d))
@@ -687,8 +691,12 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
                             row_scale=row_scale, n_threads=n_threads)
             refine = cell_refinement(grid.blocks, X.shape[1])
             if refine > 1:
-                grid = CellGrid(X, cell / refine, metric, p, window, row_feature=along,
-                                row_scale=row_scale, n_threads=n_threads)
+                finer = CellGrid(X, cell / refine, metric, p, window, row_feature=along,
+                                 row_scale=row_scale, n_threads=n_threads)
+                # Points packed closer than the finer cells (a dense spot) stay crowded:
+                # the finer grid would only search more cells.
+                if cell_crowding(finer.blocks) < 0.75 * cell_crowding(grid.blocks):
+                    grid = finer
             return grid
         # Per-point eps: the tree keeps points of different eps sizes apart.
         scale = eps_table.max(axis=1) if eps_table.shape[0] > 1 else None

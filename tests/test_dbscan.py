@@ -93,6 +93,9 @@ def test_crowded_cells_are_refined_and_exact(rng, d):
     index = model._build_index(X, np.array([[eps]]))
     default = dbscan_module.grid_cell_size(np.array([eps]), "euclidean", 2.0, np.zeros(d, bool))
     assert np.all(index.cell_size < default / 1.4)
+    # Points closer together than any finer cell: the grid keeps its cells.
+    spot = rng.uniform(0, 1e-9, (n, d))
+    np.testing.assert_array_equal(model._build_index(spot, np.array([[eps]])).cell_size, default)
     typical = int(np.median(KDTree(X).query_radius(X, eps, count_only=True)))
     weights = rng.choice([0.5, 1.0, 3.0], n)
     for min_samples, w in ((typical // 2, None), (typical, None), (typical * 5 // 4, None),
