@@ -132,11 +132,12 @@ LATTICE_MAX_STENCIL_ROWS = 4096
 GRID_MAX_EPS_SPREAD = 8.0
 GRID_ROW_EPS_SPREAD = 16 * GRID_MAX_EPS_SPREAD
 
-# Below TREE_MIN_FEATURES, when a point's cell holds more than DENSE_CELL_POINTS
-# points on average over the points, the grid is built again with cells finer by
-# up to MAX_CELL_REFINEMENT along every feature, to hold about REFINED_CELL_POINTS.
-# With thousands of neighbours the points near the edge of a neighbourhood,
-# which are tested one by one, then lie in a band one small cell wide.
+# Below TREE_MIN_FEATURES and with one eps for all points, when a point's cell
+# holds more than DENSE_CELL_POINTS points on average over the points, the grid
+# is built again with cells finer by up to MAX_CELL_REFINEMENT along every
+# feature, to hold about REFINED_CELL_POINTS.  With thousands of neighbours the
+# points near the edge of a neighbourhood, which are tested one by one, then lie
+# in a band one small cell wide.
 DENSE_CELL_POINTS = 24.0
 REFINED_CELL_POINTS = 12.0
 MAX_CELL_REFINEMENT = 4.0
@@ -689,7 +690,9 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             n_threads = effective_n_threads(self.n_jobs, X.shape[0])
             grid = CellGrid(X, cell, metric, p, window, row_feature=along,
                             row_scale=row_scale, n_threads=n_threads)
-            refine = cell_refinement(grid.blocks, X.shape[1])
+            # Only with one eps for all points: with eps of their own, a cell's searches
+            # take its largest eps, and finer cells multiply the cells each one visits.
+            refine = cell_refinement(grid.blocks, X.shape[1]) if eps_table.shape[0] == 1 else 1
             if refine > 1:
                 finer = CellGrid(X, cell / refine, metric, p, window, row_feature=along,
                                  row_scale=row_scale, n_threads=n_threads)
