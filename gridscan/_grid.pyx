@@ -64,26 +64,30 @@ from gridscan._kernels cimport (
 from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
 
-DEF MAX_DIMS = 8
+# Features of a grid at most (search scratch arrays live on the stack).
+cdef enum:
+    MAX_DIMS = 8
 MAX_FEATURES = MAX_DIMS
 
 # Relative widening of the searched box: the kernel accepts a coordinate
 # difference that exceeds eps by a few ulps at most.
-DEF EXTENT_MARGIN = 1e-12
+cdef const double EXTENT_MARGIN = 1e-12
 
 # Cells along a row are at most this many times finer or coarser than typical.
-DEF MAX_ROW_SCALE = 16.0
+cdef const double MAX_ROW_SCALE = 16.0
 
 # Flags of a pair of cells (u, c), seen from u: some point of c may lie in the
 # neighbourhood of some point of u (FORWARD), every one does (FORWARD_FULL), and
 # the same with the roles swapped (REVERSE, REVERSE_FULL).
-DEF PAIR_FORWARD = 1
-DEF PAIR_FORWARD_FULL = 2
-DEF PAIR_REVERSE = 4
-DEF PAIR_REVERSE_FULL = 8
+cdef enum PairFlag:
+    PAIR_FORWARD = 1
+    PAIR_FORWARD_FULL = 2
+    PAIR_REVERSE = 4
+    PAIR_REVERSE_FULL = 8
 
 # Bits of a radix sort digit at most (4096 counters per thread).
-DEF MAX_RADIX_BITS = 12
+cdef enum:
+    MAX_RADIX_BITS = 12
 
 # The grid keeps a dense row -> first cell table up to this many rows per point.
 DENSE_ROWS_PER_POINT = 4
@@ -91,11 +95,11 @@ DENSE_ROWS_PER_POINT = 4
 # From this many features on, searches find their cells through the cell tree.
 TREE_MIN_FEATURES = 4
 
-# Cells in a leaf of the cell tree, at most.
-DEF TREE_LEAF_CELLS = 8
-
-# Depth of the cell tree's search stack: enough for 2**62 cells.
-DEF TREE_MAX_DEPTH = 64
+cdef enum:
+    # Cells in a leaf of the cell tree, at most.
+    TREE_LEAF_CELLS = 8
+    # Depth of the cell tree's search stack: enough for 2**62 cells.
+    TREE_MAX_DEPTH = 64
 
 
 # Cells along one feature at most: a double numbers them exactly (with room
