@@ -411,10 +411,10 @@ cdef inline void _window(const Cells* c, intp_t p, int64_t* base, int64_t* n_sca
 cdef inline intp_t _count(const Cells* c, intp_t p, int64_t* covered) noexcept nogil:
     """The number of occupied cells in the stencil of position p; covered (OUT) = the grid
     cells of the stencil clipped to the grid."""
-    cdef int64_t base, n_scans, cells_per_scan, s
+    cdef int64_t base, n_scans, cells_per_scan, _scan
     cdef intp_t k, k0, k1, found = 0
     _window(c, p, &base, &n_scans, &k0, &k1, &cells_per_scan)
-    for s in range(n_scans):
+    for _scan in range(n_scans):
         for k in range(k0, k1):
             found += _first_at(c, base + c.run_hi[k]) - _first_at(c, base + c.run_lo[k])
         base += c.scan_cells
@@ -425,10 +425,10 @@ cdef inline intp_t _count(const Cells* c, intp_t p, int64_t* covered) noexcept n
 cdef inline intp_t _ranges(const Cells* c, intp_t p, intp_t* bounds) noexcept nogil:
     """The occupied cells in the stencil of position p as position ranges
     [bounds[2r], bounds[2r + 1]) (OUT), empty ones left out; returns their number."""
-    cdef int64_t base, n_scans, cells_per_scan, s
+    cdef int64_t base, n_scans, cells_per_scan, _scan
     cdef intp_t k, k0, k1, lo, hi, r = 0
     _window(c, p, &base, &n_scans, &k0, &k1, &cells_per_scan)
-    for s in range(n_scans):
+    for _scan in range(n_scans):
         for k in range(k0, k1):
             lo = _first_at(c, base + c.run_lo[k])
             hi = _first_at(c, base + c.run_hi[k])
@@ -444,12 +444,12 @@ cdef inline void _prefetch_window(const Cells* c, intp_t p, const intp_t* label,
     """Ask for the table entries of p's stencil runs or, with label and core, for the
     labels and core flags of its neighbours (then the table entries should be in
     the cache)."""
-    cdef int64_t base, n_scans, cells_per_scan, s
+    cdef int64_t base, n_scans, cells_per_scan, _scan
     cdef intp_t k, k0, k1, at
     if c.start == NULL:
         return
     _window(c, p, &base, &n_scans, &k0, &k1, &cells_per_scan)
-    for s in range(n_scans):
+    for _scan in range(n_scans):
         for k in range(k0, k1):
             if label == NULL:
                 gs_prefetch(c.start + base + c.run_lo[k])
@@ -468,10 +468,10 @@ cdef inline intp_t _neighbours(const Cells* c, intp_t p, intp_t* found) noexcept
     as the run has grid cells (a number that depends only on p's gate and beam), and
     the next run overwrites what lies past its occupied ones.
     """
-    cdef int64_t base, n_scans, cells_per_scan, s, t, length
+    cdef int64_t base, n_scans, cells_per_scan, _scan, t, length
     cdef intp_t k, k0, k1, lo, m = 0
     _window(c, p, &base, &n_scans, &k0, &k1, &cells_per_scan)
-    for s in range(n_scans):
+    for _scan in range(n_scans):
         for k in range(k0, k1):
             lo = _first_at(c, base + c.run_lo[k])
             length = c.run_hi[k] - c.run_lo[k]
@@ -547,7 +547,7 @@ cdef void _stencil_runs(const Cells* c, intp_t* run_ptr, int64_t* run_lo, int64_
 
 
 cdef inline intp_t _visited(const intp_t[::1] row_cell, const intp_t* order,
-                           intp_t s) noexcept nogil:
+                            intp_t s) noexcept nogil:
     """The position of the s-th row visited: in row order, or in ``order`` when given."""
     return row_cell[s if order == NULL else order[s]]
 
