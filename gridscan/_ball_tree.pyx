@@ -52,10 +52,11 @@ from gridscan._typedefs cimport intp_t, uint8_t
 # Relative tolerance of the pruning tests: a node is skipped or taken whole
 # only when the bound clears the eps by more than the floating point error of
 # computing it, so the exact per-pair kernel always has the last word.
-DEF SLACK = 1e-9
+cdef const double SLACK = 1e-9
 
 # Ctrl-C is checked before partitioning or bounding a node of this many points.
-DEF POINTS_PER_CHECK = 65536
+cdef enum:
+    POINTS_PER_CHECK = 65536
 
 # A node whose points' eps sizes differ by more than this factor is split by size.
 DEF SCALE_RATIO = 8.0

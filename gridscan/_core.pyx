@@ -63,11 +63,13 @@ from gridscan._union_find cimport (
 )
 
 # Features of a point at most (the scratch arrays of _decide_ranges live on the stack).
-DEF MAX_FEATURES = 64
+cdef enum:
+    MAX_FEATURES = 64
 
 # Blocks of at least this many points to count test their candidates against
 # the block's box first (_decide_ranges).
-DEF DECIDE_MIN_POINTS = 32
+cdef enum:
+    DECIDE_MIN_POINTS = 32
 
 
 def find_core_points(SpatialIndex index, EpsRows eps, weights, const double[::1] min_weight,

@@ -21,7 +21,8 @@ from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t
 
 # Points between two checks for Ctrl-C by the calling thread.
-DEF CHECK_SIGNALS_EVERY = 512
+cdef enum:
+    CHECK_SIGNALS_EVERY = 512
 
 
 def evaluate_range_eps(const floating[:, ::1] X, intp_t range_feature,

@@ -64,26 +64,31 @@ from gridscan._kernels cimport (
 from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
 
-DEF MAX_DIMS = 8
+# Features of a grid at most (search scratch arrays live on the stack).
+cdef enum:
+    MAX_DIMS = 8
 MAX_FEATURES = MAX_DIMS
 
 # Relative widening of the searched box: the kernel accepts a coordinate
 # difference that exceeds eps by a few ulps at most.
-DEF EXTENT_MARGIN = 1e-12
+cdef const double EXTENT_MARGIN = 1e-12
 
 # Cells along a row are at most this many times finer or coarser than typical.
-DEF MAX_ROW_SCALE = 16.0
+cdef const double MAX_ROW_SCALE = 16.0
 
-# Flags of a pair of cells (u, c), seen from u: some point of c may lie in the
-# neighbourhood of some point of u (FORWARD), every one does (FORWARD_FULL), and
-# the same with the roles swapped (REVERSE, REVERSE_FULL).
-DEF PAIR_FORWARD = 1
-DEF PAIR_FORWARD_FULL = 2
-DEF PAIR_REVERSE = 4
-DEF PAIR_REVERSE_FULL = 8
+# Flags of a pair of cells (u, c) in the pair lists (prepare_searches), seen
+# from u: some point of c may lie in the neighbourhood of some point of u
+# (FORWARD), every one does (FORWARD_FULL), and the same with the roles swapped
+# (REVERSE, REVERSE_FULL).  A pair's flags are these ORed together, in a uint8_t.
+cdef enum PairFlag:
+    PAIR_FORWARD = 1
+    PAIR_FORWARD_FULL = 2
+    PAIR_REVERSE = 4
+    PAIR_REVERSE_FULL = 8
 
 # Bits of a radix sort digit at most (4096 counters per thread).
-DEF MAX_RADIX_BITS = 12
+cdef enum:
+    MAX_RADIX_BITS = 12
 
 # The grid keeps a dense row -> first cell table up to this many rows per point.
 DENSE_ROWS_PER_POINT = 4
@@ -91,11 +96,22 @@ DENSE_ROWS_PER_POINT = 4
 # From this many features on, searches find their cells through the cell tree.
 TREE_MIN_FEATURES = 4
 
-# Cells in a leaf of the cell tree, at most.
-DEF TREE_LEAF_CELLS = 8
+cdef enum:
+    # Cells in a leaf of the cell tree, at most.
+    TREE_LEAF_CELLS = 8
+    # Depth of the cell tree's search stack: enough for 2**62 cells.
+    TREE_MAX_DEPTH = 64
 
-# Depth of the cell tree's search stack: enough for 2**62 cells.
-DEF TREE_MAX_DEPTH = 64
+
+cdef struct PairBuffer:
+    # The pairs (u, c >= u) found from one slice of cells, in order of u:
+    # cell[i] is c and flags[i] its PAIR_* flags seen from u.  The searches
+    # that make the pair lists push here (see _test_cell), not to a RangeList,
+    # whose full flags are plain booleans.
+    intp_t* cell
+    uint8_t* flags
+    intp_t size
+    intp_t capacity
 
 
 # Cells along one feature at most: a double numbers them exactly (with room
@@ -326,7 +342,7 @@ cdef class CellGrid(SpatialIndex):
         cdef intp_t i, u
         cdef uint8_t hit, full, flags
         if q.block < 0 or not self._uses_pair_list(q, mode):
-            return self._collect(q, mode, 0, out, False)
+            return self._collect(q, mode, 0, out, NULL)
         hit = PAIR_FORWARD if mode == FORWARD else (
             PAIR_REVERSE if mode == REVERSE else PAIR_FORWARD | PAIR_REVERSE)
         full = PAIR_FORWARD_FULL if mode == FORWARD else (
@@ -357,7 +373,7 @@ cdef class CellGrid(SpatialIndex):
         return True
 
     cdef int _collect(self, const Query* q, Direction mode, intp_t first_cell,
-                      RangeList* out, bint pair_flags) noexcept nogil:
+                      RangeList* out, PairBuffer* pairs) noexcept nogil:
         """Push every candidate cell u >= first_cell of the search q (see _test_cell)."""
         cdef intp_t d = self.norm.n_features, k
         cdef int64_t lo[MAX_DIMS]
@@ -366,7 +382,7 @@ cdef class CellGrid(SpatialIndex):
         cdef double n_rows = 1.0
         cdef intp_t u
         if self.tree_nodes > 0:
-            return self._collect_tree(q, mode, first_cell, out, pair_flags)
+            return self._collect_tree(q, mode, first_cell, out, pairs)
         for k in range(d):
             lo[k] = 0
             hi[k] = 0
@@ -378,12 +394,12 @@ cdef class CellGrid(SpatialIndex):
         if n_rows > self.n_cells:
             # More rows in the box than occupied cells (many features): test every cell.
             for u in range(first_cell, self.n_cells):
-                if self._test_cell(q, mode, u, out, pair_flags) < 0:
+                if self._test_cell(q, mode, u, out, pairs) < 0:
                     return -1
             return 0
         # Odometer over the coordinates but the row feature's; that one runs along a row.
         while True:
-            if self._scan_row(q, mode, cell, first_cell, out, pair_flags) < 0:
+            if self._scan_row(q, mode, cell, first_cell, out, pairs) < 0:
                 return -1
             k = d - 1
             while k >= 0:
@@ -397,7 +413,8 @@ cdef class CellGrid(SpatialIndex):
                 return 0
 
     cdef int _collect_tree(self, const Query* q, Direction mode, intp_t first_cell,
-                           RangeList* out, bint pair_flags, bint near_only=False) noexcept nogil:
+                           RangeList* out, PairBuffer* pairs,
+                           bint near_only=False) noexcept nogil:
         """_collect through the cell tree: descend into the nodes that may hold a candidate.
 
         A node is skipped when the gap between its box and the query box fails
@@ -425,7 +442,7 @@ cdef class CellGrid(SpatialIndex):
                           else 0.0)
             reached = mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols,
                                                          &self.norm)
-            if not reached and (mode != FORWARD or pair_flags):
+            if not reached and (mode != FORWARD or pairs != NULL):
                 reached = within_offsets(near, &self.tree_eps_max[node, 0], self.eps_cols,
                                          &self.norm)
             if not reached:
@@ -436,7 +453,7 @@ cdef class CellGrid(SpatialIndex):
                         if self._reaches_cell(q, mode, u) and range_push(
                                 out, self.cell_start[u], self.cell_start[u + 1], False, u) < 0:
                             return -1
-                    elif self._test_cell(q, mode, u, out, pair_flags) < 0:
+                    elif self._test_cell(q, mode, u, out, pairs) < 0:
                         return -1
             else:
                 # The right child first, so that the left one is searched first.
@@ -476,7 +493,7 @@ cdef class CellGrid(SpatialIndex):
         return <int64_t> c
 
     cdef int _scan_row(self, const Query* q, Direction mode, const int64_t* cell,
-                       intp_t first_cell, RangeList* out, bint pair_flags) noexcept nogil:
+                       intp_t first_cell, RangeList* out, PairBuffer* pairs) noexcept nogil:
         """Test the occupied cells of one row that lie near the query along the row."""
         cdef intp_t d = self.norm.n_features, k, u, stop
         cdef intp_t a = self.along
@@ -512,7 +529,7 @@ cdef class CellGrid(SpatialIndex):
         u = max(self._first_cell_at_or_after(row * self.row_length + row_lo, u, stop),
                 first_cell)
         while u < stop and self.cell_key[u] <= row * self.row_length + row_hi:
-            if self._test_cell(q, mode, u, out, pair_flags) < 0:
+            if self._test_cell(q, mode, u, out, pairs) < 0:
                 return -1
             u += 1
         return 0
@@ -529,12 +546,12 @@ cdef class CellGrid(SpatialIndex):
         return lo + (self.cell_key[lo] < key)
 
     cdef int _test_cell(self, const Query* q, Direction mode, intp_t u, RangeList* out,
-                        bint pair_flags) noexcept nogil:
+                        PairBuffer* pairs) noexcept nogil:
         """Push cell u unless no pair can be neighbours; flag it full when all pairs are.
 
-        With pair_flags (a UNION search from all the points of one cell, whose
-        eps bounds are the query's), the range carries the PAIR_* flags of
-        the two cells in place of its full flag.
+        With pairs (a UNION search from all the points of one cell, whose eps
+        bounds are the query's), cell u goes to pairs instead of out, with the
+        PAIR_* flags of the two cells seen from the query's cell.
         """
         cdef double near[MAX_DIMS]
         cdef double far[MAX_DIMS]
@@ -543,14 +560,14 @@ cdef class CellGrid(SpatialIndex):
         cdef intp_t d = self.norm.n_features
         _near_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], d, near)
         # The farthest corner is worked out only for cells that some pair reaches.
-        if mode != REVERSE or pair_flags:
+        if mode != REVERSE or pairs != NULL:
             forward = within_offsets(near, q.eps_max, q.eps_cols, &self.norm)
-        if mode != FORWARD or pair_flags:
+        if mode != FORWARD or pairs != NULL:
             reverse = within_offsets(near, &self.cell_eps_max[u, 0], self.eps_cols, &self.norm)
         if not (forward or reverse):
             return 0
         _far_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], d, far)
-        if pair_flags:
+        if pairs != NULL:
             if forward:
                 flags = PAIR_FORWARD
                 if within_offsets(far, q.eps_min, q.eps_cols, &self.norm):
@@ -559,7 +576,7 @@ cdef class CellGrid(SpatialIndex):
                 flags |= PAIR_REVERSE
                 if within_offsets(far, &self.cell_eps_min[u, 0], self.eps_cols, &self.norm):
                     flags |= PAIR_REVERSE_FULL
-            return range_push(out, self.cell_start[u], self.cell_start[u + 1], flags, u)
+            return _pair_push(pairs, u, flags)
         if forward:
             full = within_offsets(far, q.eps_min, q.eps_cols, &self.norm)
         if reverse and not full:
@@ -760,15 +777,6 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep, int n_
                                              grid.cell_eps_max[u, 0 if cols == 1 else grid.along])
 
 
-cdef struct PairBuffer:
-    # The pairs (u, c >= u) found from one slice of cells, in order of u:
-    # cell[i] is c and flags[i] its PAIR_* flags seen from u.
-    intp_t* cell
-    uint8_t* flags
-    intp_t size
-    intp_t capacity
-
-
 cdef int _pair_push(PairBuffer* pairs, intp_t cell, uint8_t flags) noexcept nogil:
     """Append a pair; -1 when memory runs out."""
     cdef intp_t capacity
@@ -826,6 +834,7 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
     cdef uint8_t[::1] pair_flags
     cdef Query* query
     cdef RangeList* ranges
+    cdef PairBuffer* pairs
     cdef int failed[1]
     failed[0] = 0
     try:
@@ -833,6 +842,10 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
             for s in prange(n_slices, schedule="static", num_threads=n_slices):
                 query = work.queries[s]
                 ranges = work.ranges[s]
+                # With a shared eps the FORWARD test holds both ways: the searches
+                # push ranges, entered below with the flags of both directions.
+                # Else they push the pairs with the flags of each direction themselves.
+                pairs = NULL if shared else &found[s]
                 leaf_query = leaf_work.queries[s]
                 near_cells = leaf_work.ranges[s]
                 for u in range(bounds[s], bounds[s + 1]):
@@ -847,35 +860,29 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
                                          grid.cell_start[leaf_stop], NULL, 0, &eps.table,
                                          mode, -1)
                         near_cells.size = 0
-                        if grid._collect_tree(leaf_query, mode, u, near_cells, False,
+                        if grid._collect_tree(leaf_query, mode, u, near_cells, NULL,
                                               True) < 0:
                             failed[0] = 1
                     load_block_query(query, points, grid.cell_start[u],
                                      grid.cell_start[u + 1], NULL, 0, &eps.table, mode, u)
                     ranges.size = 0
-                    # With a shared eps the FORWARD test holds both ways; else the
-                    # search reports the flags in both directions itself.
                     if grid.tree_nodes > 0:
                         for i in range(near_cells.size):
                             c = near_cells.block[i]
-                            if c >= u and grid._test_cell(query, mode, c, ranges,
-                                                          not shared) < 0:
+                            if c >= u and grid._test_cell(query, mode, c, ranges, pairs) < 0:
                                 failed[0] = 1
-                    elif grid._collect(query, mode, u, ranges, not shared) < 0:
+                    elif grid._collect(query, mode, u, ranges, pairs) < 0:
                         failed[0] = 1
                     for i in range(ranges.size):
-                        c = ranges.block[i]
-                        if shared:
-                            flags = PAIR_FORWARD | PAIR_REVERSE
-                            if ranges.full[i]:
-                                flags = flags | PAIR_FORWARD_FULL | PAIR_REVERSE_FULL
-                        else:
-                            flags = <uint8_t> ranges.full[i]
-                        if flags:
-                            if _pair_push(&found[s], c, flags) < 0:
-                                failed[0] = 1
-                            found_by[s, c] += c != u
+                        flags = PAIR_FORWARD | PAIR_REVERSE
+                        if ranges.full[i]:
+                            flags = flags | PAIR_FORWARD_FULL | PAIR_REVERSE_FULL
+                        if _pair_push(&found[s], ranges.block[i], flags) < 0:
+                            failed[0] = 1
                     n_pairs[u] = found[s].size - first_pair[u]
+                    for i in range(first_pair[u], found[s].size):
+                        c = found[s].cell[i]
+                        found_by[s, c] += c != u
             if not failed[0]:
                 # Slots: cell c's list starts with the cells that found it,
                 # slice by slice, then its own finds.

@@ -53,18 +53,18 @@ from gridscan._kernels cimport (
     Norm, accumulate, gap, gaps_to_interval, larger, point_distance, scaled_distance, smaller,
     unreduce, within,
 )
-from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals
+from gridscan._signals cimport (
+    CELLS_PER_POLL, POINTS_PER_POLL, QUERIES_PER_POLL, check_signals, poll_signals,
+)
 from gridscan._typedefs cimport intp_t, uint8_t
 from gridscan._union_find cimport gs_atomic_cas, gs_atomic_load, uf_find, uf_union
 
 # Relative safety margin of the node bounds and of the cheap pre-test of a pair.
-DEF SLACK = 1e-9
+cdef const double SLACK = 1e-9
 
 # Entries of a thread's node stack: the tree depth is below 64.
-DEF STACK_SIZE = 256
-
-# Searches between two checks for Ctrl-C by the calling thread.
-DEF CHECK_SIGNALS_EVERY = 256
+cdef enum:
+    STACK_SIZE = 256
 
 # Bits of +inf: every finite double >= 0 has smaller bits.
 cdef uint64_t INF_BITS = 0x7FF0000000000000ULL
@@ -473,7 +473,7 @@ cdef class Searcher:
             for i in prange(t.n, schedule="dynamic", chunksize=parallel_chunk(t.n, n_threads),
                             num_threads=n_threads):
                 th = threadid()
-                if th == 0 and i % CHECK_SIGNALS_EVERY == 0:
+                if th == 0 and i % QUERIES_PER_POLL == 0:
                     check_signals()
                 nodes = scratch.stack_nodes[th]
                 bounds = scratch.stack_bounds[th]
@@ -612,7 +612,7 @@ cdef class Searcher:
             for i in prange(t.n, schedule="dynamic", chunksize=parallel_chunk(t.n, n_threads),
                             num_threads=n_threads):
                 th = threadid()
-                if th == 0 and i % CHECK_SIGNALS_EVERY == 0:
+                if th == 0 and i % QUERIES_PER_POLL == 0:
                     check_signals()
                 best_other[i] = -1
                 ci = core[i]
@@ -691,7 +691,7 @@ cdef class Searcher:
             for i in prange(t.n, schedule="dynamic", chunksize=parallel_chunk(t.n, n_threads),
                             num_threads=n_threads):
                 th = threadid()
-                if th == 0 and i % CHECK_SIGNALS_EVERY == 0:
+                if th == 0 and i % QUERIES_PER_POLL == 0:
                     check_signals()
                 ci = core[i]
                 found = 0
@@ -737,7 +737,7 @@ cdef class Searcher:
             for i in prange(t.n, schedule="dynamic", chunksize=parallel_chunk(t.n, n_threads),
                             num_threads=n_threads):
                 th = threadid()
-                if th == 0 and i % CHECK_SIGNALS_EVERY == 0:
+                if th == 0 and i % QUERIES_PER_POLL == 0:
                     check_signals()
                 if core[i] <= scale:
                     labels[i] = core_labels[i]

@@ -21,8 +21,11 @@ cdef struct Query:
 
 cdef struct RangeList:
     # Candidate position ranges [start, end) produced by an index for one query.
-    # full[i] marks a range whose every point is a neighbour of every query point
-    # under the search's Direction, so that no per-pair test is needed;
+    # full[i] is a plain boolean, True (1) or False (0): True marks a range whose
+    # every point is a neighbour of every query point under the search's
+    # Direction, so that no per-pair test is needed.  It holds nothing else (an
+    # index with more to say about a range, such as the grid's PAIR_* flags of a
+    # pair of cells, keeps that in a structure of its own).
     # block[i] is the index block the range is exactly, or -1.
     intp_t* start
     intp_t* end

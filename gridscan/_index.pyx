@@ -28,20 +28,17 @@ from gridscan._kernels cimport (
     CHEBYSHEV, EUCLIDEAN, FORWARD, MANHATTAN, MINKOWSKI, REVERSE, UNION, Direction, EpsTable,
     Metric, Norm, accumulate, larger, scaled_distance, smaller, unreduce, within,
 )
-from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
+from gridscan._signals cimport POINTS_PER_POLL, QUERIES_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
 
 METRIC_CODES = {"euclidean": EUCLIDEAN, "manhattan": MANHATTAN,
                 "chebyshev": CHEBYSHEV, "minkowski": MINKOWSKI}
 
-# Bytes kept free on each side of a thread's scratch memory (two cache lines).
-DEF CACHE_LINE = 128
-
-# Queries between two checks for Ctrl-C by the calling thread.
-DEF CHECK_SIGNALS_EVERY = 256
-
-# Rows gathered by take_rows between two loop steps (a power of two).
-DEF ROWS_PER_CHUNK = 4096
+cdef enum:
+    # Bytes kept free on each side of a thread's scratch memory (two cache lines).
+    CACHE_LINE = 128
+    # Rows gathered by take_rows between two loop steps (a power of two).
+    ROWS_PER_CHUNK = 4096
 
 # Features of an index with periodic features, at most (search's images live on the stack).
 cdef enum:
@@ -809,7 +806,7 @@ def radius_scan(SpatialIndex index, const floating[:, ::1] points,
         for i in prange(m, schedule="dynamic", chunksize=parallel_chunk(m, n_threads),
                         num_threads=n_threads):
             t = threadid()
-            if t == 0 and i % CHECK_SIGNALS_EVERY == 0:
+            if t == 0 and i % QUERIES_PER_POLL == 0:
                 check_signals()
             ranges = work.ranges[t]
             ranges.size = 0

@@ -61,7 +61,8 @@ from gridscan._signals cimport POINTS_PER_POLL, poll_signals
 from gridscan._typedefs cimport intp_t
 
 # Features a lattice may have (query scratch arrays live on the stack).
-DEF MAX_DIMS = 16
+cdef enum:
+    MAX_DIMS = 16
 # The dense cell table is used while it has at most this many cells, or
 # DENSE_CELLS_PER_POINT per indexed point if that is more.
 DENSE_MIN_CELLS = 1 << 21
@@ -69,14 +70,16 @@ DENSE_CELLS_PER_POINT = 8
 # Largest number of stencil entries (row pointers + runs) cached per index.
 STENCIL_BUDGET = 1 << 22
 
-# cell_sid values besides stencil ids.
-DEF NO_ACTIVE = -1      # no point of the cell is active
-DEF MIXED = -2          # active points with different or missing stencils
+# cell_sid values besides stencil ids (>= 0).
+cdef enum CellSid:
+    NO_ACTIVE = -1      # no point of the cell is active
+    MIXED = -2          # active points with different or missing stencils
 
-# Classification of a candidate cell.
-DEF SKIP = 0
-DEF TEST = 1
-DEF FULL = 2
+# Classification of a candidate cell (_reverse).
+cdef enum CellKind:
+    SKIP = 0            # no point of the cell is a neighbour: not pushed
+    TEST = 1            # some may be: pushed for the per-pair test
+    FULL = 2            # every point is a neighbour: pushed as a full range
 
 
 cdef inline uint64_t _hash_row(const double* e, intp_t n_cols) noexcept nogil:
@@ -826,14 +829,15 @@ cdef class LatticeIndex(SpatialIndex):
     cdef int _reverse(self, intp_t qsid, const intp_t* xi, RangeList* out) noexcept nogil:
         """REVERSE (qsid < 0) or UNION candidates of lattice cell xi, cell by cell."""
         cdef intp_t d = self.norm.n_features, m = d - 1, k, r, a, b, start, end, pos
-        cdef intp_t env_row, q_row, lo, hi, kind, info
+        cdef intp_t env_row, q_row, lo, hi, info
+        cdef CellKind kind, pend_kind = SKIP
         cdef intp_t w[MAX_DIMS]
         cdef intp_t neg[MAX_DIMS]
         cdef intp_t hull[MAX_DIMS]
         cdef const intp_t* qext = NULL
         cdef const intp_t* qrows = NULL
         cdef intp_t last = self.lat_shape[m] - 1
-        cdef intp_t pend_start = 0, pend_end = 0, pend_kind = SKIP
+        cdef intp_t pend_start = 0, pend_end = 0
         cdef int64_t base
         cdef bint inside, in_env, in_query
         if qsid >= 0:

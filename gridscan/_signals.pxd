@@ -1,11 +1,11 @@
 # Ctrl-C in compiled loops.
 #
 # A long loop without the GIL polls every so often (every million points or
-# keys, every few thousand cells, every few hundred blocks of a parallel pass
-# on its first thread).  A poll reads a monotonic clock and, at most every
-# 20 milliseconds per thread, takes the GIL for a moment and lets Python run its
-# signal handlers.  A KeyboardInterrupt raised there comes back as the -1
-# exception value and unwinds the loop like any other error.
+# keys, every few thousand cells, every few hundred blocks or queries of a
+# parallel pass on its first thread).  A poll reads a monotonic clock and, at
+# most every 20 milliseconds per thread, takes the GIL for a moment and lets
+# Python run its signal handlers.  A KeyboardInterrupt raised there comes back
+# as the -1 exception value and unwinds the loop like any other error.
 #
 # The clock keeps the GIL traffic low: taking the GIL can wait for another
 # Python thread's switch interval (5 ms), which polling by count alone made a
@@ -52,6 +52,7 @@ cdef extern from *:
 cdef enum:
     POINTS_PER_POLL = 1048576     # points or keys of a simple O(n) loop between polls
     CELLS_PER_POLL = 4096         # cells (each with its own search) between polls
+    QUERIES_PER_POLL = 256        # point queries of a parallel pass between polls
 
 
 cdef inline int check_signals() except -1 nogil:
