@@ -798,6 +798,24 @@ cdef int _pair_push(PairBuffer* pairs, intp_t cell, uint8_t flags) noexcept nogi
     return 0
 
 
+def _balanced_slices(CellGrid grid, EpsRows eps, intp_t n_slices):
+    """Bounds of n_slices contiguous slices of the cells with about equal search work.
+
+    A cell's search visits about prod_k (1 + 2 eps_k / cell_size_k) cells for
+    its largest eps row: with per-point eps (a radar volume, say) a few slices
+    of cells with large radii would otherwise keep one thread busy long after
+    the others.  The lists built do not depend on the slices.
+    """
+    n_cells = grid.n_cells
+    if eps.shared or n_slices == 1:
+        return np.linspace(0, n_cells, n_slices + 1).astype(np.intp)
+    d = grid.norm.n_features
+    reach = np.broadcast_to(np.asarray(grid.cell_eps_max), (n_cells, d)) / grid.cell_size
+    work = np.cumsum(np.prod(1.0 + 2.0 * np.minimum(reach, 1e6), axis=1))
+    cuts = np.searchsorted(work, np.linspace(0.0, work[-1], n_slices + 1)[1:-1])
+    return np.concatenate([[0], cuts, [n_cells]]).astype(np.intp)
+
+
 def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n_threads):
     """The candidate cells of every cell with their PAIR_* flags, as CSR arrays.
 
@@ -810,7 +828,7 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
     """
     cdef intp_t n_cells = grid.n_cells, d = grid.norm.n_features
     cdef intp_t n_slices = max(1, min(n_threads, n_cells // 1024))
-    cdef intp_t[::1] bounds = np.linspace(0, n_cells, n_slices + 1).astype(np.intp)
+    cdef intp_t[::1] bounds = _balanced_slices(grid, eps, n_slices)
     cdef Workspace work = Workspace(n_slices, d)
     cdef Workspace leaf_work = Workspace(n_slices, d)
     cdef intp_t leaf_stop = 0
