@@ -467,7 +467,7 @@ cdef struct Runs:
     intp_t* run_end
 
 
-cdef inline void _join_range(intp_t i, intp_t start, intp_t end, Runs* runs,
+cdef void _join_range(intp_t i, intp_t start, intp_t end, Runs* runs,
                       intp_t* parent) noexcept nogil:
     """Join the core point i to every core position in [start, end): all its neighbours.
 
