@@ -50,14 +50,14 @@ from libc.math cimport INFINITY, ceil, fabs, floor, fmax, fmin
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 
 from cython cimport floating
 
 from gridscan._hashing cimport DoubleBits, mix_bits, same_values
 from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, range_push
 from gridscan._kernels cimport FORWARD, REVERSE, UNION, Direction, within
-from gridscan._signals cimport POINTS_PER_POLL, poll_signals
+from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, poll_signals
 from gridscan._typedefs cimport intp_t
 
 # Features a lattice may have (query scratch arrays live on the stack).
@@ -1129,16 +1129,26 @@ def _stencil_counts(LatticeIndex index, const floating[:, ::1] X, const intp_t[:
                     const intp_t[::1] shape, double[::1] out, int n_threads):
     """out[i] (OUT) for rows with ids[i] >= 0: cells of stencil ids[i] around X[i] inside
     [0, shape) (the lattice covers that box, so the stencil is not clipped short of it)."""
-    cdef intp_t n = X.shape[0], i
+    cdef intp_t n = X.shape[0], i, sid, e
+    # Cells of each whole stencil: the count of every point whose stencil box lies
+    # inside [0, shape), most points when the radii are small beside the lattice.
+    cdef double[::1] whole = np.zeros(max(index.n_sids, 1))
     with nogil:
+        for sid in range(index.n_sids):
+            for e in range(index.st_ent0[sid], index.st_ent0[sid + 1]):
+                poll_signals(e, POINTS_PER_POLL)
+                whole[sid] += index.run_hi[e] - index.run_lo[e] + 1
         for i in prange(n, schedule="static", num_threads=n_threads):
+            if threadid() == 0:
+                poll_signals(i, CELLS_PER_POLL)
             if ids[i] >= 0:
-                out[i] = _count_cells(index, ids[i], &X[i, 0], &shape[0])
+                out[i] = _count_cells(index, ids[i], &X[i, 0], &shape[0], whole[ids[i]])
 
 
 cdef double _count_cells(LatticeIndex index, intp_t sid, const floating* x,
-                         const intp_t* shape) noexcept nogil:
-    """Cells of stencil sid around x that lie in [0, shape), entry by entry."""
+                         const intp_t* shape, double whole) noexcept nogil:
+    """Cells of stencil sid around x that lie in [0, shape), entry by entry; ``whole``
+    (the stencil's size) when its box lies inside."""
     cdef intp_t d = index.norm.n_features, m = d - 1, k, e, a, b, last = shape[m] - 1
     cdef intp_t xi[MAX_DIMS]
     cdef const intp_t* ext = &index.st_ext[sid * d]
@@ -1146,6 +1156,8 @@ cdef double _count_cells(LatticeIndex index, intp_t sid, const floating* x,
     cdef bint interior
     for k in range(d):
         xi[k] = <intp_t> x[k]
+    if _box_holds(xi, ext, shape, d):
+        return whole
     interior = _box_holds(xi, ext, shape, m)
     for e in range(index.st_ent0[sid], index.st_ent0[sid + 1]):
         if not interior and not _row_in_box(xi, &index.ent_prefix[e * m], shape, m):
