@@ -276,7 +276,8 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         great-circle angle, and eps is an angle (one per point; a per-feature
         eps must give latitude and longitude the same one).
     p : float, default=None
-        Minkowski power (>= 1); None means 2.
+        Minkowski power (>= 1); None means 2. Only metric="minkowski" reads it:
+        with another metric any p >= 0 is accepted, as in scikit-learn.
     window_features : int, str or sequence of them, default=None
         Features outside the norm, each bounded on its own
         (``|X[q, t] - X[p, t]| <= eps[p, t]``), as time in ST-DBSCAN.
@@ -384,7 +385,9 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         "eps": [Interval(Real, 0.0, None, closed="neither"), "array-like", RangeEps],
         "min_samples": [Interval(Integral, 1, None, closed="left")],
         "metric": [StrOptions(set(METRIC_ALIASES) | {"haversine"})],
-        "p": [Interval(Real, 1.0, None, closed="left"), None],
+        # As in scikit-learn: any p >= 0 passes here, and only metric="minkowski" reads it
+        # (resolve_metric refuses p < 1 there: below 1 it is not a norm).
+        "p": [Interval(Real, 0.0, None, closed="left"), None],
         "window_features": ["array-like", Integral, str, None],
         "periods": ["array-like", dict, None],
         "neighbors": [StrOptions({"union", "query"})],

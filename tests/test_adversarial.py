@@ -244,3 +244,23 @@ def test_labels_do_not_depend_on_threads(eps, min_samples):
             got = GridDBSCAN(eps=eps, min_samples=min_samples, algorithm=algorithm,
                              n_jobs=n_jobs).fit_predict(X)
             np.testing.assert_array_equal(got, expected, err_msg=f"{algorithm}, {n_jobs}")
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan", "chebyshev"])
+@pytest.mark.parametrize("p", [0.25, 0.5])
+def test_p_is_read_only_by_minkowski(metric, p):
+    # scikit-learn takes p below 1 and reads it only for metric="minkowski".
+    X = np.random.default_rng(16).uniform(0, 1, (200, 2))
+    assert_all_algorithms(X, sklearn_labels(X, 0.1, 4, metric=metric, p=p), eps=0.1,
+                          min_samples=4, metric=metric, p=p)
+
+
+def test_minkowski_with_the_largest_p():
+    # p = 1e308 takes eps = 1 only (eps**p is 0 or inf for any other radius).  By hand:
+    # a difference below 1 adds 0 to the sum, exactly 1 adds 1, above 1 adds inf, as
+    # the maximum norm would decide.
+    X = np.array([[0.0, 0.0], [0.9, 0.9], [2.5, 0.0], [3.5, 0.0], [5.0, 5.0]])
+    assert_all_algorithms(X, np.array([0, 0, 1, 1, -1]), eps=1.0, min_samples=2,
+                          metric="minkowski", p=1e308)
+    with pytest.raises(ValueError, match="eps must be exactly 1 for metric='minkowski'"):
+        GridDBSCAN(eps=0.99, metric="minkowski", p=1e308).fit(X)
