@@ -729,11 +729,17 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             return np.array([float(self.min_samples)])
         cells = np.empty(index.points.shape[0])
         counter, counter_eps = index, eps
-        if (not isinstance(index, LatticeIndex)
-                and stencil_rows(eps.values, np.asarray(shape, dtype=np.float64))
-                <= LATTICE_MAX_STENCIL_ROWS):
-            # A lattice counts the cells from its stencils; other indexes cell by cell.
-            counter = LatticeIndex(index.points, index.metric, index.p, bounds=shape,
+        shape_float = np.asarray(shape, dtype=np.float64)
+        covers = (isinstance(index, LatticeIndex) and np.all(index.origin == 0)
+                  and np.all(index.shape >= shape))
+        if (not covers and stencil_rows(eps.values, shape_float) <= LATTICE_MAX_STENCIL_ROWS
+                and np.prod(shape_float) < 2.0 ** 62):
+            # The stencils of a lattice over [0, shape) count the cells; the index
+            # itself (or a lattice over the data's own box, which clips its
+            # stencils to that box) would scan every point's box cell by cell.
+            # The counts need no point of the lattice but its two corners.
+            corners = np.array([np.zeros_like(shape_float), shape_float - 1])
+            counter = LatticeIndex(corners, index.metric, index.p, bounds=shape,
                                    window_features=np.flatnonzero(index.window))
             counter_eps = counter.eps_rows(eps.values, n_threads)
         counter.lattice_counts(index.points, counter_eps, shape, cells, n_threads)
