@@ -745,12 +745,13 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         shape_float = np.asarray(shape, dtype=np.float64)
         covers = (isinstance(index, LatticeIndex) and np.all(index.origin == 0)
                   and np.all(index.shape >= shape))
-        if (not covers and stencil_rows(eps.values, shape_float) <= LATTICE_MAX_STENCIL_ROWS
-                and np.prod(shape_float) < 2.0 ** 62):
+        if not covers and np.prod(shape_float) < 2.0 ** 62:
             # The stencils of a lattice over [0, shape) count the cells; the index
             # itself (or a lattice over the data's own box, which clips its
-            # stencils to that box) would scan every point's box cell by cell.
-            # The counts need no point of the lattice but its two corners.
+            # stencils to that box) would scan every point's box row by row.
+            # The counts need no point of the lattice but its two corners, and
+            # take stencils of any size the lattice's budget holds: unlike a
+            # search, a count reads a stencil's rows only near an edge.
             corners = np.array([np.zeros_like(shape_float), shape_float - 1])
             counter = LatticeIndex(corners, index.metric, index.p, bounds=shape,
                                    window_features=np.flatnonzero(index.window))
