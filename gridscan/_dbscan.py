@@ -159,8 +159,11 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
 
     "grid" is the lattice for integer data (``lattice_shape`` being the
     pts_ratio grid, when given) whose largest eps has a stencil of at most
-    LATTICE_MAX_STENCIL_ROWS rows (or that has more features than the cell
-    grid takes), else the cell grid.
+    LATTICE_MAX_STENCIL_ROWS rows, stored densely or spanning more eps than
+    the cell grid's cells can number (or that has more features than the cell
+    grid takes), else the cell grid.  A sparse lattice answers every stencil
+    row with a binary search, which costs more than the cell grid's search on
+    any density that does not fit the dense table.
 
     "auto" takes, in this order:
 
@@ -188,7 +191,11 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
         shape = (high - low + 1) if lattice_shape is None else np.asarray(lattice_shape)
         small_stencil = stencil_rows(eps_table, np.asarray(shape, dtype=np.float64)) \
             <= LATTICE_MAX_STENCIL_ROWS
-        if algorithm == "grid" and (small_stencil or d > CELL_GRID_MAX_FEATURES):
+        if algorithm == "grid" and (
+                d > CELL_GRID_MAX_FEATURES
+                or small_stencil and (layout == "dense"
+                                      or not cells_as_small_as_eps(X, eps_table, metric, p,
+                                                                   window))):
             return "lattice"
         if (algorithm == "auto" and small_stencil and layout == "dense"
                 and eps_table.max() <= LATTICE_AUTO_MAX_EPS and d <= LATTICE_AUTO_MAX_FEATURES):
@@ -203,11 +210,17 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
     limit = np.full(d, GRID_MAX_EPS_SPREAD)
     if along is not None:
         limit[along] = GRID_ROW_EPS_SPREAD
-    cell = grid_cell_size(typical, metric, p, window)
-    low, high = column_extent(X)
-    if np.all(spread <= limit) and np.array_equal(numbered_cells(low, high, cell)[0], cell):
+    if np.all(spread <= limit) and cells_as_small_as_eps(X, eps_table, metric, p, window):
         return "grid"
     return "ball_tree"
+
+
+def cells_as_small_as_eps(X, eps_table, metric, p, window):
+    """Whether the cell grid over X can number cells as small as the typical eps (else it
+    takes coarser ones: see numbered_cells)."""
+    cell = grid_cell_size(typical_eps(eps_table), metric, p, window)
+    low, high = column_extent(X)
+    return np.array_equal(numbered_cells(low, high, cell)[0], cell)
 
 
 def cell_crowding(blocks):
@@ -276,7 +289,8 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         great-circle angle, and eps is an angle (one per point; a per-feature
         eps must give latitude and longitude the same one).
     p : float, default=None
-        Minkowski power (>= 1); None means 2.
+        Minkowski power (>= 1); None means 2. Only metric="minkowski" reads it:
+        with another metric any p >= 0 is accepted, as in scikit-learn.
     window_features : int, str or sequence of them, default=None
         Features outside the norm, each bounded on its own
         (``|X[q, t] - X[p, t]| <= eps[p, t]``), as time in ST-DBSCAN.
@@ -302,8 +316,8 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         ``grid_shape[k] - 1``. None takes ``X.max(axis=0) + 1``.
     algorithm : {"auto", "ball_tree", "grid", "brute"}, default="auto"
         Neighbour search: a ball tree; a grid (for integer data a lattice index
-        with per-eps stencils when eps spans few cells, otherwise cell lists,
-        for up to 8 features); or all pairs. "auto" takes "brute" for at most
+        with per-eps stencils when eps spans few cells and the lattice is dense,
+        otherwise cell lists, for up to 8 features); or all pairs. "auto" takes "brute" for at most
         64 points, the lattice for integer data with up to 4 features and eps
         of at most 8 cells, the cell grid (from 4 features on with a tree over
         its cells) for up to 8 features unless the data span more than about
@@ -384,7 +398,9 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         "eps": [Interval(Real, 0.0, None, closed="neither"), "array-like", RangeEps],
         "min_samples": [Interval(Integral, 1, None, closed="left")],
         "metric": [StrOptions(set(METRIC_ALIASES) | {"haversine"})],
-        "p": [Interval(Real, 1.0, None, closed="left"), None],
+        # As in scikit-learn: any p >= 0 passes here, and only metric="minkowski" reads it
+        # (resolve_metric refuses p < 1 there: below 1 it is not a norm).
+        "p": [Interval(Real, 0.0, None, closed="left"), None],
         "window_features": ["array-like", Integral, str, None],
         "periods": ["array-like", dict, None],
         "neighbors": [StrOptions({"union", "query"})],
@@ -726,11 +742,18 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             return np.array([float(self.min_samples)])
         cells = np.empty(index.points.shape[0])
         counter, counter_eps = index, eps
-        if (not isinstance(index, LatticeIndex)
-                and stencil_rows(eps.values, np.asarray(shape, dtype=np.float64))
-                <= LATTICE_MAX_STENCIL_ROWS):
-            # A lattice counts the cells from its stencils; other indexes cell by cell.
-            counter = LatticeIndex(index.points, index.metric, index.p, bounds=shape,
+        shape_float = np.asarray(shape, dtype=np.float64)
+        covers = (isinstance(index, LatticeIndex) and np.all(index.origin == 0)
+                  and np.all(index.shape >= shape))
+        if not covers and np.prod(shape_float) < 2.0 ** 62:
+            # The stencils of a lattice over [0, shape) count the cells; the index
+            # itself (or a lattice over the data's own box, which clips its
+            # stencils to that box) would scan every point's box row by row.
+            # The counts need no point of the lattice but its two corners, and
+            # take stencils of any size the lattice's budget holds: unlike a
+            # search, a count reads a stencil's rows only near an edge.
+            corners = np.array([np.zeros_like(shape_float), shape_float - 1])
+            counter = LatticeIndex(corners, index.metric, index.p, bounds=shape,
                                    window_features=np.flatnonzero(index.window))
             counter_eps = counter.eps_rows(eps.values, n_threads)
         counter.lattice_counts(index.points, counter_eps, shape, cells, n_threads)

@@ -6,7 +6,8 @@
 #
 # Lattice counts: P(p) = number of integer points z with 0 <= z_k < shape[k]
 # inside p's neighbourhood (the kernel of _kernels.pxd, window features
-# included), found by scanning the integer box around X[p].
+# included), found by scanning the rows of the integer box around X[p] (the
+# run of each row by bisection).
 
 import numpy as np
 
@@ -19,10 +20,6 @@ from gridscan._index cimport EpsRows, SpatialIndex, parallel_chunk
 from gridscan._kernels cimport EpsTable, Norm, larger, smaller, within
 from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport intp_t
-
-# Points between two checks for Ctrl-C by the calling thread.
-cdef enum:
-    CHECK_SIGNALS_EVERY = 512
 
 
 def evaluate_range_eps(const floating[:, ::1] X, intp_t range_feature,
@@ -82,7 +79,9 @@ def lattice_counts(SpatialIndex index, const floating[:, ::1] X, EpsRows eps,
         for i in prange(n, schedule="dynamic", chunksize=parallel_chunk(n, n_threads),
                         num_threads=n_threads):
             t = threadid()
-            if t == 0 and i % CHECK_SIGNALS_EVERY == 0:
+            if t == 0:
+                # Per point (the check reads a clock and acts every 20 ms): one
+                # point's box may hold millions of rows.
                 check_signals()
             for k in range(d):
                 centre[t, k] = X[i, k]
@@ -92,8 +91,9 @@ def lattice_counts(SpatialIndex index, const floating[:, ::1] X, EpsRows eps,
 
 cdef double _count_box(const double* x, const double* e, intp_t n_cols, const Norm* norm,
                        const intp_t* shape, double* z, intp_t* lo, intp_t* hi) noexcept nogil:
-    """Count the lattice points in N(x): an odometer over the clipped integer box."""
-    cdef intp_t k, d = norm.n_features
+    """Count the lattice points in N(x): an odometer over the clipped integer box of the
+    first d - 1 features, each row's run along the last one found by bisection."""
+    cdef intp_t k, d = norm.n_features, m = d - 1
     cdef double count = 0.0, ek
     for k in range(d):
         # Every neighbour satisfies |z_k - x_k| <= e_k, feature by feature.
@@ -104,14 +104,53 @@ cdef double _count_box(const double* x, const double* e, intp_t n_cols, const No
             return 0.0
         z[k] = lo[k]
     while True:
-        if within(x, <const double*> z, e, n_cols, norm):
-            count += 1.0
+        count += _row_count(x, e, n_cols, norm, z, m, lo[m], hi[m])
         k = 0
-        while k < d:
+        while k < m:
             if z[k] < hi[k]:
                 z[k] += 1.0
                 break
             z[k] = lo[k]
             k += 1
-        if k == d:
+        if k == m:
             return count
+
+
+cdef double _row_count(const double* x, const double* e, intp_t n_cols, const Norm* norm,
+                       double* z, intp_t m, intp_t lo, intp_t hi) noexcept nogil:
+    """How many t in [lo, hi] put (z[0], ..., z[m - 1], t) in N(x).
+
+    The kernel grows with |t - x[m]|: the t inside form one run around x[m],
+    whose ends bisection finds on either side of it.
+    """
+    cdef intp_t first_right = <intp_t> ceil(x[m])
+    cdef intp_t start = max(lo, first_right), stop = min(hi, first_right - 1)
+    cdef intp_t inside, outside, middle
+    cdef double count = 0.0
+    z[m] = start
+    if start <= hi and within(x, <const double*> z, e, n_cols, norm):
+        # Right of x[m]: inside passes, outside and beyond fail.
+        inside = start
+        outside = hi + 1
+        while outside - inside > 1:
+            middle = inside + (outside - inside) // 2
+            z[m] = middle
+            if within(x, <const double*> z, e, n_cols, norm):
+                inside = middle
+            else:
+                outside = middle
+        count += inside - start + 1
+    z[m] = stop
+    if lo <= stop and within(x, <const double*> z, e, n_cols, norm):
+        # Left of x[m]: inside passes, outside and below fail.
+        inside = stop
+        outside = lo - 1
+        while inside - outside > 1:
+            middle = outside + (inside - outside) // 2
+            z[m] = middle
+            if within(x, <const double*> z, e, n_cols, norm):
+                inside = middle
+            else:
+                outside = middle
+        count += stop - inside + 1
+    return count

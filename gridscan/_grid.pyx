@@ -41,8 +41,8 @@
 # whose box may hold a neighbour of the query box by the same monotone kernel
 # test as a cell, so it visits the occupied cells near the query and few
 # others, in any dimension; each cell found is then tested as above.  The pair
-# lists (prepare_searches) search once per leaf of the tree, for the box of
-# its few cells, and test each of its cells against what that search found.
+# lists (prepare_searches) search the tree once per cell, for the box of its
+# points (a leaf's box, shared by its cells, reaches several times as many).
 
 import numpy as np
 
@@ -201,7 +201,6 @@ cdef class CellGrid(SpatialIndex):
     cdef readonly intp_t tree_nodes
     cdef intp_t[::1] tree_start           # node i holds the cells tree_start[i]..tree_end[i]-1
     cdef intp_t[::1] tree_end
-    cdef intp_t[::1] leaf_end             # (n_cells,) the cell after the last of a cell's leaf
     cdef double[:, ::1] tree_lo
     cdef double[:, ::1] tree_hi
     cdef double[:, ::1] tree_eps_max
@@ -413,20 +412,17 @@ cdef class CellGrid(SpatialIndex):
                 return 0
 
     cdef int _collect_tree(self, const Query* q, Direction mode, intp_t first_cell,
-                           RangeList* out, PairBuffer* pairs,
-                           bint near_only=False) noexcept nogil:
+                           RangeList* out, PairBuffer* pairs) noexcept nogil:
         """_collect through the cell tree: descend into the nodes that may hold a candidate.
 
         A node is skipped when the gap between its box and the query box fails
         the kernel with the query's largest eps (FORWARD) and with the largest
         eps of the node's points (REVERSE), or when all its cells come before
-        first_cell.  Cells are pushed in ascending order.  With near_only, every
-        cell that may hold a candidate is pushed, never flagged full (the
-        farthest corners are not worked out).
+        first_cell.  Cells are pushed in ascending order.
         """
         cdef intp_t stack[TREE_MAX_DEPTH]
         cdef double near[MAX_DIMS]
-        cdef intp_t top = 0, node, u, d = self.norm.n_features, k
+        cdef intp_t top = 0, node, u, d = self.norm.n_features
         cdef intp_t first_leaf = self.tree_nodes // 2
         cdef bint reached
         stack[0] = 0
@@ -436,10 +432,7 @@ cdef class CellGrid(SpatialIndex):
             node = stack[top]
             if self.tree_end[node] <= first_cell:
                 continue
-            for k in range(d):
-                near[k] = self.tree_lo[node, k] - q.hi[k] if self.tree_lo[node, k] > q.hi[k] \
-                    else (q.lo[k] - self.tree_hi[node, k] if q.lo[k] > self.tree_hi[node, k]
-                          else 0.0)
+            _near_gaps(q.lo, q.hi, &self.tree_lo[node, 0], &self.tree_hi[node, 0], d, near)
             reached = mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols,
                                                          &self.norm)
             if not reached and (mode != FORWARD or pairs != NULL):
@@ -449,11 +442,7 @@ cdef class CellGrid(SpatialIndex):
                 continue
             if node >= first_leaf:
                 for u in range(max(self.tree_start[node], first_cell), self.tree_end[node]):
-                    if near_only:
-                        if self._reaches_cell(q, mode, u) and range_push(
-                                out, self.cell_start[u], self.cell_start[u + 1], False, u) < 0:
-                            return -1
-                    elif self._test_cell(q, mode, u, out, pairs) < 0:
+                    if self._test_cell(q, mode, u, out, pairs) < 0:
                         return -1
             else:
                 # The right child first, so that the left one is searched first.
@@ -583,25 +572,14 @@ cdef class CellGrid(SpatialIndex):
             full = within_offsets(far, &self.cell_eps_min[u, 0], self.eps_cols, &self.norm)
         return range_push(out, self.cell_start[u], self.cell_start[u + 1], full, u)
 
-    cdef inline bint _reaches_cell(self, const Query* q, Direction mode,
-                                   intp_t u) noexcept nogil:
-        """Whether some pair (query point, point of cell u) may be neighbours under mode."""
-        cdef double near[MAX_DIMS]
-        _near_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], self.norm.n_features,
-                   near)
-        if mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols, &self.norm):
-            return True
-        return mode != FORWARD and within_offsets(near, &self.cell_eps_max[u, 0],
-                                                  self.eps_cols, &self.norm)
-
 
 cdef inline void _near_gaps(const double* a_lo, const double* a_hi, const double* b_lo,
                             const double* b_hi, intp_t d, double* near) noexcept nogil:
     """Smallest coordinate difference (OUT) between two boxes, per feature."""
     cdef intp_t k
     for k in range(d):
-        near[k] = b_lo[k] - a_hi[k] if b_lo[k] > a_hi[k] else (
-            a_lo[k] - b_hi[k] if a_lo[k] > b_hi[k] else 0.0)
+        # Branch-free: at most one of the two differences is positive.
+        near[k] = larger(larger(b_lo[k] - a_hi[k], a_lo[k] - b_hi[k]), 0.0)
 
 
 cdef inline void _far_gaps(const double* a_lo, const double* a_hi, const double* b_lo,
@@ -830,10 +808,6 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
     cdef intp_t n_slices = max(1, min(n_threads, n_cells // 1024))
     cdef intp_t[::1] bounds = _balanced_slices(grid, eps, n_slices)
     cdef Workspace work = Workspace(n_slices, d)
-    cdef Workspace leaf_work = Workspace(n_slices, d)
-    cdef intp_t leaf_stop = 0
-    cdef Query* leaf_query
-    cdef RangeList* near_cells
     cdef PairBuffer* found = <PairBuffer*> calloc(n_slices, sizeof(PairBuffer))
     if found == NULL:
         raise MemoryError("gridscan: out of memory while collecting candidate cells")
@@ -864,32 +838,15 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
                 # push ranges, entered below with the flags of both directions.
                 # Else they push the pairs with the flags of each direction themselves.
                 pairs = NULL if shared else &found[s]
-                leaf_query = leaf_work.queries[s]
-                near_cells = leaf_work.ranges[s]
                 for u in range(bounds[s], bounds[s + 1]):
                     if s == 0:
                         # Each search may be long (many features): check every cell.
                         check_signals()
                     first_pair[u] = found[s].size
-                    if grid.tree_nodes > 0 and (u == bounds[s] or u >= leaf_stop):
-                        # One tree search for the box of u's leaf from u on.
-                        leaf_stop = grid.leaf_end[u]
-                        load_block_query(leaf_query, points, grid.cell_start[u],
-                                         grid.cell_start[leaf_stop], NULL, 0, &eps.table,
-                                         mode, -1)
-                        near_cells.size = 0
-                        if grid._collect_tree(leaf_query, mode, u, near_cells, NULL,
-                                              True) < 0:
-                            failed[0] = 1
                     load_block_query(query, points, grid.cell_start[u],
                                      grid.cell_start[u + 1], NULL, 0, &eps.table, mode, u)
                     ranges.size = 0
-                    if grid.tree_nodes > 0:
-                        for i in range(near_cells.size):
-                            c = near_cells.block[i]
-                            if c >= u and grid._test_cell(query, mode, c, ranges, pairs) < 0:
-                                failed[0] = 1
-                    elif grid._collect(query, mode, u, ranges, pairs) < 0:
+                    if grid._collect(query, mode, u, ranges, pairs) < 0:
                         failed[0] = 1
                     for i in range(ranges.size):
                         flags = PAIR_FORWARD | PAIR_REVERSE
@@ -966,7 +923,6 @@ def _build_cell_tree(CellGrid grid, int n_threads):
     cdef intp_t[::1] cells = np.arange(n_cells, dtype=np.intp)
     cdef intp_t[::1] start = np.empty(n_nodes, dtype=np.intp)
     cdef intp_t[::1] end = np.empty(n_nodes, dtype=np.intp)
-    cdef intp_t[::1] leaf_end = np.empty(n_cells, dtype=np.intp)
     cdef double[:, ::1] lo = np.empty((n_nodes, d))
     cdef double[:, ::1] hi = np.empty((n_nodes, d))
     start[0] = 0
@@ -995,7 +951,6 @@ def _build_cell_tree(CellGrid grid, int n_threads):
                     hi[node, k] = -INFINITY
                 for u in range(start[node], end[node]):
                     c = cells[u]
-                    leaf_end[u] = end[node]
                     for k in range(d):
                         lo[node, k] = smaller(lo[node, k], grid.cell_lo[c, k])
                         hi[node, k] = larger(hi[node, k], grid.cell_hi[c, k])
@@ -1006,7 +961,6 @@ def _build_cell_tree(CellGrid grid, int n_threads):
                     hi[node, k] = larger(hi[child, k], hi[child + 1, k])
     grid.tree_start = start
     grid.tree_end = end
-    grid.leaf_end = leaf_end
     grid.tree_lo = lo
     grid.tree_hi = hi
     grid.tree_nodes = n_nodes

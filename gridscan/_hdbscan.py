@@ -111,7 +111,8 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
     metric : {"euclidean", "manhattan", "chebyshev", "minkowski"}, default="euclidean"
         Compiled metric; "l2", "l1", "cityblock" and "infinity" are aliases.
     p : float, default=None
-        Minkowski power (>= 1); None means 2.
+        Minkowski power (>= 1); None means 2. Only metric="minkowski" reads it:
+        with another metric any p >= 0 is accepted, as in scikit-learn.
     window_features : int, str or sequence of them, default=None
         Features outside the norm, each bounded on its own; in the scaled
         distance each counts as ``|X[q, t] - X[p, t]| / eps[p, t]``.
@@ -215,7 +216,9 @@ class GridHDBSCAN(ClusterMixin, BaseEstimator):
         "eps": [Interval(Real, 0.0, None, closed="neither"), "array-like", RangeEps],
         "max_scale": [Interval(Real, 0.0, np.inf, closed="right")],
         "metric": [StrOptions(set(METRIC_ALIASES))],
-        "p": [Interval(Real, 1.0, None, closed="left"), None],
+        # As in scikit-learn: any p >= 0 passes here, and only metric="minkowski" reads it
+        # (resolve_metric refuses p < 1 there: below 1 it is not a norm).
+        "p": [Interval(Real, 0.0, None, closed="left"), None],
         "window_features": ["array-like", Integral, str, None],
         "periods": ["array-like", dict, None],
         "neighbors": [StrOptions({"union", "query"})],

@@ -19,14 +19,14 @@
 # exactly.  Every neighbour has |z_k| <= e_k, so the stencil lies in the box
 # |z_k| <= ext_k = floor(e_k), clipped to shape_k - 1 (no cell lies further).
 # It is stored as rows over the first d - 1 features (C order over the box of
-# those features) and, per row, the runs [lo, hi] of last-feature offsets
-# inside it (one run per row whenever the kernel grows with |z_last|, which
-# every compiled metric does).  For searches each stencil also lists its runs
-# as entries: prefix offsets, [lo, hi], and the cell-number offset of the
-# prefix, so that a run around cell c is the cells c + delta + lo .. c + delta
-# + hi.  Stencils are cached per distinct eps row in a hash table keyed by the
-# row's values, up to a memory budget; an eps row without a stencil falls back
-# to its bounding box.
+# those features) and, per row, the run [-h, h] of last-feature offsets inside
+# it, if any: one run, since every compiled kernel grows with |z_last|, and h
+# is found by bisection.  For searches each stencil also lists its runs as
+# entries: prefix offsets, [lo, hi], and the cell-number offset of the prefix,
+# so that a run around cell c is the cells c + delta + lo .. c + delta + hi.
+# Stencils are cached per distinct eps row in a hash table keyed by the row's
+# values, up to a memory budget; an eps row without a stencil falls back to its
+# bounding box.
 #
 # Searches (see _index.pxd for Direction and full ranges):
 #   FORWARD  every stencil run of the query's eps row is one range, full (and
@@ -50,14 +50,14 @@ from libc.math cimport INFINITY, ceil, fabs, floor, fmax, fmin
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 
 from cython cimport floating
 
 from gridscan._hashing cimport DoubleBits, mix_bits, same_values
 from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, range_push
-from gridscan._kernels cimport FORWARD, REVERSE, UNION, Direction, within
-from gridscan._signals cimport POINTS_PER_POLL, poll_signals
+from gridscan._kernels cimport FORWARD, REVERSE, UNION, Direction, Norm, within
+from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, poll_signals
 from gridscan._typedefs cimport intp_t
 
 # Features a lattice may have (query scratch arrays live on the stack).
@@ -522,23 +522,21 @@ cdef class LatticeIndex(SpatialIndex):
 
     cdef intp_t _add_stencil(self, const double* e, intp_t n_cols) except -2:
         """Build, cache and return the stencil of eps row e; -1 when over the budget."""
-        cdef intp_t d = self.norm.n_features, m = d - 1, k, t, row, n_rows = 1, sid
+        cdef intp_t d = self.norm.n_features, m = d - 1, k, row, half, n_rows = 1, sid
         cdef intp_t ext[MAX_DIMS]
         cdef intp_t off[MAX_DIMS]
         cdef double z[MAX_DIMS]
         cdef double zero[MAX_DIMS]
         cdef double ek
-        cdef bint inside, was_inside
         for k in range(d):
             ek = e[0 if n_cols == 1 else k]
             ext[k] = <intp_t> fmin(floor(ek), <double> (self.lat_shape[k] - 1))
             zero[k] = 0.0
-        # Worst case: every row has ext_last + 1 runs.
+        # A row pointer and at most one run per row.
         cdef double worst = 1.0
         for k in range(m):
             worst *= 2 * ext[k] + 1
-        worst *= ext[m] + 3
-        if self.n_rowptr + self.n_runs + worst > STENCIL_BUDGET:
+        if self.n_rowptr + self.n_runs + 2 * worst + 1 > STENCIL_BUDGET:
             return -1
         for k in range(m):
             n_rows *= 2 * ext[k] + 1
@@ -551,8 +549,8 @@ cdef class LatticeIndex(SpatialIndex):
                             sizeof(intp_t)) < 0
                 or _reserve(<void**> &self.row_ptr, &self.cap_rowptr,
                             self.n_rowptr + n_rows + 1, sizeof(intp_t)) < 0
-                or _reserve(<void**> &self.run_lo, &self.cap_runs,
-                            self.n_runs + n_rows * (ext[m] + 1), sizeof(intp_t)) < 0):
+                or _reserve(<void**> &self.run_lo, &self.cap_runs, self.n_runs + n_rows,
+                            sizeof(intp_t)) < 0):
             raise MemoryError("gridscan: could not allocate a lattice stencil")
         # run_hi shares run_lo's capacity: grow it to the same size.
         cdef void* moved = realloc(self.run_hi, self.cap_runs * sizeof(intp_t))
@@ -569,18 +567,10 @@ cdef class LatticeIndex(SpatialIndex):
             self.row_ptr[self.n_rowptr + row] = self.n_runs
             for k in range(m):
                 z[k] = off[k]
-            was_inside = False
-            for t in range(-ext[m], ext[m] + 1):
-                z[m] = t
-                inside = within(zero, z, e, n_cols, &self.norm)
-                if inside and not was_inside:
-                    self.run_lo[self.n_runs] = t
-                if was_inside and not inside:
-                    self.run_hi[self.n_runs] = t - 1
-                    self.n_runs += 1
-                was_inside = inside
-            if was_inside:
-                self.run_hi[self.n_runs] = ext[m]
+            half = _half_run(zero, z, m, ext[m], e, n_cols, &self.norm)
+            if half >= 0:
+                self.run_lo[self.n_runs] = -half
+                self.run_hi[self.n_runs] = half
                 self.n_runs += 1
             _next_in_box(off, NULL, ext, m)
         self.row_ptr[self.n_rowptr + n_rows] = self.n_runs
@@ -975,6 +965,28 @@ cdef inline bint _row_in_box(const intp_t* xi, const intp_t* prefix, const intp_
     return True
 
 
+cdef intp_t _half_run(const double* zero, double* z, intp_t m, intp_t ext, const double* e,
+                      intp_t n_cols, const Norm* norm) noexcept nogil:
+    """The largest t in [0, ext] whose offset (z[0], ..., z[m - 1], t) lies in the
+    neighbourhood of the origin with eps row e, -1 when t = 0 does not.
+
+    The kernel grows with |t|, so a row's offsets inside are the run [-t, t]:
+    bisection finds its end in log2(ext) tests instead of 2 ext + 1.
+    """
+    cdef intp_t inside = 0, outside = ext + 1, middle   # inside passes; outside and beyond fail
+    z[m] = 0
+    if not within(zero, z, e, n_cols, norm):
+        return -1
+    while outside - inside > 1:
+        middle = inside + (outside - inside) // 2
+        z[m] = middle
+        if within(zero, z, e, n_cols, norm):
+            inside = middle
+        else:
+            outside = middle
+    return inside
+
+
 cdef inline bint _next_in_box(intp_t* z, const intp_t* lo, const intp_t* hi,
                               intp_t m) noexcept nogil:
     """Step z (IN/OUT) to the next point of the box [lo, hi] in C order, lo NULL meaning
@@ -1129,28 +1141,75 @@ def _stencil_counts(LatticeIndex index, const floating[:, ::1] X, const intp_t[:
                     const intp_t[::1] shape, double[::1] out, int n_threads):
     """out[i] (OUT) for rows with ids[i] >= 0: cells of stencil ids[i] around X[i] inside
     [0, shape) (the lattice covers that box, so the stencil is not clipped short of it)."""
-    cdef intp_t n = X.shape[0], i
+    cdef intp_t n = X.shape[0], i, e
+    # Cells in the runs before each one (runs and entries are numbered alike): the
+    # cells of consecutive rows of a stencil in one subtraction.
+    cdef double[::1] before = np.zeros(index.n_runs + 1)
     with nogil:
+        for e in range(index.n_runs):
+            poll_signals(e, POINTS_PER_POLL)
+            before[e + 1] = before[e] + (index.run_hi[e] - index.run_lo[e] + 1)
         for i in prange(n, schedule="static", num_threads=n_threads):
+            if threadid() == 0:
+                poll_signals(i, CELLS_PER_POLL)
             if ids[i] >= 0:
-                out[i] = _count_cells(index, ids[i], &X[i, 0], &shape[0])
+                out[i] = _count_cells(index, ids[i], &X[i, 0], &shape[0], &before[0])
 
 
 cdef double _count_cells(LatticeIndex index, intp_t sid, const floating* x,
-                         const intp_t* shape) noexcept nogil:
-    """Cells of stencil sid around x that lie in [0, shape), entry by entry."""
-    cdef intp_t d = index.norm.n_features, m = d - 1, k, e, a, b, last = shape[m] - 1
+                         const intp_t* shape, const double* before) noexcept nogil:
+    """Cells of stencil sid around x that lie in [0, shape).
+
+    The stencil's whole size when its box lies inside; else its rows inside the
+    box, a segment of consecutive rows (along feature d - 2) at a time: the
+    segment's cells by one subtraction when no run is clipped along the last
+    feature, run by run otherwise.
+    """
+    cdef intp_t d = index.norm.n_features, m = d - 1, inner = d - 2, k, e, row, first, end
+    cdef intp_t last = shape[m] - 1
     cdef intp_t xi[MAX_DIMS]
+    cdef intp_t lo[MAX_DIMS]         # the row offsets inside the box, feature by feature
+    cdef intp_t hi[MAX_DIMS]
+    cdef intp_t z[MAX_DIMS]
+    cdef intp_t stride[MAX_DIMS]     # rows are in C order over their box
     cdef const intp_t* ext = &index.st_ext[sid * d]
+    cdef const intp_t* row_ptr = &index.row_ptr[index.st_row0[sid]]
     cdef double count = 0.0
-    cdef bint interior
+    cdef bint unclipped
     for k in range(d):
         xi[k] = <intp_t> x[k]
-    interior = _box_holds(xi, ext, shape, m)
-    for e in range(index.st_ent0[sid], index.st_ent0[sid + 1]):
-        if not interior and not _row_in_box(xi, &index.ent_prefix[e * m], shape, m):
-            continue
-        a = max(xi[m] + index.run_lo[e], 0)
-        b = min(xi[m] + index.run_hi[e], last)
-        count += max(b - a + 1, 0)
-    return count
+    if _box_holds(xi, ext, shape, d):
+        return before[index.st_ent0[sid + 1]] - before[index.st_ent0[sid]]
+    for k in range(m):
+        lo[k] = max(-ext[k], -xi[k])
+        hi[k] = min(ext[k], shape[k] - 1 - xi[k])
+        if lo[k] > hi[k]:
+            return 0.0
+        z[k] = lo[k]
+    if m > 0:
+        stride[inner] = 1
+        for k in range(inner - 1, -1, -1):
+            stride[k] = stride[k + 1] * (2 * ext[k + 1] + 1)
+    unclipped = xi[m] >= ext[m] and xi[m] + ext[m] <= last
+    while True:
+        row = 0
+        for k in range(m):
+            row += (z[k] + ext[k]) * stride[k]
+        first = row_ptr[row]
+        end = row_ptr[row + (hi[inner] - lo[inner] + 1 if m > 0 else 1)]
+        if unclipped:
+            count += before[end] - before[first]
+        else:
+            for e in range(first, end):
+                count += max(min(xi[m] + index.run_hi[e], last)
+                             - max(xi[m] + index.run_lo[e], 0) + 1, 0)
+        # The next segment: an odometer over the features before the inner one.
+        k = inner - 1
+        while k >= 0:
+            if z[k] < hi[k]:
+                z[k] += 1
+                break
+            z[k] = lo[k]
+            k -= 1
+        if k < 0:
+            return count

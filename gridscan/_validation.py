@@ -41,7 +41,9 @@ def resolve_metric(metric, p, spherical=False):
     if p is None:
         p = 2.0
     if not isinstance(p, numbers.Real) or not (p >= 1):
-        raise ValueError(f"p must be a real number >= 1 for metric='minkowski'; got {p!r}")
+        raise ValueError(
+            f"p must be a real number >= 1 for metric='minkowski' (below 1 it is not a norm, "
+            f"which every index relies on); got {p!r}")
     p = float(p)
     if p == 1:
         return "manhattan", 2.0
@@ -142,10 +144,26 @@ def check_eps_scale(table, metric, p, name):
     if bad.any():
         row, col = np.argwhere(bad)[0]
         where = "" if table.size == 1 else f" (first at row {row}, column {col})"
-        power = f" with p={p:g}" if metric == "minkowski" else ""
+        got = f"; got {float(table[row, col])!r}{where}"
+        if metric != "minkowski":
+            raise ValueError(f"{name} must lie between {low:.3g} and {high:.3g} for "
+                             f"metric={metric!r}, where eps**{q:g} is an exact double{got}")
+        # A large p narrows the range around 1 (to 1 alone for p near 1e308).
+        hint = " (metric='chebyshev' is the limit of a large p)" if high < 1e6 * low else ""
+        if low == high:
+            raise ValueError(
+                f"{name} must be exactly {low:g} for metric='minkowski' with p={p:g}, the only "
+                f"radius whose eps**{q:g} is an exact double{hint}{got}")
+        low_text, high_text = distinct_texts(low, high)
         raise ValueError(
-            f"{name} must lie between {low:.3g} and {high:.3g} for metric={metric!r}{power}, "
-            f"where eps**{q:g} is an exact double; got {float(table[row, col])!r}{where}")
+            f"{name} must lie between {low_text} and {high_text} for metric='minkowski' with "
+            f"p={p:g}, where eps**{q:g} is an exact double{hint}{got}")
+
+
+def distinct_texts(low, high):
+    """low < high in three significant digits more than it takes to tell them apart."""
+    digits = 3 + max(0, int(np.ceil(-np.log10((high - low) / high))))
+    return f"{low:.{digits}g}", f"{high:.{digits}g}"
 
 
 def check_span(X, name="X"):

@@ -199,6 +199,19 @@ def test_pts_ratio_with_large_eps():
     assert_all_algorithms(X, expected, eps=12.0, pts_ratio=0.05)
 
 
+def test_pts_ratio_with_a_stencil_of_thousands_of_rows():
+    # eps 2500 along a lattice 5000 long: 5001 stencil rows, more than a search would
+    # take, counted by the stencil all the same (a scan of each point's box took
+    # 0.28 s per point at eps 3000 in 2-D).
+    rng = np.random.default_rng(18)
+    shape = np.array([5000, 3])
+    X = np.column_stack([rng.integers(0, 5000, 300), rng.integers(0, 3, 300)]).astype(float)
+    table = np.full(X.shape, 2500.0)
+    expected, core = reference_dbscan(X, table, 0.02 * lattice_cells(X, table, shape))
+    assert 0 < len(core) < len(X)
+    assert_all_algorithms(X, expected, eps=2500.0, pts_ratio=0.02)
+
+
 def test_many_features_on_the_grid():
     rng = np.random.default_rng(13)
     X = rng.uniform(0, 1, (400, 8))
@@ -227,7 +240,14 @@ def test_auto_never_takes_a_slow_index():
     assert chosen(integers, [30.0]) == "grid"
     wide = rng.integers(0, 10**6, (1000, 2)).astype(float)
     assert chosen(wide, [3000.0], algorithm="grid") == "grid"
-    assert chosen(wide, [3.0], algorithm="grid") == "lattice"
+    # "grid" on a lattice too sparse for the dense table: the cell grid, whose
+    # search costs less than a binary search per stencil row (18 s against 0.5 s
+    # for the pts_ratio case of benchmarks/bench_adversarial.py)...
+    assert chosen(wide, [3.0], algorithm="grid") == "grid"
+    assert chosen(integers, [3.0], algorithm="grid") == "lattice"
+    # ... unless the span holds more eps than the cell grid's cells can number.
+    huge = np.vstack([integers, integers + [2.0 ** 51, 0.0]])
+    assert chosen(huge, [1.5], algorithm="grid") == "lattice"
 
 
 @pytest.mark.parametrize("eps, min_samples", [(1.0, 10), (0.3, 150)])
@@ -244,3 +264,49 @@ def test_labels_do_not_depend_on_threads(eps, min_samples):
             got = GridDBSCAN(eps=eps, min_samples=min_samples, algorithm=algorithm,
                              n_jobs=n_jobs).fit_predict(X)
             np.testing.assert_array_equal(got, expected, err_msg=f"{algorithm}, {n_jobs}")
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan", "chebyshev"])
+@pytest.mark.parametrize("p", [0.25, 0.5])
+def test_p_is_read_only_by_minkowski(metric, p):
+    # scikit-learn takes p below 1 and reads it only for metric="minkowski".
+    X = np.random.default_rng(16).uniform(0, 1, (200, 2))
+    assert_all_algorithms(X, sklearn_labels(X, 0.1, 4, metric=metric, p=p), eps=0.1,
+                          min_samples=4, metric=metric, p=p)
+
+
+def test_minkowski_with_the_largest_p():
+    # p = 1e308 takes eps = 1 only (eps**p is 0 or inf for any other radius).  By hand:
+    # a difference below 1 adds 0 to the sum, exactly 1 adds 1, above 1 adds inf, as
+    # the maximum norm would decide.
+    X = np.array([[0.0, 0.0], [0.9, 0.9], [2.5, 0.0], [3.5, 0.0], [5.0, 5.0]])
+    assert_all_algorithms(X, np.array([0, 0, 1, 1, -1]), eps=1.0, min_samples=2,
+                          metric="minkowski", p=1e308)
+    with pytest.raises(ValueError, match="eps must be exactly 1 for metric='minkowski'"):
+        GridDBSCAN(eps=0.99, metric="minkowski", p=1e308).fit(X)
+
+
+def cells_near(X, eps, shape):
+    """P(p) by brute force over the integer box around each point (euclidean, scalar eps)."""
+    reach = int(np.floor(eps))
+    offsets = np.stack(np.meshgrid(*[np.arange(-reach, reach + 1)] * X.shape[1],
+                                   indexing="ij"), -1).reshape(-1, X.shape[1])
+    offsets = offsets[(offsets ** 2).sum(axis=1) <= eps ** 2]
+    cells = X[:, None, :] + offsets[None]
+    return np.all((cells >= 0) & (cells < shape), axis=2).sum(axis=1).astype(float)
+
+
+def test_pts_ratio_on_a_sparse_lattice_away_from_zero():
+    # Too many cells for a dense table, and no point near 0: a lattice over the data
+    # spans only the data's box, so the counts P(p) come from one over [0, grid_shape)
+    # (a lattice over the data scanned each point's box cell by cell: 74 s for 20,000
+    # points).  P(p) shrinks at the far corner, where two points are enough for eps 3.5.
+    rng = np.random.default_rng(17)
+    shape = np.array([3000, 2000])
+    X = np.vstack([rng.integers(500, 560, (300, 2)), [[2999, 1999], [2998, 1998]]])
+    X = X.astype(float)
+    for eps, far_core in ((3.5, True), (12.0, False)):
+        expected, _ = reference_dbscan(X, np.full(X.shape, eps),
+                                       0.05 * cells_near(X, eps, shape))
+        assert (expected[-1] >= 0) == far_core
+        assert_all_algorithms(X, expected, eps=eps, pts_ratio=0.05, grid_shape=shape)

@@ -340,7 +340,7 @@ def test_partitioned_progress_local_and_distributed(client, capsys):
     ({"estimator": GridDBSCAN(eps=RangeEps(base=1.0, range_feature="range", power=1.0))},
      "range_feature names column"),
     ({"estimator": GridDBSCAN(eps=[0.1, 0.2, 0.3])}, r"eps has shape \(3,\)"),
-    ({"estimator": GridDBSCAN(metric="minkowski", p=0.5)}, "'p' parameter"),
+    ({"estimator": GridDBSCAN(metric="minkowski", p=0.5)}, "p must be a real number >= 1"),
     ({"X": np.zeros(5)}, "Expected 2D array"),
     ({"X": da.zeros((5, 0))}, "at least one feature"),
     ({"n_blocks": 0}, "n_blocks must be"),

@@ -127,6 +127,38 @@ def test_lattice_counts_equal_the_generic_box_scan(rng, bounds):
         assert np.array_equal(fast, generic)
 
 
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_lattice_counts_inside_and_at_the_edges_equal_brute_force(rng, d):
+    # A point whose stencil lies inside the box takes the stencil's size at once;
+    # one near an edge counts its rows inside, and clips their runs along the last
+    # feature only when they reach an edge.  All against every cell of the box.
+    from reference import lattice_cells
+    shape = np.array([30, 24, 16][:d])
+    n = 200
+    X = rng.integers(0, shape, size=(n, d)).astype(float)
+    tables = [np.full((n, d), 4.5), rng.choice([1.0, 2.5, 6.0], size=(n, 1)) * np.ones(d),
+              rng.uniform(0.5, 7.0, size=(n, d))]
+    for metric in METRICS:
+        p = 3.0 if metric == "minkowski" else 2.0
+        window = np.arange(d) == d - 1 if d > 1 and metric == "chebyshev" else None
+        for E in tables:
+            index = LatticeIndex(X, metric, p, bounds=shape,
+                                 window_features=None if window is None else [d - 1])
+            table = index.eps_rows(eps_rows(E, n_rows=n, n_features=d, name="eps"))
+            scaled = table.values.shape[1] > 1
+            got = np.empty(n)
+            index.lattice_counts(X, table, shape, got, 2)
+            expected = lattice_cells(X, E, shape, metric, p, window, scaled=scaled)
+            assert np.array_equal(got, expected), (metric, E[0])
+            # The generic scan (rows of each point's box, runs by bisection), also
+            # around centres between the cells.
+            lattice_counts(index, X, table, shape, got, 2)
+            assert np.array_equal(got, expected), (metric, E[0])
+            lattice_counts(index, X + 0.5, table, shape, got, 2)
+            expected = lattice_cells(X + 0.5, E, shape, metric, p, window, scaled=scaled)
+            assert np.array_equal(got, expected), (metric, E[0])
+
+
 def test_pickle_round_trip(rng):
     X = random_lattice(rng, d_max=2)
     eps = rng.choice([1.0, 2.0], size=X.shape)

@@ -178,7 +178,12 @@ CASES = [
     C("eps-manhattan-subnormal", lambda: GridDBSCAN(eps=3e-308, metric="l1").fit(X),
       r"eps must lie between 1e-300 and 1\.8e\+308 for metric='manhattan'.*got 3e-308"),
     C("eps-minkowski-huge-p", lambda: GridDBSCAN(eps=0.5, metric="minkowski", p=1e6).fit(X),
-      r"eps must lie between .* for metric='minkowski' with p=1e\+06.*got 0\.5"),
+      r"eps must lie between 0\.999292 and 1\.00071 for metric='minkowski' with p=1e\+06, "
+      r"where eps\*\*1e\+06 is an exact double \(metric='chebyshev' is the limit of a large "
+      r"p\); got 0\.5"),
+    C("eps-minkowski-p-1e308", lambda: GridDBSCAN(eps=0.5, metric="minkowski", p=1e308).fit(X),
+      r"eps must be exactly 1 for metric='minkowski' with p=1e\+308, the only radius whose "
+      r"eps\*\*1e\+308 is an exact double \(metric='chebyshev'.*got 0\.5"),
     C("min_samples-zero", lambda: GridDBSCAN(min_samples=0).fit(X),
       r"'min_samples' parameter of GridDBSCAN must be an int in the range \[1, inf\)\. "
       r"Got 0 instead"),
@@ -187,8 +192,11 @@ CASES = [
     C("metric", lambda: GridDBSCAN(metric="cosine").fit(X),
       r"'metric' parameter of GridDBSCAN must be a str among .*'euclidean'.*Got 'cosine'"),
     C("p-below-one", lambda: GridDBSCAN(metric="minkowski", p=0.5).fit(X),
-      r"'p' parameter of GridDBSCAN must be a float in the range \[1\.0, inf\) or None\. "
-      r"Got 0\.5 instead"),
+      r"p must be a real number >= 1 for metric='minkowski' \(below 1 it is not a norm.*"
+      r"got 0\.5"),
+    C("p-negative", lambda: GridDBSCAN(p=-1.0).fit(X),
+      r"'p' parameter of GridDBSCAN must be a float in the range \[0\.0, inf\) or None\. "
+      r"Got -1\.0 instead"),
     C("p-nan", lambda: GridDBSCAN(metric="minkowski", p=np.nan).fit(X),
       r"'p' parameter.*Got nan instead"),
     C("window-index", lambda: GridDBSCAN(window_features=[5]).fit(X),
@@ -343,7 +351,8 @@ CASES = [
     C("BallTree-metric", lambda: BallTree(X, metric="cosine"),
       r"metric must be one of \['chebyshev', .*'minkowski'\]; got 'cosine'"),
     C("BallTree-p", lambda: BallTree(X, metric="minkowski", p=0),
-      r"p must be a real number >= 1 for metric='minkowski'; got 0"),
+      r"p must be a real number >= 1 for metric='minkowski' \(below 1 it is not a norm, "
+      r"which every index relies on\); got 0"),
     C("BallTree-sample_eps", lambda: BallTree(X, sample_eps=np.ones(3)),
       r"sample_eps has shape \(3,\); expected \(20,\) or \(20, 2\)"),
     C("BallTree-sample_eps-negative", lambda: BallTree(X, sample_eps=-ONES_20),
