@@ -125,32 +125,28 @@ cdef double _row_count(const double* x, const double* e, intp_t n_cols, const No
     """
     cdef intp_t first_right = <intp_t> ceil(x[m])
     cdef intp_t start = max(lo, first_right), stop = min(hi, first_right - 1)
-    cdef intp_t inside, outside, middle
     cdef double count = 0.0
     z[m] = start
     if start <= hi and within(x, <const double*> z, e, n_cols, norm):
-        # Right of x[m]: inside passes, outside and beyond fail.
-        inside = start
-        outside = hi + 1
-        while outside - inside > 1:
-            middle = inside + (outside - inside) // 2
-            z[m] = middle
-            if within(x, <const double*> z, e, n_cols, norm):
-                inside = middle
-            else:
-                outside = middle
-        count += inside - start + 1
+        # Right of x[m]: start passes, hi + 1 is beyond.
+        count += _last_inside(x, e, n_cols, norm, z, m, start, hi + 1) - start + 1
     z[m] = stop
     if lo <= stop and within(x, <const double*> z, e, n_cols, norm):
-        # Left of x[m]: inside passes, outside and below fail.
-        inside = stop
-        outside = lo - 1
-        while inside - outside > 1:
-            middle = outside + (inside - outside) // 2
-            z[m] = middle
-            if within(x, <const double*> z, e, n_cols, norm):
-                inside = middle
-            else:
-                outside = middle
-        count += stop - inside + 1
+        # Left of x[m]: stop passes, lo - 1 is below.
+        count += stop - _last_inside(x, e, n_cols, norm, z, m, stop, lo - 1) + 1
     return count
+
+
+cdef intp_t _last_inside(const double* x, const double* e, intp_t n_cols, const Norm* norm,
+                         double* z, intp_t m, intp_t inside, intp_t outside) noexcept nogil:
+    """The last t from ``inside`` (passes) towards ``outside`` (fails, or out of range)
+    with z[m] = t in N(x), by bisection; either direction."""
+    cdef intp_t middle
+    while inside - outside > 1 or outside - inside > 1:
+        middle = inside + (outside - inside) // 2
+        z[m] = middle
+        if within(x, <const double*> z, e, n_cols, norm):
+            inside = middle
+        else:
+            outside = middle
+    return inside
