@@ -59,7 +59,7 @@ cdef enum:
     POINTS_PER_CHECK = 65536
 
 # A node whose points' eps sizes differ by more than this factor is split by size.
-DEF SCALE_RATIO = 8.0
+cdef const double SCALE_RATIO = 8.0
 
 
 cdef class BallTree(SpatialIndex):
@@ -358,7 +358,7 @@ cdef int _split(const floating[:, ::1] X, const double* size, intp_t* order, int
         if size != NULL and _split_by_size(size, order, start, end, width):
             _select(size, 1, order, start, end, mid)
         else:
-            _select(&X[0, 0], X.shape[1], order, start, end, mid, k)
+            _select(&X[0, k], X.shape[1], order, start, end, mid)
     _split(X, size, order, start, mid, 2 * node + 1, node_start, node_end)
     _split(X, size, order, mid, end, 2 * node + 2, node_start, node_end)
     return 0
@@ -397,14 +397,13 @@ cdef intp_t _widest_feature(const floating[:, ::1] X, const intp_t* order,
 
 
 cdef void _select(const floating* key, intp_t stride, intp_t* order,
-                  intp_t lo, intp_t hi, intp_t nth, intp_t k=0) noexcept nogil:
+                  intp_t lo, intp_t hi, intp_t nth) noexcept nogil:
     """Quickselect: order[lo:hi] rearranged so that order[nth] has the nth smallest key.
 
-    The key of row r is key[r * stride + k] (a column k of a C-ordered array).
+    The key of row r is key[r * stride] (&X[0, k] and the row length: column k).
     """
     cdef intp_t i, j, tmp
     cdef double a, b, c, pivot
-    key = key + k
     hi -= 1
     while lo < hi:
         a = key[order[lo] * stride]

@@ -397,19 +397,22 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef bint symmetric = eps.shared
     cdef intp_t[::1] first_core = np.full(n_blocks, -1, dtype=np.intp)
     cdef uint8_t[::1] clique = np.zeros(n_blocks, dtype=np.uint8)
-    cdef intp_t n = points.shape[0]
-    # next_core[p]: the first core position >= p (n when none); run_end: see _join_range.
-    core_or_n = np.where(np.asarray(is_core, dtype=bool), np.arange(n), n)
-    cdef intp_t[::1] next_core = np.append(np.minimum.accumulate(core_or_n[::-1])[::-1], n)
-    cdef intp_t[::1] run_end = np.arange(1, n + 1, dtype=np.intp)
+    cdef intp_t n = points.shape[0], p
+    cdef intp_t[::1] next_core = np.empty(n + 1, dtype=np.intp)
+    cdef intp_t[::1] run_end = np.empty(max(n, 1), dtype=np.intp)
     cdef Runs runs
     runs.next_core = &next_core[0]
-    runs.run_end = &run_end[0] if n > 0 else NULL
+    runs.run_end = &run_end[0]
     cdef Query* query
     cdef RangeList* ranges
     cdef int failed[1]
     failed[0] = 0
     with nogil:
+        # The runs of _join_range: each core point alone, next_core by one backward scan.
+        next_core[n] = n
+        for p in range(n - 1, -1, -1):
+            next_core[p] = p if is_core[p] else next_core[p + 1]
+            run_end[p] = p + 1
         # Each block's first core point; the core points of a clique are joined at once.
         for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
             query = work.queries[threadid()]

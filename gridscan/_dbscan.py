@@ -702,16 +702,19 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             typical = typical_eps(eps_table)
             along = most_varying_feature(eps_table, typical)
             row_scale = None if along is None else eps_table[:, along] / typical[along]
-            cell = grid_cell_size(typical, metric, p, window)
             n_threads = effective_n_threads(self.n_jobs, X.shape[0])
-            grid = CellGrid(X, cell, metric, p, window, row_feature=along,
-                            row_scale=row_scale, n_threads=n_threads)
+
+            def grid_of(cell):
+                return CellGrid(X, cell, metric, p, window, row_feature=along,
+                                row_scale=row_scale, n_threads=n_threads)
+
+            cell = grid_cell_size(typical, metric, p, window)
+            grid = grid_of(cell)
             # Only with one eps for all points: with eps of their own, a cell's searches
             # take its largest eps, and finer cells multiply the cells each one visits.
             refine = cell_refinement(grid.blocks, X.shape[1]) if eps_table.shape[0] == 1 else 1
             if refine > 1:
-                finer = CellGrid(X, cell / refine, metric, p, window, row_feature=along,
-                                 row_scale=row_scale, n_threads=n_threads)
+                finer = grid_of(cell / refine)
                 # Points packed closer than the finer cells (a dense spot) stay crowded:
                 # the finer grid would only search more cells.
                 if cell_crowding(finer.blocks) < 0.75 * cell_crowding(grid.blocks):
