@@ -8,12 +8,10 @@ from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from gridscan._ball_tree import BallTree
 from gridscan._core import fit_core, predict_core, to_row_order
-from gridscan._grid import MAX_FEATURES as CELL_GRID_MAX_FEATURES
-from gridscan._grid import TREE_MIN_FEATURES, CellGrid, numbered_cells
-from gridscan._index import BruteIndex, column_extent, distinct_rows, take_rows
-from gridscan._lattice import LatticeIndex, lattice_layout
+from gridscan._index import distinct_rows, take_rows
+from gridscan._index_choice import build_index, eps_by_position
+from gridscan._lattice import LatticeIndex
 from gridscan._prediction_cache import PredictionCache
 from gridscan._range_eps import RangeEps
 from gridscan._space import FeatureSpace
@@ -24,30 +22,6 @@ from gridscan._validation import (
     eps_rows,
     resolve_metric,
 )
-
-
-def typical_eps(eps_table):
-    """The median eps row, over at most TYPICAL_SAMPLE rows spread evenly through the table.
-
-    It only sizes the grid's cells, which are exact for any size.
-    """
-    step = max(1, eps_table.shape[0] // TYPICAL_SAMPLE)
-    return np.median(eps_table[::step], axis=0)
-
-
-def eps_by_position(index, eps_table, n_threads):
-    """EpsRows of index's points by position, from eps_table in row order (or one shared row)."""
-    if eps_table.shape[0] > 1:
-        eps_table = take_rows(eps_table, index.order, n_threads)
-    return index.eps_rows(eps_table, n_threads)
-
-
-def most_varying_feature(eps_table, typical):
-    """The feature whose eps varies most (largest over typical), None when none varies."""
-    if eps_table.shape[0] == 1 or eps_table.shape[1] == 1:
-        return None
-    spread = column_extent(eps_table)[1] / typical
-    return int(np.argmax(spread)) if spread.max() > 1 else None
 
 
 class DataChoices(NamedTuple):
@@ -106,161 +80,6 @@ class _CoreInputs(NamedTuple):
 
 # Rows sampled to decide whether duplicate points are worth collapsing.
 DUPLICATE_SAMPLE = 8192
-
-# Eps rows whose median sizes the grid's cells, at most.
-TYPICAL_SAMPLE = 16384
-
-# Below this many points a scan of all pairs beats building a tree.
-BRUTE_MAX_POINTS = 64
-
-# Up to this many features "auto" uses the cell grid, beyond it the ball tree
-# (from TREE_MIN_FEATURES on, the grid finds its cells through a tree over them).
-GRID_MAX_FEATURES = CELL_GRID_MAX_FEATURES
-
-# "auto" takes the lattice index for integer data with at most this many
-# features and with eps of at most this many cells along every feature.
-LATTICE_AUTO_MAX_EPS = 8.0
-LATTICE_AUTO_MAX_FEATURES = 4
-
-# The lattice is used only while the stencil of the largest eps has at most this
-# many rows (every search costs one range per row).
-LATTICE_MAX_STENCIL_ROWS = 4096
-
-# "auto" keeps the cell grid while the largest eps is at most this many times
-# the typical (median) one along every feature; along the row feature, whose
-# cells follow each row's own eps (within MAX_ROW_SCALE), 16 times more.
-GRID_MAX_EPS_SPREAD = 8.0
-GRID_ROW_EPS_SPREAD = 16 * GRID_MAX_EPS_SPREAD
-
-# Below TREE_MIN_FEATURES and with one eps for all points, when a point's cell
-# holds more than DENSE_CELL_POINTS points on average over the points, the grid
-# is built again with cells finer by up to MAX_CELL_REFINEMENT along every
-# feature, to hold about REFINED_CELL_POINTS.  With thousands of neighbours the
-# points near the edge of a neighbourhood, which are tested one by one, then lie
-# in a band one small cell wide.
-DENSE_CELL_POINTS = 24.0
-REFINED_CELL_POINTS = 12.0
-MAX_CELL_REFINEMENT = 4.0
-
-
-def stencil_rows(eps_table, shape):
-    """Rows of the lattice stencil of the largest eps: one per offset over all but the last
-    feature, within the lattice."""
-    extent = np.minimum(np.floor(np.broadcast_to(eps_table.max(axis=0), shape.shape)), shape - 1)
-    return float(np.prod(2 * extent[:-1] + 1))
-
-
-def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=None,
-                     periodic=False):
-    """The index for ``algorithm``: "lattice", "grid" (cell grid), "ball_tree" or "brute".
-
-    Every index is exact on any data; the choice only decides the speed.
-    ``periodic`` data never take the lattice (its stencils do not wrap).
-
-    "grid" is the lattice for integer data (``lattice_shape`` being the
-    pts_ratio grid, when given) whose largest eps has a stencil of at most
-    LATTICE_MAX_STENCIL_ROWS rows, stored densely or spanning more eps than
-    the cell grid's cells can number (or that has more features than the cell
-    grid takes), else the cell grid.  A sparse lattice answers every stencil
-    row with a binary search, which costs more than the cell grid's search on
-    any density that does not fit the dense table.
-
-    "auto" takes, in this order:
-
-    - "brute" for at most BRUTE_MAX_POINTS points;
-    - the lattice for integer data with eps of at most LATTICE_AUTO_MAX_EPS
-      cells and at most LATTICE_AUTO_MAX_FEATURES features, stored densely
-      (with ``pts_ratio``, a lattice counts the cells P(p) whatever the index);
-    - the cell grid for at most GRID_MAX_FEATURES features when its cells can
-      be as small as the typical eps (the span over eps, below about 2**48
-      cells along a feature and 2**56 in all; beyond it cells would be coarser
-      and hold too many points) and the eps do not spread: the largest at most
-      GRID_MAX_EPS_SPREAD times the median along every feature
-      (GRID_ROW_EPS_SPREAD along the row feature): one point of large eps
-      would make every search of the grid wide;
-    - else the ball tree, whose cost follows the data and each point's own eps.
-    """
-    n, d = X.shape
-    if algorithm in ("ball_tree", "brute"):
-        return algorithm
-    if algorithm == "auto" and n <= BRUTE_MAX_POINTS:
-        return "brute"
-    layout = None if periodic else lattice_layout(X, lattice_shape)
-    if layout is not None:
-        low, high = column_extent(X)
-        shape = (high - low + 1) if lattice_shape is None else np.asarray(lattice_shape)
-        small_stencil = stencil_rows(eps_table, np.asarray(shape, dtype=np.float64)) \
-            <= LATTICE_MAX_STENCIL_ROWS
-        if algorithm == "grid" and (
-                d > CELL_GRID_MAX_FEATURES
-                or small_stencil and (layout == "dense"
-                                      or not cells_as_small_as_eps(X, eps_table, metric, p,
-                                                                   window))):
-            return "lattice"
-        if (algorithm == "auto" and small_stencil and layout == "dense"
-                and eps_table.max() <= LATTICE_AUTO_MAX_EPS and d <= LATTICE_AUTO_MAX_FEATURES):
-            return "lattice"
-    if algorithm == "grid":
-        return "grid"
-    if d > GRID_MAX_FEATURES:
-        return "ball_tree"
-    typical = typical_eps(eps_table)
-    along = most_varying_feature(eps_table, typical)
-    spread = np.broadcast_to(eps_table.max(axis=0) / typical, (d,)).copy()
-    limit = np.full(d, GRID_MAX_EPS_SPREAD)
-    if along is not None:
-        limit[along] = GRID_ROW_EPS_SPREAD
-    if np.all(spread <= limit) and cells_as_small_as_eps(X, eps_table, metric, p, window):
-        return "grid"
-    return "ball_tree"
-
-
-def cells_as_small_as_eps(X, eps_table, metric, p, window):
-    """Whether the cell grid over X can number cells as small as the typical eps (else it
-    takes coarser ones: see numbered_cells)."""
-    cell = grid_cell_size(typical_eps(eps_table), metric, p, window)
-    low, high = column_extent(X)
-    return np.array_equal(numbered_cells(low, high, cell)[0], cell)
-
-
-def cell_crowding(blocks):
-    """The number of points in a point's cell, averaged over the points of a grid.
-
-    ``blocks`` are the grid's cell boundaries over its points.
-    """
-    counts = np.diff(blocks)
-    # (A sum of squares, not a matrix product: no BLAS threads for so little.)
-    return float(np.square(counts).sum()) / max(1, blocks[-1])
-
-
-def cell_refinement(blocks, d):
-    """How much finer to make the cells of a grid whose cells hold many points (1: none)."""
-    if d >= TREE_MIN_FEATURES:
-        return 1.0
-    crowding = cell_crowding(blocks)
-    if crowding <= DENSE_CELL_POINTS:
-        return 1.0
-    return min(MAX_CELL_REFINEMENT, (crowding / REFINED_CELL_POINTS) ** (1.0 / d))
-
-
-def grid_cell_size(typical, metric, p, window):
-    """Cell sides for the grid: cells whose diagonal is the typical (median) eps row.
-
-    With a constant eps every cell is then a clique (its points are mutual
-    neighbours); window features get cells as wide as their eps.  From
-    TREE_MIN_FEATURES features on, cells are as wide as the eps along every
-    feature: so small a diagonal would leave about one point per cell, and
-    the cell tree's searches cost what a tree over the points costs.
-    """
-    d = window.shape[0]
-    typical = np.broadcast_to(typical, (d,))
-    if d >= TREE_MIN_FEATURES:
-        return np.array(typical, dtype=np.float64)
-    n_norm = max(int(d - window.sum()), 1)
-    diagonal = {"euclidean": np.sqrt(n_norm), "manhattan": n_norm, "chebyshev": 1.0}.get(
-        metric, n_norm ** (1.0 / p))
-    return np.where(window.astype(bool), typical, typical / diagonal)
-
 
 class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
     """DBSCAN with a compiled, per-point and per-feature neighbourhood.
@@ -675,7 +494,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         return space
 
     def _build_index(self, X, eps_table, lattice_shape=None, space=None):
-        """The neighbour index for X with eps rows eps_table, as choose_algorithm says.
+        """The neighbour index for X with eps rows eps_table (see build_index).
 
         X and eps_table are in the index's coordinates (``space``, the
         FeatureSpace of X's features; see _space). The lattice is bounded by
@@ -683,47 +502,9 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
         """
         if space is None:
             space = self._space(X.shape[1])
-        metric, p, window, periods = space.metric, space.p, space.window, space.periods
-        algorithm = choose_algorithm(X, eps_table, self.algorithm, metric, p, window,
-                                     lattice_shape, periodic=periods is not None)
-        index = self._new_index(algorithm, X, eps_table, lattice_shape, metric, p, window)
-        if periods is not None:
-            index.set_periods(periods, column_extent(eps_table)[1])
-        return index
-
-    def _new_index(self, algorithm, X, eps_table, lattice_shape, metric, p, window):
-        """An index of the kind ``algorithm`` over X."""
-        if algorithm == "lattice":
-            return LatticeIndex(X, metric, p, bounds=lattice_shape,
-                                window_features=np.flatnonzero(window))
-        if algorithm == "brute":
-            return BruteIndex(X, metric, p, window)
-        if algorithm == "grid":
-            typical = typical_eps(eps_table)
-            along = most_varying_feature(eps_table, typical)
-            row_scale = None if along is None else eps_table[:, along] / typical[along]
-            n_threads = effective_n_threads(self.n_jobs, X.shape[0])
-
-            def grid_of(cell):
-                return CellGrid(X, cell, metric, p, window, row_feature=along,
-                                row_scale=row_scale, n_threads=n_threads)
-
-            cell = grid_cell_size(typical, metric, p, window)
-            grid = grid_of(cell)
-            # Only with one eps for all points: with eps of their own, a cell's searches
-            # take its largest eps, and finer cells multiply the cells each one visits.
-            refine = cell_refinement(grid.blocks, X.shape[1]) if eps_table.shape[0] == 1 else 1
-            if refine > 1:
-                finer = grid_of(cell / refine)
-                # Points packed closer than the finer cells (a dense spot) stay crowded:
-                # the finer grid would only search more cells.
-                if cell_crowding(finer.blocks) < 0.75 * cell_crowding(grid.blocks):
-                    grid = finer
-            return grid
-        # Per-point eps: the tree keeps points of different eps sizes apart.
-        scale = eps_table.max(axis=1) if eps_table.shape[0] > 1 else None
-        return BallTree(X, self.leaf_size, metric, p, window_features=np.flatnonzero(window),
-                        scale=scale, n_jobs=effective_n_threads(self.n_jobs, X.shape[0]))
+        return build_index(X, eps_table, space, self.algorithm, leaf_size=self.leaf_size,
+                           lattice_shape=lattice_shape,
+                           n_threads=effective_n_threads(self.n_jobs, X.shape[0]))
 
     def _eps_table(self, X, sample_eps):
         """Eps rows of X and where they came from ("sample", "model" or "constant")."""

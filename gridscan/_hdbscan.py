@@ -16,8 +16,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from gridscan._ball_tree import BallTree
-from gridscan._dbscan import GridDBSCAN, eps_by_position
+from gridscan._dbscan import GridDBSCAN
 from gridscan._hdbscan_inner import Searcher, adjacency, prim_order
+from gridscan._index_choice import eps_by_position
 from gridscan._range_eps import RangeEps
 from gridscan._validation import (
     METRIC_ALIASES,

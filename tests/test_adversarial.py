@@ -219,7 +219,7 @@ def test_many_features_on_the_grid():
 
 
 def test_auto_never_takes_a_slow_index():
-    from gridscan._dbscan import choose_algorithm
+    from gridscan._index_choice import choose_algorithm
     rng = np.random.default_rng(14)
     window = np.zeros(2, dtype=np.uint8)
 

@@ -13,8 +13,8 @@ from sklearn.cluster import DBSCAN
 
 import gridscan._dbscan
 from gridscan import GridDBSCAN, RangeEps
-from gridscan._dbscan import choose_algorithm
 from gridscan._grid import TREE_MIN_FEATURES, CellGrid
+from gridscan._index_choice import choose_algorithm
 from gridscan._validation import effective_n_threads, resolve_metric
 
 

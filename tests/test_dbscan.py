@@ -85,13 +85,13 @@ def test_crowded_cells_are_refined_and_exact(rng, d):
     # Hundreds of neighbours per point: the grid's cells are made finer (cell_refinement)
     # so that whole cells decide most of each neighbourhood; labels stay scikit-learn's,
     # with min_samples below and above the typical count, with weights, and on predict.
-    import gridscan._dbscan as dbscan_module
+    import gridscan._index_choice as index_choice
     n = 6000
     X = rng.uniform(0, 1, (n, d))
     eps = 0.09 if d == 2 else 0.35
     model = GridDBSCAN(eps=eps, algorithm="grid")
     index = model._build_index(X, np.array([[eps]]))
-    default = dbscan_module.grid_cell_size(np.array([eps]), "euclidean", 2.0, np.zeros(d, bool))
+    default = index_choice.grid_cell_size(np.array([eps]), "euclidean", 2.0, np.zeros(d, bool))
     assert np.all(index.cell_size < default / 1.4)
     # Points closer together than any finer cell: the grid keeps its cells.
     spot = rng.uniform(0, 1e-9, (n, d))

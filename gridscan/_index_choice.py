@@ -1,0 +1,260 @@
+"""Which index a fit uses, and how it is built: the one owner of algorithm="auto".
+
+Every index is exact on any data (each one answers a search with ranges that
+hold every neighbour, and flags a range full only when every pair in it is
+one), so the choice here decides only the speed. ``build_index`` is the one
+entry point: the estimators (fit, the prediction index, gridscan.dask's
+blocks) call it with the same arguments, and a new index needs a branch in
+``choose_algorithm`` and one in ``new_index``, nothing elsewhere.
+"""
+
+import numpy as np
+
+from gridscan._ball_tree import BallTree
+from gridscan._grid import MAX_FEATURES as CELL_GRID_MAX_FEATURES
+from gridscan._grid import TREE_MIN_FEATURES, CellGrid, numbered_cells
+from gridscan._index import BruteIndex, column_extent, take_rows
+from gridscan._lattice import LatticeIndex, lattice_layout
+
+# Eps rows whose median sizes the grid's cells, at most.
+TYPICAL_SAMPLE = 16384
+
+# Below this many points a scan of all pairs beats building a tree.
+BRUTE_MAX_POINTS = 64
+
+# Up to this many features "auto" uses the cell grid, beyond it the ball tree
+# (from TREE_MIN_FEATURES on, the grid finds its cells through a tree over them).
+GRID_MAX_FEATURES = CELL_GRID_MAX_FEATURES
+
+# "auto" takes the lattice index for integer data with at most this many
+# features and with eps of at most this many cells along every feature.
+LATTICE_AUTO_MAX_EPS = 8.0
+LATTICE_AUTO_MAX_FEATURES = 4
+
+# The lattice is used only while the stencil of the largest eps has at most this
+# many rows (every search costs one range per row).
+LATTICE_MAX_STENCIL_ROWS = 4096
+
+# "auto" keeps the cell grid while the largest eps is at most this many times
+# the typical (median) one along every feature; along the row feature, whose
+# cells follow each row's own eps (within MAX_ROW_SCALE), 16 times more.
+GRID_MAX_EPS_SPREAD = 8.0
+GRID_ROW_EPS_SPREAD = 16 * GRID_MAX_EPS_SPREAD
+
+# Below TREE_MIN_FEATURES and with one eps for all points, when a point's cell
+# holds more than DENSE_CELL_POINTS points on average over the points, the grid
+# is built again with cells finer by up to MAX_CELL_REFINEMENT along every
+# feature, to hold about REFINED_CELL_POINTS.  With thousands of neighbours the
+# points near the edge of a neighbourhood, which are tested one by one, then lie
+# in a band one small cell wide.
+DENSE_CELL_POINTS = 24.0
+REFINED_CELL_POINTS = 12.0
+MAX_CELL_REFINEMENT = 4.0
+
+
+def typical_eps(eps_table):
+    """The median eps row, over at most TYPICAL_SAMPLE rows spread evenly through the table.
+
+    It only sizes the grid's cells, which are exact for any size.
+    """
+    step = max(1, eps_table.shape[0] // TYPICAL_SAMPLE)
+    return np.median(eps_table[::step], axis=0)
+
+
+def eps_by_position(index, eps_table, n_threads):
+    """EpsRows of index's points by position, from eps_table in row order (or one shared row)."""
+    if eps_table.shape[0] > 1:
+        eps_table = take_rows(eps_table, index.order, n_threads)
+    return index.eps_rows(eps_table, n_threads)
+
+
+def most_varying_feature(eps_table, typical):
+    """The feature whose eps varies most (largest over typical), None when none varies."""
+    if eps_table.shape[0] == 1 or eps_table.shape[1] == 1:
+        return None
+    spread = column_extent(eps_table)[1] / typical
+    return int(np.argmax(spread)) if spread.max() > 1 else None
+
+
+def stencil_rows(eps_table, shape):
+    """Rows of the lattice stencil of the largest eps: one per offset over all but the last
+    feature, within the lattice."""
+    extent = np.minimum(np.floor(np.broadcast_to(eps_table.max(axis=0), shape.shape)), shape - 1)
+    return float(np.prod(2 * extent[:-1] + 1))
+
+
+def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=None,
+                     periodic=False):
+    """The index for ``algorithm``: "lattice", "grid" (cell grid), "ball_tree" or "brute".
+
+    Every index is exact on any data; the choice only decides the speed.
+    ``periodic`` data never take the lattice (its stencils do not wrap).
+
+    "grid" is the lattice for integer data (``lattice_shape`` being the
+    pts_ratio grid, when given) whose largest eps has a stencil of at most
+    LATTICE_MAX_STENCIL_ROWS rows, stored densely or spanning more eps than
+    the cell grid's cells can number (or that has more features than the cell
+    grid takes), else the cell grid.  A sparse lattice answers every stencil
+    row with a binary search, which costs more than the cell grid's search on
+    any density that does not fit the dense table.
+
+    "auto" takes, in this order:
+
+    - "brute" for at most BRUTE_MAX_POINTS points;
+    - the lattice for integer data with eps of at most LATTICE_AUTO_MAX_EPS
+      cells and at most LATTICE_AUTO_MAX_FEATURES features, stored densely
+      (with ``pts_ratio``, a lattice counts the cells P(p) whatever the index);
+    - the cell grid for at most GRID_MAX_FEATURES features when its cells can
+      be as small as the typical eps (the span over eps, below about 2**48
+      cells along a feature and 2**56 in all; beyond it cells would be coarser
+      and hold too many points) and the eps do not spread: the largest at most
+      GRID_MAX_EPS_SPREAD times the median along every feature
+      (GRID_ROW_EPS_SPREAD along the row feature): one point of large eps
+      would make every search of the grid wide;
+    - else the ball tree, whose cost follows the data and each point's own eps.
+    """
+    n, d = X.shape
+    if algorithm in ("ball_tree", "brute"):
+        return algorithm
+    if algorithm == "auto" and n <= BRUTE_MAX_POINTS:
+        return "brute"
+    layout = None if periodic else lattice_layout(X, lattice_shape)
+    if layout is not None:
+        low, high = column_extent(X)
+        shape = (high - low + 1) if lattice_shape is None else np.asarray(lattice_shape)
+        small_stencil = stencil_rows(eps_table, np.asarray(shape, dtype=np.float64)) \
+            <= LATTICE_MAX_STENCIL_ROWS
+        if algorithm == "grid" and (
+                d > CELL_GRID_MAX_FEATURES
+                or small_stencil and (layout == "dense"
+                                      or not cells_as_small_as_eps(X, eps_table, metric, p,
+                                                                   window))):
+            return "lattice"
+        if (algorithm == "auto" and small_stencil and layout == "dense"
+                and eps_table.max() <= LATTICE_AUTO_MAX_EPS and d <= LATTICE_AUTO_MAX_FEATURES):
+            return "lattice"
+    if algorithm == "grid":
+        return "grid"
+    if d > GRID_MAX_FEATURES:
+        return "ball_tree"
+    typical = typical_eps(eps_table)
+    along = most_varying_feature(eps_table, typical)
+    spread = np.broadcast_to(eps_table.max(axis=0) / typical, (d,)).copy()
+    limit = np.full(d, GRID_MAX_EPS_SPREAD)
+    if along is not None:
+        limit[along] = GRID_ROW_EPS_SPREAD
+    if np.all(spread <= limit) and cells_as_small_as_eps(X, eps_table, metric, p, window):
+        return "grid"
+    return "ball_tree"
+
+
+def cells_as_small_as_eps(X, eps_table, metric, p, window):
+    """Whether the cell grid over X can number cells as small as the typical eps (else it
+    takes coarser ones: see numbered_cells)."""
+    cell = grid_cell_size(typical_eps(eps_table), metric, p, window)
+    low, high = column_extent(X)
+    return np.array_equal(numbered_cells(low, high, cell)[0], cell)
+
+
+def cell_crowding(blocks):
+    """The number of points in a point's cell, averaged over the points of a grid.
+
+    ``blocks`` are the grid's cell boundaries over its points.
+    """
+    counts = np.diff(blocks)
+    # (A sum of squares, not a matrix product: no BLAS threads for so little.)
+    return float(np.square(counts).sum()) / max(1, blocks[-1])
+
+
+def cell_refinement(blocks, d):
+    """How much finer to make the cells of a grid whose cells hold many points (1: none)."""
+    if d >= TREE_MIN_FEATURES:
+        return 1.0
+    crowding = cell_crowding(blocks)
+    if crowding <= DENSE_CELL_POINTS:
+        return 1.0
+    return min(MAX_CELL_REFINEMENT, (crowding / REFINED_CELL_POINTS) ** (1.0 / d))
+
+
+def grid_cell_size(typical, metric, p, window):
+    """Cell sides for the grid: cells whose diagonal is the typical (median) eps row.
+
+    With a constant eps every cell is then a clique (its points are mutual
+    neighbours); window features get cells as wide as their eps.  From
+    TREE_MIN_FEATURES features on, cells are as wide as the eps along every
+    feature: so small a diagonal would leave about one point per cell, and
+    the cell tree's searches cost what a tree over the points costs.
+    """
+    d = window.shape[0]
+    typical = np.broadcast_to(typical, (d,))
+    if d >= TREE_MIN_FEATURES:
+        return np.array(typical, dtype=np.float64)
+    n_norm = max(int(d - window.sum()), 1)
+    diagonal = {"euclidean": np.sqrt(n_norm), "manhattan": n_norm, "chebyshev": 1.0}.get(
+        metric, n_norm ** (1.0 / p))
+    return np.where(window.astype(bool), typical, typical / diagonal)
+
+
+def build_index(X, eps_table, space, algorithm="auto", *, leaf_size=40, lattice_shape=None,
+                n_threads=1):
+    """The neighbour index over X for eps rows ``eps_table``, as choose_algorithm says.
+
+    Parameters
+    ----------
+    X : (n, d) float32/float64 array
+        Points in the index's coordinates (``space.points``).
+    eps_table : (1 or n, 1 or d) float64 array
+        Radii in the index's coordinates (``space.eps``), in X's row order.
+    space : FeatureSpace
+        Metric, p, window and periodic features of X's columns.
+    algorithm : {"auto", "grid", "ball_tree", "brute"}
+    leaf_size : int
+        Leaf size of the ball tree.
+    lattice_shape : (d,) intp array or None
+        The lattice of pts_ratio: bounds a lattice index when one is chosen.
+    n_threads : int
+        Threads for the build.
+    """
+    metric, p, window, periods = space.metric, space.p, space.window, space.periods
+    kind = choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape,
+                            periodic=periods is not None)
+    index = new_index(kind, X, eps_table, metric, p, window, leaf_size=leaf_size,
+                      lattice_shape=lattice_shape, n_threads=n_threads)
+    if periods is not None:
+        index.set_periods(periods, column_extent(eps_table)[1])
+    return index
+
+
+def new_index(kind, X, eps_table, metric, p, window, *, leaf_size=40, lattice_shape=None,
+              n_threads=1):
+    """An index of the kind ``kind`` ("lattice", "grid", "ball_tree" or "brute") over X."""
+    if kind == "lattice":
+        return LatticeIndex(X, metric, p, bounds=lattice_shape,
+                            window_features=np.flatnonzero(window))
+    if kind == "brute":
+        return BruteIndex(X, metric, p, window)
+    if kind == "grid":
+        typical = typical_eps(eps_table)
+        along = most_varying_feature(eps_table, typical)
+        row_scale = None if along is None else eps_table[:, along] / typical[along]
+
+        def grid_of(cell):
+            return CellGrid(X, cell, metric, p, window, row_feature=along,
+                            row_scale=row_scale, n_threads=n_threads)
+
+        cell = grid_cell_size(typical, metric, p, window)
+        grid = grid_of(cell)
+        # Only with one eps for all points: with eps of their own, a cell's searches
+        # take its largest eps, and finer cells multiply the cells each one visits.
+        refine = cell_refinement(grid.blocks, X.shape[1]) if eps_table.shape[0] == 1 else 1
+        if refine > 1:
+            finer = grid_of(cell / refine)
+            # Points packed closer than the finer cells (a dense spot) stay crowded:
+            # the finer grid would only search more cells.
+            if cell_crowding(finer.blocks) < 0.75 * cell_crowding(grid.blocks):
+                grid = finer
+        return grid
+    # Per-point eps: the tree keeps points of different eps sizes apart.
+    scale = eps_table.max(axis=1) if eps_table.shape[0] > 1 else None
+    return BallTree(X, leaf_size, metric, p, window_features=np.flatnonzero(window),
+                    scale=scale, n_jobs=n_threads)
