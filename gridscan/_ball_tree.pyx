@@ -217,7 +217,7 @@ cdef class BallTree(SpatialIndex):
             return -1
         return self._visit(2 * node + 2, q, mode, out)
 
-    def prepare_searches(self, EpsRows eps, int n_threads=1):
+    def _prepare_searches(self, EpsRows eps, int n_threads):
         """Blocks for the core passes: the largest clique nodes, leaves or single points.
 
         With one eps row for all points, a leaf is one search for all its
@@ -257,7 +257,7 @@ cdef class BallTree(SpatialIndex):
         self.blocks = blocks
         self.node_block = node_block
 
-    def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
+    def _set_point_eps(self, EpsRows eps, mask, int n_threads):
         """The largest reach and smallest inner radius below every node (REVERSE, UNION).
 
         Points with a zero in ``mask`` hold nothing (their reach and inner are 0).

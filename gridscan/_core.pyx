@@ -120,6 +120,7 @@ def connect_core_points(SpatialIndex index, EpsRows eps, const uint8_t[::1] is_c
     Every set's root is its smallest position.
     """
     parent = np.arange(index.points.shape[0], dtype=np.intp)
+    index.prepare_searches(eps, n_threads)     # (done already after find_core_points)
     _connect(index, index.points, eps, is_core, parent, n_threads)
     return parent
 
@@ -172,10 +173,11 @@ def predict_core(SpatialIndex index, EpsRows eps, const intp_t[::1] labels,
     ``index`` holds only core points (float64), ``labels`` their labels by
     position, ``eps`` their eps by position; ``query_eps`` is needed under the
     union rule only.  The caller has given the index the eps of its points
-    (``index.set_point_eps(eps)``; the union rule needs them even when they are
-    all equal): predict_core only reads the index, so several threads may
-    predict with one index at once.
+    (``index.set_point_eps(eps)``, checked here; the union rule needs them even
+    when they are all equal): predict_core only reads the index, so several
+    threads may predict with one index at once.
     """
+    index.require_point_eps(eps)
     cdef intp_t m = queries.shape[0]
     out = np.full(m, -1, dtype=np.intp)
     all_core = np.ones(index.points.shape[0], dtype=np.uint8)

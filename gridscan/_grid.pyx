@@ -285,7 +285,7 @@ cdef class CellGrid(SpatialIndex):
         self.eps_cols = 0
         self.pair_start = np.empty(0, dtype=np.intp)
 
-    def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
+    def _set_point_eps(self, EpsRows eps, mask, int n_threads):
         """Elementwise largest and smallest eps row of every cell (masked points left out).
 
         The bounds only narrow searches.  Those of all points are kept when
@@ -294,7 +294,9 @@ cdef class CellGrid(SpatialIndex):
         grid's own cells read the lists, which the bounds do not change).
         """
         if eps is not self.pair_eps:
+            # The pair lists hold these bounds' cells: made for other rows, they go.
             self.pair_start = np.empty(0, dtype=np.intp)
+            self.search_eps = None
         if eps is self.bounds_eps and (mask is None or self.pair_start.shape[0] > 0):
             return
         self.bounds_eps = eps if mask is None else None
@@ -311,7 +313,7 @@ cdef class CellGrid(SpatialIndex):
             self.tree_eps_max = np.zeros((self.tree_nodes, cols))
             _tree_eps_bounds(self)
 
-    def prepare_searches(self, EpsRows eps, int n_threads=1):
+    def _prepare_searches(self, EpsRows eps, int n_threads):
         """Find every cell's candidate cells once, for all the passes to reuse.
 
         For each pair of cells that may hold a pair of neighbours, the flags

@@ -66,6 +66,11 @@ cdef class SpatialIndex:
     cdef Norm norm
     cdef intp_t n_points
     cdef bint reads_eps_bounds      # whether searches read EpsRows' reach and inner
+    # The search state (docs/architecture.rst, "The search state"), recorded by the
+    # base class's prepare_searches and set_point_eps around the subclasses' hooks:
+    cdef readonly EpsRows search_eps    # eps the searches of the own blocks are ready for
+    cdef readonly EpsRows point_eps     # eps of the indexed points (REVERSE, UNION)
+    cdef readonly object point_mask     # which points hold queries then (None: all)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil
     cdef int search(self, const Query* q, Direction mode, RangeList* out) noexcept nogil

@@ -644,11 +644,36 @@ cdef class SpatialIndex:
         return _make_disjoint(out, first)
 
     def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
-        """Record the eps of the indexed points (by position), for REVERSE and UNION searches.
+        """Give REVERSE and UNION searches the eps of the indexed points (by position).
 
-        Points whose mask entry is 0 are left out: they can hold no query.
-        ``n_threads`` is a hint: indexes with a parallel computation use it.
+        Points whose ``mask`` entry is 0 are left out: they can hold no query.
+        The index keeps this state until the next call (``point_eps``,
+        ``point_mask``); a call with the same objects does nothing, and an
+        EpsRows never changes, so the state is known by identity. The subclass
+        hook ``_set_point_eps`` builds what its searches read (bounds per node
+        or cell, the lattice's envelope). ``n_threads`` is a hint.
         """
+        if eps is self.point_eps and mask is self.point_mask:
+            return
+        self.point_eps = None
+        self._set_point_eps(eps, mask, n_threads)
+        self.point_eps = eps
+        self.point_mask = mask
+
+    def _set_point_eps(self, EpsRows eps, mask, int n_threads):
+        """Hook of set_point_eps: nothing here (a brute search keeps no bounds)."""
+
+    def require_point_eps(self, EpsRows eps, mask=None):
+        """Raise unless the searches read ``eps`` (and ``mask``) as the indexed points' eps.
+
+        The passes whose searches read that state without setting it
+        (predict_core, which must not change a shared index) check it here:
+        searches with another table would silently miss neighbours.
+        """
+        if self.point_eps is not eps or self.point_mask is not mask:
+            raise RuntimeError(
+                "the index's searches are not set up for these eps: call "
+                "index.set_point_eps(eps, mask) with the same objects first")
 
     def eps_rows(self, values, int n_threads=1):
         """An EpsRows table for this index's metric and window features."""
@@ -663,10 +688,22 @@ cdef class SpatialIndex:
         lattice_counts(self, X, eps, np.ascontiguousarray(shape, dtype=np.intp), out, n_threads)
 
     def prepare_searches(self, EpsRows eps, int n_threads=1):
-        """Get ready for searches of the index's own blocks with eps (by position).
+        """Get ready for the passes' searches of the index's own blocks with eps (by position).
 
-        An index may precompute what the passes' searches share; nothing here.
+        Recorded as ``search_eps``; a second call with the same EpsRows does
+        nothing. The subclass hook ``_prepare_searches`` may change the blocks
+        and precompute what the searches share (the grid's pair lists, the
+        tree's block nodes, which may depend on eps): the passes call it before
+        they search their own blocks.
         """
+        if eps is self.search_eps:
+            return
+        self.search_eps = None
+        self._prepare_searches(eps, n_threads)
+        self.search_eps = eps
+
+    def _prepare_searches(self, EpsRows eps, int n_threads):
+        """Hook of prepare_searches: nothing here."""
 
     def _set_own_eps(self, sample_eps):
         """Validate the indexed points' own eps (original row order) and keep it by position."""
@@ -731,6 +768,7 @@ cdef class SpatialIndex:
                     "neighbors='union' needs the eps of the indexed points; build the index "
                     "with sample_eps=...")
             mode = UNION
+            self.set_point_eps(self.own_eps)    # (kept since the build; nothing to do)
         n_threads = effective_n_threads(n_jobs)
         points = self.points
         if Q.dtype != points.dtype:
@@ -801,6 +839,8 @@ def radius_scan(SpatialIndex index, const floating[:, ::1] points,
     cdef RangeList* ranges
     if mode != FORWARD and pe == NULL:
         raise ValueError("a REVERSE or UNION search needs the eps of the index points")
+    if mode != FORWARD:
+        index.require_point_eps(point_eps)
     failed[0] = 0
     with nogil:
         for i in prange(m, schedule="dynamic", chunksize=parallel_chunk(m, n_threads),

@@ -426,7 +426,7 @@ cdef class LatticeIndex(SpatialIndex):
             previous = sid
         return ids.base
 
-    def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
+    def _set_point_eps(self, EpsRows eps, mask, int n_threads):
         """Record the indexed points' eps (by position) for REVERSE and UNION searches.
 
         Points whose mask entry is 0 are inactive: they can hold no query.
@@ -435,7 +435,7 @@ cdef class LatticeIndex(SpatialIndex):
         reach = np.broadcast_to(eps.reach, (self.n_points,))
         self._set_active(reach if mask is None else reach * np.asarray(mask))
 
-    def prepare_searches(self, EpsRows eps, int n_threads=1):
+    def _prepare_searches(self, EpsRows eps, int n_threads):
         """Cache the stencils of the points' eps rows: FORWARD searches look them up."""
         self.register_points(eps)
 
