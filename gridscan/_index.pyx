@@ -45,6 +45,11 @@ cdef enum:
     MAX_PERIODIC_INDEX_FEATURES = 64
 MAX_PERIODIC_FEATURES = MAX_PERIODIC_INDEX_FEATURES
 
+# Images of one query whose ranges search merges by their lists (as two periodic
+# features near their seams make); more are merged by a sort.
+cdef enum:
+    MAX_MERGED_IMAGES = 9
+
 
 def take_rows(array, rows, int n_threads=1):
     """array[rows] along the first axis (rows in range), gathered in parallel.
@@ -164,6 +169,8 @@ cdef int range_init(RangeList* out) noexcept nogil:
     out.end = <intp_t*> malloc(out.capacity * sizeof(intp_t))
     out.full = <bint*> malloc(out.capacity * sizeof(bint))
     out.block = <intp_t*> malloc(out.capacity * sizeof(intp_t))
+    out.merge_scratch = NULL
+    out.merge_capacity = 0
     if out.start == NULL or out.end == NULL or out.full == NULL or out.block == NULL:
         return -1
     return 0
@@ -174,10 +181,13 @@ cdef void range_free(RangeList* out) noexcept nogil:
     free(out.end)
     free(out.full)
     free(out.block)
+    free(out.merge_scratch)
     out.start = NULL
     out.end = NULL
     out.full = NULL
     out.block = NULL
+    out.merge_scratch = NULL
+    out.merge_capacity = 0
 
 
 cdef int range_push(RangeList* out, intp_t start, intp_t end, bint full,
@@ -198,17 +208,10 @@ cdef int range_push(RangeList* out, intp_t start, intp_t end, bint full,
     return 0
 
 
-cdef struct Piece:
-    intp_t start
-    intp_t end
-    intp_t block
-    bint full
-
-
 cdef int _by_start(const void* a, const void* b) noexcept nogil:
     """qsort order of pieces: by start, then the longer first."""
-    cdef const Piece* x = <const Piece*> a
-    cdef const Piece* y = <const Piece*> b
+    cdef const RangePiece* x = <const RangePiece*> a
+    cdef const RangePiece* y = <const RangePiece*> b
     if x.start != y.start:
         return -1 if x.start < y.start else 1
     if x.end != y.end:
@@ -216,27 +219,100 @@ cdef int _by_start(const void* a, const void* b) noexcept nogil:
     return 0
 
 
-cdef int _make_disjoint(RangeList* out, intp_t first) noexcept nogil:
-    """Rewrite the ranges out[first:] as disjoint ranges over the same positions.
+cdef int _make_disjoint(RangeList* out, const intp_t* bounds, intp_t n_lists) noexcept nogil:
+    """Make the ranges out[bounds[0]:] (the lists of n_lists images) disjoint.
 
-    A position is in a full range when some range holding it was full.  A
-    range keeps its block when it is exactly one of the ranges given (those
-    given twice with one block included).  -1 when memory runs out.
+    List s is out[bounds[s]:bounds[s + 1]], the ranges one ``candidates`` call
+    pushed: disjoint among themselves, by the contract of ``candidates``.
+    Ranges of different lists that overlap are rewritten as disjoint ranges
+    over the same positions: a position is in a full range when some range
+    holding it was full, and a range keeps its block when it is exactly one of
+    the ranges given (those given twice with one block included).  Lists that
+    do not overlap are left as they are, which is the common case (the image
+    across a seam often finds nothing).  n_lists 0 (too many images to track)
+    means one list of unknown order, sorted here.  No allocation once the
+    list's merge_scratch is large enough; -1 when memory runs out.
     """
-    cdef intp_t n = out.size - first, i, f = 0, n_full = 0, a, b, block, cursor
-    cdef Piece* pieces = <Piece*> malloc(max(n, 1) * sizeof(Piece))
-    cdef Piece* full = <Piece*> malloc(max(n, 1) * sizeof(Piece))
+    cdef intp_t first = bounds[0], n = out.size - first, s, non_empty = 0
+    cdef RangePiece* pieces
+    if n <= 1:
+        return 0
+    for s in range(n_lists):
+        non_empty = non_empty + (bounds[s + 1] > bounds[s])
+    if n_lists > 0 and non_empty <= 1:
+        return 0
+    if out.merge_capacity < n:
+        pieces = <RangePiece*> realloc(out.merge_scratch, 4 * n * sizeof(RangePiece))
+        if pieces == NULL:
+            return -1
+        out.merge_scratch = pieces
+        out.merge_capacity = 2 * n
+    pieces = out.merge_scratch
+    if n_lists > 0 and _each_sorted(out, bounds, n_lists):
+        if not _merge_sorted(out, bounds, n_lists, pieces):
+            return 0
+    else:
+        for s in range(n):
+            pieces[s].start = out.start[first + s]
+            pieces[s].end = out.end[first + s]
+            pieces[s].block = out.block[first + s]
+            pieces[s].full = out.full[first + s]
+        qsort(pieces, n, sizeof(RangePiece), _by_start)
+    out.size = first
+    return _push_disjoint(out, pieces, n, pieces + n)
+
+
+cdef bint _each_sorted(const RangeList* out, const intp_t* bounds,
+                       intp_t n_lists) noexcept nogil:
+    """Whether every list out[bounds[s]:bounds[s + 1]] holds disjoint ranges, ascending."""
+    cdef intp_t s, j
+    for s in range(n_lists):
+        for j in range(bounds[s] + 1, bounds[s + 1]):
+            if out.start[j] < out.end[j - 1]:
+                return False
+    return True
+
+
+cdef bint _merge_sorted(const RangeList* out, const intp_t* bounds, intp_t n_lists,
+                        RangePiece* pieces) noexcept nogil:
+    """pieces (OUT) = the sorted lists merged by start; whether two ranges overlap.
+
+    A k-way merge of 2 to MAX_MERGED_IMAGES lists, picking the smallest head
+    by a scan (k is 2 in practice).
+    """
+    cdef intp_t head[MAX_MERGED_IMAGES]
+    cdef intp_t s, j, best, m = 0, covered = 0
+    cdef bint overlap = False
+    for s in range(n_lists):
+        head[s] = bounds[s]
+    while True:
+        best = -1
+        for s in range(n_lists):
+            if head[s] < bounds[s + 1] and (
+                    best < 0 or out.start[head[s]] < out.start[head[best]]):
+                best = s
+        if best < 0:
+            return overlap
+        j = head[best]
+        head[best] = j + 1
+        if m > 0 and out.start[j] < covered:
+            overlap = True
+        covered = max(covered, out.end[j]) if m > 0 else out.end[j]
+        pieces[m].start = out.start[j]
+        pieces[m].end = out.end[j]
+        pieces[m].block = out.block[j]
+        pieces[m].full = out.full[j]
+        m = m + 1
+
+
+cdef int _push_disjoint(RangeList* out, const RangePiece* pieces, intp_t n,
+                        RangePiece* full) noexcept nogil:
+    """Push the positions of pieces (sorted by start) as disjoint ranges (see _make_disjoint).
+
+    full is scratch for n pieces.  -1 when memory runs out.
+    """
+    cdef intp_t i, f = 0, n_full = 0, a, b, block, cursor
     cdef int status = 0
-    if pieces == NULL or full == NULL:
-        free(pieces)
-        free(full)
-        return -1
-    for i in range(n):
-        pieces[i].start = out.start[first + i]
-        pieces[i].end = out.end[first + i]
-        pieces[i].block = out.block[first + i]
-        pieces[i].full = out.full[first + i]
-    qsort(pieces, n, sizeof(Piece), _by_start)
     # The union of the full pieces, as sorted disjoint runs.
     for i in range(n):
         if not pieces[i].full:
@@ -248,7 +324,6 @@ cdef int _make_disjoint(RangeList* out, intp_t first) noexcept nogil:
         else:
             full[n_full] = pieces[i]
             n_full = n_full + 1
-    out.size = first
     i = 0
     while i < n and status == 0:
         # One run of overlapping pieces, [a, b).
@@ -271,12 +346,10 @@ cdef int _make_disjoint(RangeList* out, intp_t first) noexcept nogil:
             f = f + 1
         if cursor < b and status == 0:
             status = range_push(out, cursor, b, False, block if cursor == a else -1)
-    free(pieces)
-    free(full)
     return status
 
 
-cdef inline bint _same_piece(const Piece* x, const Piece* y) noexcept nogil:
+cdef inline bint _same_piece(const RangePiece* x, const RangePiece* y) noexcept nogil:
     return x.start == y.start and x.end == y.end and x.block == y.block
 
 
@@ -524,6 +597,7 @@ cdef class SpatialIndex:
         self.norm.n_features = points.shape[1]
         self.norm.window = &mask[0] if self.window.any() else NULL
         self.norm.period = NULL
+        self.norm.wrap = NULL
         self.norm.plain_euclidean = metric == "euclidean" and self.norm.window == NULL
         self.norm.periodic_euclidean = False
         self.periods = None
@@ -545,6 +619,7 @@ cdef class SpatialIndex:
         if not np.any(periods > 0):
             self.periods = None
             self.norm.period = NULL
+            self.norm.wrap = NULL
             self.norm.plain_euclidean = self.norm.periodic_euclidean or self.norm.plain_euclidean
             self.norm.periodic_euclidean = False
             return
@@ -556,6 +631,9 @@ cdef class SpatialIndex:
             np.broadcast_to(np.asarray(point_reach, dtype=np.float64), (d,)))
         cdef const double[::1] view = self.periods
         self.norm.period = &view[0]
+        self.period_wrap = np.where(periods > 0, periods, np.inf)
+        view = self.period_wrap
+        self.norm.wrap = &view[0]
         self.norm.periodic_euclidean = self.norm.plain_euclidean or self.norm.periodic_euclidean
         self.norm.plain_euclidean = False
 
@@ -589,10 +667,11 @@ cdef class SpatialIndex:
         a difference is the plain difference to one of the images.  A range
         flagged full for an image is full: the plain difference bounds the
         minimum image.  The ranges of several images may overlap: they are
-        made disjoint, full wherever one of them was.
+        made disjoint, full wherever one of them was (_make_disjoint, which
+        leaves them as they are when they do not overlap).
         """
         cdef intp_t d = self.norm.n_features, k, a, n_axes = 0, n_images = 1, image, code
-        cdef intp_t first = out.size
+        cdef intp_t bounds[MAX_MERGED_IMAGES + 1]
         cdef intp_t axis[MAX_PERIODIC_INDEX_FEATURES]
         cdef int low_shift[MAX_PERIODIC_INDEX_FEATURES]
         cdef int n_shifts[MAX_PERIODIC_INDEX_FEATURES]
@@ -622,7 +701,10 @@ cdef class SpatialIndex:
         image_query = q[0]
         image_query.lo = lo
         image_query.hi = hi
+        bounds[0] = out.size
         for image in range(n_images):
+            if image < MAX_MERGED_IMAGES:
+                bounds[image] = out.size
             for k in range(d):
                 lo[k] = q.lo[k]
                 hi[k] = q.hi[k]
@@ -641,7 +723,10 @@ cdef class SpatialIndex:
                     image_query.block = -1
             if self.candidates(&image_query, mode, out) < 0:
                 return -1
-        return _make_disjoint(out, first)
+        if n_images > MAX_MERGED_IMAGES:
+            return _make_disjoint(out, bounds, 0)
+        bounds[n_images] = out.size
+        return _make_disjoint(out, bounds, n_images)
 
     def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
         """Give REVERSE and UNION searches the eps of the indexed points (by position).
