@@ -16,8 +16,8 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-MODULES = ["_openmp", "_index", "_ball_tree", "_grid", "_lattice", "_core", "_eps_model",
-           "_gbdscan_inner", "_hdbscan_inner"]
+MODULES = ["_openmp", "_arrays", "_index", "_ball_tree", "_grid", "_lattice_layout", "_stencils",
+           "_lattice", "_core", "_eps_model", "_gbdscan_inner", "_hdbscan_inner"]
 
 DEBUG = os.environ.get("GRIDSCAN_DEBUG", "0") not in ("", "0")
 NO_OPENMP = os.environ.get("GRIDSCAN_NO_OPENMP", "0") not in ("", "0")

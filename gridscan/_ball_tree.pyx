@@ -33,8 +33,11 @@
 
 import numpy as np
 
-from gridscan._index import take_rows
-from gridscan._validation import effective_n_threads
+from gridscan._arrays import take_rows
+from gridscan._validation import (
+    check_points, effective_n_threads, eps_rows, period_array, resolve_metric, window_mask,
+    wrap_periodic,
+)
 
 from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY, fabs, fmax
@@ -139,9 +142,6 @@ cdef class BallTree(SpatialIndex):
     def __init__(self, X, leaf_size=40, metric="euclidean", p=None, *,
                  sample_eps=None, window_features=None, periods=None, scale=None,
                  n_jobs=None):
-        from gridscan._validation import (
-            check_points, eps_rows, period_array, resolve_metric, window_mask, wrap_periodic,
-        )
         X = check_points(X)
         period = period_array(periods, X.shape[1])
         if period is not None:

@@ -8,8 +8,9 @@ from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from gridscan._arrays import distinct_rows, take_rows
 from gridscan._core import fit_core, predict_core, to_row_order
-from gridscan._index import distinct_rows, take_rows
+from gridscan._eps_model import lattice_counts
 from gridscan._index_choice import build_index, eps_by_position
 from gridscan._lattice import LatticeIndex
 from gridscan._prediction_cache import PredictionCache
@@ -540,7 +541,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             counter = LatticeIndex(corners, index.metric, index.p, bounds=shape,
                                    window_features=np.flatnonzero(index.window))
             counter_eps = counter.eps_rows(eps.values, n_threads)
-        counter.lattice_counts(index.points, counter_eps, shape, cells, n_threads)
+        lattice_counts(counter, index.points, counter_eps, shape, cells, n_threads)
         return self.pts_ratio * cells
 
     def _lattice_shape(self, X, whole_shape=None):

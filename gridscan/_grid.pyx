@@ -48,13 +48,14 @@ import numpy as np
 
 from cython.parallel cimport prange, threadid
 
-from gridscan._index import column_extent, take_rows
+from gridscan._arrays import column_extent, take_rows
 
 from libc.math cimport INFINITY, floor, fmax
-from libc.stdlib cimport calloc, free, realloc
+from libc.stdlib cimport calloc, free
 
 from cython cimport floating
 
+from gridscan._buffers cimport reserve
 from gridscan._index cimport (
     EpsRows, Query, RangeList, SpatialIndex, Workspace, load_block_query, range_push,
 )
@@ -659,6 +660,8 @@ cdef inline int64_t _clipped_cell(double x, double origin, double inv_size,
     return <int64_t> c
 
 
+# Not the lattice's counting sort (_lattice_layout._counting_sort): the keys here
+# range over up to 2**56 cells, too many for its table of counts.
 def _radix_sort(const int64_t[::1] keys, int64_t max_key, int n_threads):
     """Stable LSD radix sort of keys in [0, max_key]: returns (order, sorted keys).
 
@@ -759,18 +762,12 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep, int n_
 
 cdef int _pair_push(PairBuffer* pairs, intp_t cell, uint8_t flags) noexcept nogil:
     """Append a pair; -1 when memory runs out."""
-    cdef intp_t capacity
-    cdef void* grown
+    cdef intp_t capacity, needed = pairs.size + 1
     if pairs.size == pairs.capacity:
-        capacity = max(2 * pairs.capacity, 1024)
-        grown = realloc(pairs.cell, capacity * sizeof(intp_t))
-        if grown == NULL:
+        capacity = reserve(<void**> &pairs.cell, pairs.capacity, needed, sizeof(intp_t))
+        if (capacity < 0
+                or reserve(<void**> &pairs.flags, pairs.capacity, needed, sizeof(uint8_t)) < 0):
             return -1
-        pairs.cell = <intp_t*> grown
-        grown = realloc(pairs.flags, capacity * sizeof(uint8_t))
-        if grown == NULL:
-            return -1
-        pairs.flags = <uint8_t*> grown
         pairs.capacity = capacity
     pairs.cell[pairs.size] = cell
     pairs.flags[pairs.size] = flags
