@@ -42,7 +42,7 @@ cdef struct RangeList:
     intp_t size
     intp_t capacity
     # Scratch of SpatialIndex.search for merging the ranges of a query's images
-    # near a periodic seam: 2 * merge_capacity pieces, allocated on first use,
+    # near a periodic seam: merge_capacity pieces, allocated on first use,
     # kept with the list (one per thread in a Workspace) and freed with it.
     RangePiece* merge_scratch
     intp_t merge_capacity

@@ -124,7 +124,7 @@ cdef int _make_disjoint(RangeList* out, const intp_t* bounds, intp_t n_lists) no
     means one list of unknown order, sorted here.  No allocation once the
     list's merge_scratch is large enough; -1 when memory runs out.
     """
-    cdef intp_t first = bounds[0], n = out.size - first, s, non_empty = 0
+    cdef intp_t first = bounds[0], n = out.size - first, s, non_empty = 0, capacity
     cdef RangePiece* pieces
     if n <= 1:
         return 0
@@ -132,12 +132,12 @@ cdef int _make_disjoint(RangeList* out, const intp_t* bounds, intp_t n_lists) no
         non_empty = non_empty + (bounds[s + 1] > bounds[s])
     if n_lists > 0 and non_empty <= 1:
         return 0
-    if out.merge_capacity < n:
-        pieces = <RangePiece*> realloc(out.merge_scratch, 4 * n * sizeof(RangePiece))
-        if pieces == NULL:
-            return -1
-        out.merge_scratch = pieces
-        out.merge_capacity = 2 * n
+    # The pieces, then as many for _push_disjoint's full ranges.
+    capacity = reserve(<void**> &out.merge_scratch, out.merge_capacity, 2 * n,
+                       sizeof(RangePiece))
+    if capacity < 0:
+        return -1
+    out.merge_capacity = capacity
     pieces = out.merge_scratch
     if n_lists > 0 and _each_sorted(out, bounds, n_lists):
         if not _merge_sorted(out, bounds, n_lists, pieces):
