@@ -98,8 +98,9 @@ def find_core_points(SpatialIndex index, EpsRows eps, weights, const double[::1]
     cdef intp_t n = index.points.shape[0]
     cdef bint can_stop_early = True, whole_ranges = True, unit_weights = weights is None
     if weights is None:
-        weights = np.ones(n)
-        weight_prefix = np.arange(n + 1, dtype=np.float64)
+        # Placeholders: _count counts positions instead (unit_weights).
+        weights = np.ones(1)
+        weight_prefix = np.zeros(1)
     else:
         weights = np.ascontiguousarray(weights, dtype=np.float64)
         weight_prefix = np.zeros(n + 1)
@@ -215,8 +216,9 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
            bint unit_weights, int mode, uint8_t[::1] is_core, int n_threads):
     """Pass 1: is_core[i] (IN/OUT) = weight of N(i) >= min_weight[i].
 
-    Points already flagged core are left as they are.  ``unit_weights``: every
-    weight is 1 (neighbours are then counted as integers).
+    Points already flagged core are left as they are.  With ``unit_weights``
+    every weight is 1: ``weights`` and ``weight_prefix`` are then not read, and
+    neighbours are counted as integers.
     """
     cdef Workspace work = Workspace(n_threads, points.shape[1])
     cdef Workspace undecided = Workspace(n_threads, points.shape[1])
@@ -225,6 +227,8 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef intp_t chunk = parallel_chunk(n_blocks, n_threads)
     cdef intp_t b, i, r, t, start, end, taken
     cdef intp_t min_stride = 0 if min_weight.shape[0] == 1 else 1
+    cdef intp_t weight_stride = 0 if unit_weights else 1
+    cdef const double* prefix = &weight_prefix[0]
     cdef const EpsTable* e = &eps.table
     cdef const Norm* norm = &index.norm
     cdef double need, total, full_weight, most_need, possible = 0.0
@@ -249,7 +253,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 continue
             if (taken == end - start and can_stop_early and whole_ranges
                     and is_clique(query, norm)):
-                total = weight_prefix[end] - weight_prefix[start]
+                total = _range_weight(prefix, unit_weights, start, end)
                 all_core = True
                 for i in range(start, end):
                     all_core = all_core and total >= min_weight[i * min_stride]
@@ -267,8 +271,8 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
             if whole_ranges:
                 for r in range(ranges.size):
                     if ranges.full[r]:
-                        full_weight = full_weight + weight_prefix[ranges.end[r]] \
-                            - weight_prefix[ranges.start[r]]
+                        full_weight = full_weight + _range_weight(
+                            prefix, unit_weights, ranges.start[r], ranges.end[r])
                 most_need = -INFINITY
                 for i in range(start, end):
                     if not is_core[i]:
@@ -277,8 +281,8 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                         and not (can_stop_early and full_weight >= most_need)):
                     # Test the other candidates against the block's box, once.
                     if _decide_ranges(&points[0, 0], points.shape[1], query, e, &weights[0],
-                                      ranges, undecided.ranges[t], <Direction> mode, norm,
-                                      &decided[t]) < 0:
+                                      weight_stride, ranges, undecided.ranges[t],
+                                      <Direction> mode, norm, &decided[t]) < 0:
                         failed[0] = 1
                         continue
                     full_weight = full_weight + decided[t]
@@ -288,8 +292,8 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 possible = full_weight
                 for r in range(ranges.size):
                     if not ranges.full[r]:
-                        possible = possible + weight_prefix[ranges.end[r]] \
-                            - weight_prefix[ranges.start[r]]
+                        possible = possible + _range_weight(
+                            prefix, unit_weights, ranges.start[r], ranges.end[r])
             for i in range(start, end):
                 if is_core[i]:
                     continue
@@ -300,7 +304,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 if can_stop_early and whole_ranges and possible < need:
                     continue
                 total = _weight_near(&points[0, 0], points.shape[1], i, e, &weights[0],
-                                     unit_weights, ranges, whole_ranges, full_weight,
+                                     weight_stride, ranges, whole_ranges, full_weight,
                                      need if can_stop_early else INFINITY,
                                      possible if can_stop_early and whole_ranges else INFINITY,
                                      <Direction> mode, norm)
@@ -309,8 +313,15 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")
 
 
+cdef inline double _range_weight(const double* prefix, bint unit_weights, intp_t start,
+                                 intp_t end) noexcept nogil:
+    """Weight of the positions start..end-1: from the prefix sums, or their count."""
+    return <double> (end - start) if unit_weights else prefix[end] - prefix[start]
+
+
 cdef int _decide_ranges(const floating* points, intp_t d, const Query* query,
-                        const EpsTable* e, const double* weights, const RangeList* ranges,
+                        const EpsTable* e, const double* weights, intp_t weight_stride,
+                        const RangeList* ranges,
                         RangeList* undecided, Direction mode, const Norm* norm,
                         double* decided) noexcept nogil:
     """Sort the points of the ranges that are not full by the query box (FORWARD or UNION).
@@ -346,7 +357,7 @@ cdef int _decide_ranges(const floating* points, intp_t d, const Query* query,
                     some = True
                     every = within_offsets(far, ej, e.n_cols, norm)
             if every:
-                decided[0] = decided[0] + weights[j]
+                decided[0] = decided[0] + weights[j * weight_stride]
             elif some:
                 last = undecided.size - 1
                 if last >= 0 and undecided.end[last] == j:
@@ -357,7 +368,7 @@ cdef int _decide_ranges(const floating* points, intp_t d, const Query* query,
 
 
 cdef inline double _weight_near(const floating* points, intp_t d, intp_t i, const EpsTable* e,
-                                const double* weights, bint unit_weights,
+                                const double* weights, intp_t weight_stride,
                                 const RangeList* ranges, bint full_counted, double total,
                                 double enough, double bound, Direction mode,
                                 const Norm* norm) noexcept nogil:
@@ -373,21 +384,21 @@ cdef inline double _weight_near(const floating* points, intp_t d, intp_t i, cons
     cdef const double* ex = e.values + i * e.row_stride
     cdef intp_t r, j
     if mode == FORWARD and norm.plain_euclidean and e.n_cols == 1:
-        return _weight_near_euclidean(points, d, i, ex[0] * ex[0], weights, unit_weights,
+        return _weight_near_euclidean(points, d, i, ex[0] * ex[0], weights, weight_stride,
                                       ranges, full_counted, total, enough, bound)
     for r in range(ranges.size):
         if ranges.full[r]:
             if full_counted:
                 continue
             for j in range(ranges.start[r], ranges.end[r]):
-                total = total + weights[j]
+                total = total + weights[j * weight_stride]
         else:
             for j in range(ranges.start[r], ranges.end[r]):
                 if related(x, ex, e.n_cols, points + j * d, e.values + j * e.row_stride,
                            e.n_cols, mode, norm):
-                    total = total + weights[j]
+                    total = total + weights[j * weight_stride]
                 else:
-                    bound = bound - weights[j]
+                    bound = bound - weights[j * weight_stride]
                     if bound < enough:
                         return total
         if total >= enough:
@@ -397,7 +408,7 @@ cdef inline double _weight_near(const floating* points, intp_t d, intp_t i, cons
 
 cdef inline double _weight_near_euclidean(const floating* points, intp_t d, intp_t i,
                                           double limit, const double* weights,
-                                          bint unit_weights, const RangeList* ranges,
+                                          intp_t weight_stride, const RangeList* ranges,
                                           bint full_counted, double total, double enough,
                                           double bound) noexcept nogil:
     """_weight_near for a FORWARD search, the plain euclidean metric and an isotropic
@@ -417,8 +428,9 @@ cdef inline double _weight_near_euclidean(const floating* points, intp_t d, intp
             if full_counted:
                 continue
             for j in range(ranges.start[r], ranges.end[r]):
-                total = total + weights[j]
-        elif unit_weights:
+                total = total + weights[j * weight_stride]
+        elif weight_stride == 0:
+            # Unit weights: count.
             hits = _euclidean_hits(points, d, x, ranges.start[r], ranges.end[r], limit)
             total = total + hits
             bound = bound - (ranges.end[r] - ranges.start[r] - hits)
