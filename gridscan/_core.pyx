@@ -596,8 +596,16 @@ cdef inline bint _reaches_box(const Query* query, const floating* y, intp_t d,
     """Whether y may lie in the neighbourhood of some point of the query's box: the
     kernel with the box's largest eps at the corner nearest to y (monotone, so exact)."""
     cdef double near[MAX_FEATURES]
-    cdef double far
+    cdef double far, v, gap, acc = 0.0
     cdef intp_t k
+    if norm.plain_euclidean and query.eps_cols == 1:
+        # within_offsets' sum, with gaps_to_interval's gaps on plain features.
+        for k in range(d):
+            v = y[k]
+            gap = query.lo[k] - v if v < query.lo[k] else (
+                v - query.hi[k] if v > query.hi[k] else 0.0)
+            acc = acc + gap * gap
+        return acc <= query.eps_max[0] * query.eps_max[0]
     if d > MAX_FEATURES:
         return True
     for k in range(d):

@@ -302,7 +302,13 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             job = self._prepare(take_rows(wrapped, first, n_threads), collapsed, n_threads)
         is_core, labels = fit_core(job.index, job.eps, job.weights, job.min_weight,
                                    job.union_rule, n_threads)
-        self.labels_, core_mask = to_row_order(job.index.order, labels, is_core, n_threads)
+        # Only the index's order is needed from here on: the rest of the index (its
+        # points and search structures, up to half the fit's memory) goes before the
+        # labels are put in row order and the core points copied.
+        order = job.index.order
+        del job
+        self.labels_, core_mask = to_row_order(order, labels, is_core, n_threads)
+        del order, labels, is_core
         if distinct is not None:
             self.labels_ = take_rows(self.labels_, group, n_threads)
             core_mask = take_rows(core_mask, group, n_threads)
