@@ -182,8 +182,8 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
 
     Memory is O(n) and does not grow with the number of neighbours:
     neighbourhoods are never stored. Beyond the input, a fit of 2-D float64
-    points peaks at about 150 to 160 bytes per point with ``algorithm="grid"``
-    (about 200 with a per-point eps) and 75 with ``"ball_tree"`` (125), at
+    points peaks at about 140 bytes per point with ``algorithm="grid"``
+    (180 to 200 with a per-point eps) and 50 with ``"ball_tree"`` (125), at
     200,000 as at 2,000,000 points (``benchmarks/memory_per_point.py``). An
     allocation that fails raises MemoryError.
 
