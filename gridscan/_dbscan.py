@@ -182,8 +182,8 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
 
     Memory is O(n) and does not grow with the number of neighbours:
     neighbourhoods are never stored. Beyond the input, a fit of 2-D float64
-    points peaks at about 150 to 160 bytes per point with ``algorithm="grid"``
-    (about 200 with a per-point eps) and 75 with ``"ball_tree"`` (125), at
+    points peaks at about 140 bytes per point with ``algorithm="grid"``
+    (180 to 200 with a per-point eps) and 50 with ``"ball_tree"`` (125), at
     200,000 as at 2,000,000 points (``benchmarks/memory_per_point.py``). An
     allocation that fails raises MemoryError.
 
@@ -302,7 +302,13 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             job = self._prepare(take_rows(wrapped, first, n_threads), collapsed, n_threads)
         is_core, labels = fit_core(job.index, job.eps, job.weights, job.min_weight,
                                    job.union_rule, n_threads)
-        self.labels_, core_mask = to_row_order(job.index.order, labels, is_core, n_threads)
+        # Only the index's order is needed from here on: the rest of the index (its
+        # points and search structures, up to half the fit's memory) goes before the
+        # labels are put in row order and the core points copied.
+        order = job.index.order
+        del job
+        self.labels_, core_mask = to_row_order(order, labels, is_core, n_threads)
+        del order, labels, is_core
         if distinct is not None:
             self.labels_ = take_rows(self.labels_, group, n_threads)
             core_mask = take_rows(core_mask, group, n_threads)

@@ -51,6 +51,7 @@ from cython.parallel cimport prange, threadid
 from gridscan._arrays import column_extent, take_rows
 
 from libc.math cimport INFINITY, floor, fmax
+from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, free
 
 from cython cimport floating
@@ -64,6 +65,11 @@ from gridscan._kernels cimport (
 )
 from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
+
+# Cell keys: 4 bytes when the grid's keys fit, else 8 (_cell_keys, _radix_sort).
+ctypedef fused cell_key_t:
+    int32_t
+    int64_t
 
 # Features of a grid at most (search scratch arrays live on the stack).
 cdef enum:
@@ -244,13 +250,18 @@ cdef class CellGrid(SpatialIndex):
         self.shape = shape
         self.dims = shape
         self.strides = np.where(np.arange(d) == along, 1, row_strides * self.row_length)
-        keys = np.empty(n, dtype=np.int64)
+        max_key = n_rows * self.row_length - 1
+        keys = np.empty(n, dtype=np.int32 if max_key < 2 ** 31 else np.int64)
         _cell_keys(X, self.orig, self.inv_size, shape, row_strides, along, self.row_inv_size,
                    self.row_cells, self.row_length, keys, n_threads)
-        order, sorted_keys = _radix_sort(keys, n_rows * self.row_length - 1, n_threads)
-        self.cell_start = np.flatnonzero(
-            np.r_[True, sorted_keys[1:] != sorted_keys[:n - 1], True]).astype(np.intp)
-        self.cell_key = sorted_keys[self.cell_start[:len(self.cell_start) - 1]]
+        order, keys = _radix_sort(keys, max_key, n_threads, overwrite_keys=True)
+        new_cell = np.empty(n + 1, dtype=bool)
+        new_cell[0] = new_cell[n] = True
+        np.not_equal(keys[1:], keys[:n - 1], out=new_cell[1:n])
+        self.cell_start = np.flatnonzero(new_cell)
+        del new_cell
+        self.cell_key = keys[self.cell_start[:len(self.cell_start) - 1]].astype(np.int64)
+        del keys    # before the points are copied: the grid's build peaks there
         self.n_cells = self.cell_key.shape[0]
         if dense_rows:
             self.row_first_cell = np.searchsorted(
@@ -623,7 +634,7 @@ def _row_means(const floating[:, ::1] X, const double[::1] origin, const double[
 def _cell_keys(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,
                const int64_t[::1] dims, const int64_t[::1] row_strides, intp_t along,
                const double[::1] row_inv_size, const int64_t[::1] row_cells,
-               int64_t row_length, int64_t[::1] keys, int n_threads):
+               int64_t row_length, cell_key_t[::1] keys, int n_threads):
     """keys[i] (OUT) = row of X[i] * row_length + cell of X[i] along its row.
 
     row_inv_size and row_cells hold one entry per row, or one for all rows.
@@ -638,8 +649,8 @@ def _cell_keys(const floating[:, ::1] X, const double[::1] origin, const double[
             row = _row_of(&X[i, 0], &origin[0], &inv_size[0], &dims[0], &row_strides[0],
                           along, d)
             r = row if per_row else 0
-            keys[i] = row * row_length + _clipped_cell(X[i, along], origin[along],
-                                                       row_inv_size[r], row_cells[r])
+            keys[i] = <cell_key_t> (row * row_length + _clipped_cell(
+                X[i, along], origin[along], row_inv_size[r], row_cells[r]))
 
 
 cdef inline int64_t _row_of(const floating* x, const double* origin, const double* inv_size,
@@ -662,12 +673,15 @@ cdef inline int64_t _clipped_cell(double x, double origin, double inv_size,
 
 # Not the lattice's counting sort (_lattice_layout._counting_sort): the keys here
 # range over up to 2**56 cells, too many for its table of counts.
-def _radix_sort(const int64_t[::1] keys, int64_t max_key, int n_threads):
+def _radix_sort(cell_key_t[::1] keys, int64_t max_key, int n_threads,
+                bint overwrite_keys=False):
     """Stable LSD radix sort of keys in [0, max_key]: returns (order, sorted keys).
 
     Each pass cuts the keys into one contiguous slice per thread; the keys of
     a digit from slice s go after those of the slices before it, which keeps
-    every pass stable whatever the number of threads.
+    every pass stable whatever the number of threads.  The passes alternate
+    between two buffers of the keys' type; with ``overwrite_keys`` ``keys``
+    itself is one of them (one array of n keys less).
     """
     cdef intp_t n = keys.shape[0], i, s, digit, position
     cdef intp_t n_bits = max(int(max_key).bit_length(), 1)
@@ -679,13 +693,13 @@ def _radix_sort(const int64_t[::1] keys, int64_t max_key, int n_threads):
     cdef intp_t[:, ::1] next_slot = np.empty((n_slices, mask + 1), dtype=np.intp)
     cdef intp_t[::1] order = np.empty(n, dtype=np.intp)
     cdef intp_t[::1] order_next = np.empty(n, dtype=np.intp)
-    cdef const int64_t[::1] current = keys
-    cdef int64_t[::1] current_next
-    cdef int64_t[:, ::1] buffers = np.empty((2, n), dtype=np.int64)
+    cdef cell_key_t[::1] current = keys
+    cdef cell_key_t[::1] current_next = np.empty_like(np.asarray(keys))
+    cdef cell_key_t[::1] spare = current_next if overwrite_keys \
+        else np.empty_like(np.asarray(keys))
     cdef bint first = True
     with nogil:
         while shift < n_bits:
-            current_next = buffers[(shift // bits) % 2]
             for s in prange(n_slices, schedule="static", num_threads=n_slices):
                 for digit in range(mask + 1):
                     next_slot[s, digit] = 0
@@ -709,7 +723,10 @@ def _radix_sort(const int64_t[::1] keys, int64_t max_key, int n_threads):
                     order_next[position] = i if first else order[i]
                     current_next[position] = current[i]
             order, order_next = order_next, order
-            current = current_next
+            if first and not overwrite_keys:
+                current, current_next = current_next, spare
+            else:
+                current, current_next = current_next, current
             first = False
             shift += bits
     return np.asarray(order), np.asarray(current)
