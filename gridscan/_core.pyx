@@ -390,8 +390,7 @@ cdef inline double _weight_near(const floating* points, intp_t d, intp_t i, cons
         if ranges.full[r]:
             if full_counted:
                 continue
-            for j in range(ranges.start[r], ranges.end[r]):
-                total = total + weights[j * weight_stride]
+            total = _add_weights(total, weights, weight_stride, ranges.start[r], ranges.end[r])
         else:
             for j in range(ranges.start[r], ranges.end[r]):
                 if related(x, ex, e.n_cols, points + j * d, e.values + j * e.row_stride,
@@ -403,6 +402,16 @@ cdef inline double _weight_near(const floating* points, intp_t d, intp_t i, cons
                         return total
         if total >= enough:
             break
+    return total
+
+
+cdef inline double _add_weights(double total, const double* weights, intp_t weight_stride,
+                                intp_t start, intp_t end) noexcept nogil:
+    """total plus the weights of positions start..end-1, added one by one in order (the
+    sums of the per-pair tests, so that both round alike; stride 0: one weight)."""
+    cdef intp_t j
+    for j in range(start, end):
+        total = total + weights[j * weight_stride]
     return total
 
 
@@ -427,8 +436,7 @@ cdef inline double _weight_near_euclidean(const floating* points, intp_t d, intp
         if ranges.full[r]:
             if full_counted:
                 continue
-            for j in range(ranges.start[r], ranges.end[r]):
-                total = total + weights[j * weight_stride]
+            total = _add_weights(total, weights, weight_stride, ranges.start[r], ranges.end[r])
         elif weight_stride == 0:
             # Unit weights: count.
             hits = _euclidean_hits(points, d, x, ranges.start[r], ranges.end[r], limit)
