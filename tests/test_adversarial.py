@@ -1,7 +1,7 @@
 """Adversarial data (issue 18): spans far beyond eps, duplicates, eps over many orders.
 
 Every algorithm must give the labels of scikit-learn's DBSCAN (scalar eps) or of
-the brute force of SPEC section 1 (tests/reference.py): never a silent wrong
+the brute force of docs/semantics.rst (tests/reference.py): never a silent wrong
 answer, whatever the ratio of the data's span to eps.  The sizes are small;
 benchmarks/bench_adversarial.py times the same distributions at full size.
 """
