@@ -659,8 +659,8 @@ cdef void _join_clique(intp_t b, intp_t first, intp_t end, const Query* query,
             continue
         for j in range(ranges.start[r], ranges.end[r]):
             # One edge joins j to the whole block.
-            if (not is_core[j] or not _reaches_box(query, &points[j, 0], d, norm)
-                    or uf_find(parent, j) == uf_find(parent, first)):
+            if (not is_core[j] or uf_find(parent, j) == uf_find(parent, first)
+                    or not _reaches_box(query, &points[j, 0], d, norm)):
                 continue
             for i in range(first, end):
                 if is_core[i] and _linked(points, e, i, j, norm):
