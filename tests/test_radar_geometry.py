@@ -485,6 +485,9 @@ def test_network_features_errors(network):
         network_features([radars[0], bare])
     with pytest.raises(ValueError, match="frame must be 'aeqd' or 'latlon'; got 'utm'"):
         network_features(radars, frame="utm")
+    with pytest.raises(ValueError, match=r"centre applies to frame='aeqd' only .*"
+                                         r"got centre=\(40.0, -99.8\) with frame='latlon'"):
+        network_features(radars, frame="latlon", centre=(40.0, -99.8))
     with pytest.raises(ValueError, match="points_list must hold at least one"):
         network_features([])
     latlon = network_features(radars, frame="latlon")

@@ -529,7 +529,7 @@ def network_features(points_list, *, frame="aeqd", volume=False, beams=1.5, gate
         As in :func:`volume_features`.
     centre : (float, float), default=None
         Latitude, longitude of the projection's centre; None takes the mean
-        of the sites (as unit vectors).
+        of the sites (as unit vectors). ``frame="aeqd"`` only.
 
     Returns
     -------
@@ -546,7 +546,8 @@ def network_features(points_list, *, frame="aeqd", volume=False, beams=1.5, gate
     ------
     ValueError
         If ``points_list`` is not a sequence of PolarPoints, ``frame`` or
-        ``volume`` has another value, a PolarPoints has no site (no altitude
+        ``volume`` has another value, ``centre`` is given with
+        ``frame="latlon"``, a PolarPoints has no site (no altitude
         with ``volume=True``), or it holds an RHI sweep without
         ``volume=True``.
 
@@ -617,6 +618,10 @@ def network_features(points_list, *, frame="aeqd", volume=False, beams=1.5, gate
         raise ValueError(f"frame must be 'aeqd' or 'latlon'; got {frame!r}")
     if not isinstance(volume, (bool, np.bool_)):
         raise ValueError(f"volume must be True or False; got {volume!r}")
+    if frame == "latlon" and centre is not None:
+        # Latitude and longitude need no projection, so a centre would be ignored.
+        raise ValueError(f"centre applies to frame='aeqd' only (frame='latlon' is not "
+                         f"projected); got centre={centre!r} with frame='latlon'")
     for points in points_list:
         _check_points(points, "network_features")
         points._require_site(need_altitude=volume)
