@@ -148,6 +148,31 @@ def numbered_cells(low, high, size):
             size = np.where(too_fine | (np.prod(shape) > MAX_CELLS), size * 2, size)
 
 
+def occupied_cells(X, cell_size, intp_t feature, int n_threads=1):
+    """(cells, columns): the occupied cells of a grid over X with sides ``cell_size``
+    (as numbered_cells makes them), and how many of them remain when the cells
+    that differ only along ``feature`` count as one."""
+    X = np.ascontiguousarray(X)
+    d = X.shape[1]
+    low, high = column_extent(X)
+    size, shape = numbered_cells(low, high, np.asarray(cell_size, dtype=np.float64))
+    row_strides = np.zeros(d, dtype=np.int64)
+    stride = 1
+    for k in range(d - 1, -1, -1):
+        if k != feature:
+            row_strides[k] = stride
+            stride *= int(shape[k])
+    keys = np.empty(X.shape[0], dtype=np.int64)
+    row_length = int(shape[feature])
+    _cell_keys(X, low, 1.0 / size, shape, row_strides, feature,
+               np.array([1.0 / size[feature]]), shape[feature:feature + 1], row_length, keys,
+               n_threads)
+    keys = _radix_sort(keys, stride * row_length - 1, n_threads)[1]
+    columns = keys // row_length
+    return (int(np.count_nonzero(keys[1:] != keys[:-1])) + 1,
+            int(np.count_nonzero(columns[1:] != columns[:-1])) + 1)
+
+
 cdef class CellGrid(SpatialIndex):
     """Cell lists over a regular grid, for low-dimensional data (``algorithm="grid"``).
 
