@@ -40,9 +40,27 @@
 # eps row of its points (tree_eps_max).  A search descends only into nodes
 # whose box may hold a neighbour of the query box by the same monotone kernel
 # test as a cell, so it visits the occupied cells near the query and few
-# others, in any dimension; each cell found is then tested as above.  The pair
-# lists (prepare_searches) search the tree once per cell, for the box of its
-# points (a leaf's box, shared by its cells, reaches several times as many).
+# others, in any dimension; each cell found is then tested as above.
+#
+# Levels.  When the points' own eps spread widely along several features (a
+# radar volume: horizontal and vertical radii growing with range), one cell
+# size is wrong almost everywhere: where the radii are small a cell holds
+# many points, which are tested one by one, and where they are large a cell
+# reaches hundreds of others.  Each point then has a cell level
+# (``cell_level``, chosen by _index_choice.cell_levels): its cells are
+# 2**level times cell_size wide, and the keys number the cells of each level
+# after those of the levels below (_level_keys).  Cells of different levels
+# may overlap; the grid keeps the cell tree in any dimension, which takes
+# cells of any size, and never uses rows (``levelled``).
+#
+# Pair lists.  prepare_searches finds every cell's candidate cells once for
+# all the passes (_cell_pairs).  Each cell searches, with its own largest eps
+# (FORWARD), the cells its points may reach, so a search is as narrow as the
+# cell's radii; a pair of cells is recorded by the cell that reaches the
+# other (the lower one when both do) and entered in both lists.  On rows, the
+# cells of one row share the list of occupied rows near it (_near_rows) and
+# walk each such row in order (_join_rows); through the tree, the cells of a
+# leaf share one search for the leaf's box and largest eps (_leaf_pairs).
 
 import numpy as np
 
@@ -52,6 +70,7 @@ from gridscan._index import column_extent, take_rows
 
 from libc.math cimport INFINITY, floor, fmax
 from libc.stdlib cimport calloc, free, realloc
+from libc.string cimport memcpy
 
 from cython cimport floating
 
@@ -59,7 +78,7 @@ from gridscan._index cimport (
     EpsRows, Query, RangeList, SpatialIndex, Workspace, load_block_query, range_push,
 )
 from gridscan._kernels cimport (
-    FORWARD, REVERSE, UNION, Direction, EpsTable, larger, smaller, within_offsets,
+    FORWARD, REVERSE, Direction, EpsTable, Norm, larger, smaller, within_offsets,
 )
 from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
@@ -112,6 +131,25 @@ cdef struct PairBuffer:
     uint8_t* flags
     intp_t size
     intp_t capacity
+
+
+cdef struct NearRow:
+    # An occupied row near the row whose cells make their pair lists
+    # (_near_rows): its coordinates (the row feature's unused) and its cells
+    # next .. end - 1, next moving on as the row's cells are searched in order.
+    int64_t coord[MAX_DIMS]
+    intp_t next
+    intp_t end
+
+
+cdef struct NearRows:
+    # The occupied rows that the cells of one row may reach (_near_rows).
+    NearRow* row
+    intp_t size
+    intp_t capacity
+    int64_t of_row            # the row they were found for (-1: none yet)
+    bint too_many             # more rows in reach than occupied cells: search cell by cell
+    double reach              # largest eps of that row's cells along the row feature
 
 
 # Cells along one feature at most: a double numbers them exactly (with room
@@ -169,6 +207,7 @@ cdef class CellGrid(SpatialIndex):
     cdef readonly object origin           # (d,) float64
     cdef readonly object shape            # (d,) int64 cells along each feature
     cdef readonly intp_t n_cells          # occupied cells
+    cdef readonly bint levelled           # cells sized to their points' eps (cell_level)
     cdef int64_t[::1] strides             # row-major key strides
     cdef double[::1] inv_size
     cdef double[::1] orig
@@ -206,7 +245,7 @@ cdef class CellGrid(SpatialIndex):
     cdef double[:, ::1] tree_eps_max
 
     def __init__(self, X, cell_size, metric="euclidean", double p=2.0, window=None,
-                 row_feature=None, row_scale=None, int n_threads=1):
+                 row_feature=None, row_scale=None, cell_level=None, int n_threads=1):
         X = np.ascontiguousarray(X)
         n, d = X.shape
         if d > MAX_DIMS:
@@ -222,7 +261,7 @@ cdef class CellGrid(SpatialIndex):
         self.orig = low
         self.along = along
         n_rows = int(np.prod(np.delete(shape, along).astype(object)))
-        dense_rows = n_rows <= DENSE_ROWS_PER_POINT * n + 1024
+        dense_rows = n_rows <= DENSE_ROWS_PER_POINT * n + 1024 and cell_level is None
         row_strides = np.zeros(d, dtype=np.int64)
         stride = 1
         for k in range(d - 1, -1, -1):
@@ -244,9 +283,14 @@ cdef class CellGrid(SpatialIndex):
         self.dims = shape
         self.strides = np.where(np.arange(d) == along, 1, row_strides * self.row_length)
         keys = np.empty(n, dtype=np.int64)
-        _cell_keys(X, self.orig, self.inv_size, shape, row_strides, along, self.row_inv_size,
-                   self.row_cells, self.row_length, keys, n_threads)
-        order, sorted_keys = _radix_sort(keys, n_rows * self.row_length - 1, n_threads)
+        if cell_level is None:
+            _cell_keys(X, self.orig, self.inv_size, shape, row_strides, along,
+                       self.row_inv_size, self.row_cells, self.row_length, keys, n_threads)
+            n_keys = n_rows * self.row_length
+        else:
+            n_keys = _level_keys(X, low, high, size, cell_level, keys, n_threads)
+        self.levelled = cell_level is not None
+        order, sorted_keys = _radix_sort(keys, n_keys - 1, n_threads)
         self.cell_start = np.flatnonzero(
             np.r_[True, sorted_keys[1:] != sorted_keys[:n - 1], True]).astype(np.intp)
         self.cell_key = sorted_keys[self.cell_start[:len(self.cell_start) - 1]]
@@ -262,7 +306,8 @@ cdef class CellGrid(SpatialIndex):
         self.cell_hi = np.empty((self.n_cells, d))
         _cell_boxes(points, self.cell_start, self.cell_lo, self.cell_hi, n_threads)
         self.tree_nodes = 0
-        if d >= TREE_MIN_FEATURES and self.n_cells > TREE_LEAF_CELLS:
+        if (d >= TREE_MIN_FEATURES and self.n_cells > TREE_LEAF_CELLS
+                or cell_level is not None):
             # Cells (and their points) renumbered in the tree's order: a node's
             # cells are then one range, near cells near in memory.
             tree_order = _build_cell_tree(self, n_threads)
@@ -433,10 +478,9 @@ cdef class CellGrid(SpatialIndex):
             if self.tree_end[node] <= first_cell:
                 continue
             _near_gaps(q.lo, q.hi, &self.tree_lo[node, 0], &self.tree_hi[node, 0], d, near)
-            reached = mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols,
-                                                         &self.norm)
-            if not reached and (mode != FORWARD or pairs != NULL):
-                reached = within_offsets(near, &self.tree_eps_max[node, 0], self.eps_cols,
+            reached = mode != REVERSE and _reaches(near, q.eps_max, q.eps_cols, &self.norm)
+            if not reached and mode != FORWARD:
+                reached = _reaches(near, &self.tree_eps_max[node, 0], self.eps_cols,
                                          &self.norm)
             if not reached:
                 continue
@@ -449,6 +493,190 @@ cdef class CellGrid(SpatialIndex):
                 stack[top] = 2 * node + 2
                 stack[top + 1] = 2 * node + 1
                 top += 2
+        return 0
+
+    cdef int _leaf_pairs(self, intp_t u, bint shared, intp_t* leaf, Query* leaf_query,
+                         RangeList* near_cells, RangeList* out, PairBuffer* pairs) noexcept nogil:
+        """The pairs of cell u (to out or pairs, as _collect's FORWARD search from all of
+        u's points would give them) through the cell tree.
+
+        The tree is searched once per leaf (IN/OUT: leaf, the leaf of the cells
+        searched last, -1 at first), for the box and the largest eps of its
+        cells: each of them then tests only the cells found (near_cells).
+        """
+        cdef intp_t i, c, e_row = 0 if shared else u
+        cdef Query q
+        if leaf[0] < 0 or u >= self.tree_end[leaf[0]]:
+            if leaf[0] < 0:
+                leaf[0] = self.tree_nodes // 2
+            while self.tree_end[leaf[0]] <= u:
+                leaf[0] += 1
+            leaf_query.lo = &self.tree_lo[leaf[0], 0]
+            leaf_query.hi = &self.tree_hi[leaf[0], 0]
+            leaf_query.eps_max = &self.pair_eps_max[0, 0] if shared \
+                else &self.tree_eps_max[leaf[0], 0]
+            leaf_query.eps_min = leaf_query.eps_max
+            leaf_query.eps_cols = self.pair_eps_max.shape[1]
+            leaf_query.block = -1
+            near_cells.size = 0
+            if self._collect_tree(leaf_query, FORWARD,
+                                  self.tree_start[leaf[0]] if shared else 0,
+                                  near_cells, NULL) < 0:
+                return -1
+        q.lo = &self.cell_lo[u, 0]
+        q.hi = &self.cell_hi[u, 0]
+        q.eps_max = &self.pair_eps_max[e_row, 0]
+        q.eps_min = &self.pair_eps_min[e_row, 0]
+        q.eps_cols = self.pair_eps_max.shape[1]
+        q.block = u
+        for i in range(near_cells.size):
+            c = near_cells.block[i]
+            if shared and c < u:
+                continue
+            if self._test_cell(&q, FORWARD, c, out, pairs) < 0:
+                return -1
+        return 0
+
+    cdef int _near_rows(self, intp_t u, bint shared, NearRows* rows) noexcept nogil:
+        """The occupied rows (OUT: rows) that some cell of u's row may reach (FORWARD).
+
+        The rows near the box of the row's cells, by their largest eps; with a
+        shared eps, only the rows from u's row on.  -1 when memory runs out.
+        """
+        cdef intp_t d = self.norm.n_features, a = self.along, k, first, end, c, e_row
+        cdef intp_t cols = self.pair_eps_max.shape[1]
+        cdef int64_t row = self.cell_key[u] // self.row_length, near_row
+        cdef int64_t lo[MAX_DIMS]
+        cdef int64_t hi[MAX_DIMS]
+        cdef int64_t cell[MAX_DIMS]
+        cdef double box_lo[MAX_DIMS]
+        cdef double box_hi[MAX_DIMS]
+        cdef double eps_max[MAX_DIMS]
+        cdef double n_rows = 1.0
+        cdef Query q
+        cdef void* grown
+        rows.size = 0
+        rows.of_row = row
+        rows.too_many = False
+        self._row_cells(row, &first, &end)
+        for k in range(d):
+            box_lo[k] = INFINITY
+            box_hi[k] = -INFINITY
+        for k in range(cols):
+            eps_max[k] = 0.0
+        for c in range(first, end):
+            for k in range(d):
+                box_lo[k] = smaller(box_lo[k], self.cell_lo[c, k])
+                box_hi[k] = larger(box_hi[k], self.cell_hi[c, k])
+            e_row = 0 if shared else c
+            for k in range(cols):
+                eps_max[k] = larger(eps_max[k], self.pair_eps_max[e_row, k])
+        q.lo = box_lo
+        q.hi = box_hi
+        q.eps_max = eps_max
+        q.eps_cols = cols
+        rows.reach = self._extent(&q, FORWARD, a)
+        for k in range(d):
+            lo[k] = 0
+            hi[k] = 0
+            if k != a and not self._cell_span(&q, k, self._extent(&q, FORWARD, k),
+                                              &lo[k], &hi[k]):
+                return 0
+            cell[k] = lo[k]
+            n_rows = n_rows * <double> (hi[k] - lo[k] + 1)
+        if n_rows > self.n_cells:
+            rows.too_many = True
+            return 0
+        # Odometer over the coordinates but the row feature's: rows in ascending order.
+        while True:
+            near_row = 0
+            for k in range(d):
+                if k != a:
+                    near_row += cell[k] * self.strides[k]
+            near_row = near_row // self.row_length
+            if not (shared and near_row < row):
+                self._row_cells(near_row, &first, &end)
+                if first < end:
+                    if rows.size == rows.capacity:
+                        rows.capacity = max(2 * rows.capacity, 64)
+                        grown = realloc(rows.row, rows.capacity * sizeof(NearRow))
+                        if grown == NULL:
+                            return -1
+                        rows.row = <NearRow*> grown
+                    for k in range(d):
+                        rows.row[rows.size].coord[k] = cell[k]
+                    rows.row[rows.size].next = first
+                    rows.row[rows.size].end = end
+                    rows.size += 1
+            k = d - 1
+            while k >= 0:
+                if k != a:
+                    if cell[k] < hi[k]:
+                        cell[k] += 1
+                        break
+                    cell[k] = lo[k]
+                k -= 1
+            if k < 0:
+                return 0
+
+    cdef inline void _row_cells(self, int64_t row, intp_t* first, intp_t* end) noexcept nogil:
+        """The cells first .. end - 1 (OUT) of a row."""
+        if self.row_first_cell.shape[0] > 0:
+            first[0] = self.row_first_cell[row]
+            end[0] = self.row_first_cell[row + 1]
+        else:
+            first[0] = self._first_cell_at_or_after(row * self.row_length, 0, self.n_cells)
+            end[0] = self._first_cell_at_or_after((row + 1) * self.row_length, first[0],
+                                                  self.n_cells)
+
+    cdef int _join_rows(self, intp_t u, bint shared, NearRows* rows, RangeList* out,
+                        PairBuffer* pairs) noexcept nogil:
+        """The pairs of cell u (to out or pairs, as _collect's FORWARD search from all of
+        u's points would give them), from the rows near u's row (_near_rows).
+
+        The cells of u's row are searched in order, so the cells of a near row
+        that lie wholly before the row's reach from u stay behind for the next
+        cells of the row too.
+        """
+        cdef intp_t d = self.norm.n_features, a = self.along, k, r, c
+        cdef intp_t e_row = 0 if shared else u
+        cdef int64_t lo[MAX_DIMS]
+        cdef int64_t hi[MAX_DIMS]
+        cdef double extent
+        cdef NearRow* near
+        cdef bint inside
+        cdef Query q
+        q.lo = &self.cell_lo[u, 0]
+        q.hi = &self.cell_hi[u, 0]
+        q.eps_max = &self.pair_eps_max[e_row, 0]
+        q.eps_min = &self.pair_eps_min[e_row, 0]
+        q.eps_cols = self.pair_eps_max.shape[1]
+        q.block = u
+        for k in range(d):
+            lo[k] = 0
+            hi[k] = 0
+            if k != a and not self._cell_span(&q, k, self._extent(&q, FORWARD, k),
+                                              &lo[k], &hi[k]):
+                return 0
+        extent = self._extent(&q, FORWARD, a)
+        for r in range(rows.size):
+            near = &rows.row[r]
+            inside = True
+            for k in range(d):
+                if k != a and (near.coord[k] < lo[k] or near.coord[k] > hi[k]):
+                    inside = False
+            if not inside:
+                continue
+            c = near.next
+            while c < near.end and self.cell_lo[u, a] - self.cell_hi[c, a] > rows.reach:
+                c += 1
+            near.next = c
+            if shared:
+                c = max(c, u)
+            while c < near.end and self.cell_lo[c, a] - self.cell_hi[u, a] <= extent:
+                if self._test_cell(&q, FORWARD, c, out, pairs) < 0:
+                    return -1
+                c += 1
         return 0
 
     cdef inline double _extent(self, const Query* q, Direction mode, intp_t k) noexcept nogil:
@@ -538,9 +766,12 @@ cdef class CellGrid(SpatialIndex):
                         PairBuffer* pairs) noexcept nogil:
         """Push cell u unless no pair can be neighbours; flag it full when all pairs are.
 
-        With pairs (a UNION search from all the points of one cell, whose eps
-        bounds are the query's), cell u goes to pairs instead of out, with the
-        PAIR_* flags of the two cells seen from the query's cell.
+        With pairs (a FORWARD search from all the points of cell q.block, whose
+        eps bounds are the query's: _cell_pairs), cell u goes to pairs instead
+        of out, with the PAIR_* flags of the two cells seen from the query's
+        cell, when the query's cell reaches u and is the lower of the two or
+        is not reached back: each pair of cells is then recorded once, by a
+        search that finds it.
         """
         cdef double near[MAX_DIMS]
         cdef double far[MAX_DIMS]
@@ -549,11 +780,13 @@ cdef class CellGrid(SpatialIndex):
         cdef intp_t d = self.norm.n_features
         _near_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], d, near)
         # The farthest corner is worked out only for cells that some pair reaches.
-        if mode != REVERSE or pairs != NULL:
-            forward = within_offsets(near, q.eps_max, q.eps_cols, &self.norm)
+        if mode != REVERSE:
+            forward = _reaches(near, q.eps_max, q.eps_cols, &self.norm)
+        if pairs != NULL and not forward:
+            return 0
         if mode != FORWARD or pairs != NULL:
-            reverse = within_offsets(near, &self.cell_eps_max[u, 0], self.eps_cols, &self.norm)
-        if not (forward or reverse):
+            reverse = _reaches(near, &self.cell_eps_max[u, 0], self.eps_cols, &self.norm)
+        if not (forward or reverse) or pairs != NULL and reverse and u < q.block:
             return 0
         _far_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], d, far)
         if pairs != NULL:
@@ -571,6 +804,19 @@ cdef class CellGrid(SpatialIndex):
         if reverse and not full:
             full = within_offsets(far, &self.cell_eps_min[u, 0], self.eps_cols, &self.norm)
         return range_push(out, self.cell_start[u], self.cell_start[u + 1], full, u)
+
+
+cdef inline bint _reaches(const double* near, const double* e, intp_t n_cols,
+                          const Norm* norm) noexcept nogil:
+    """within_offsets(near, e, n_cols, norm), rejecting first without a division the gaps
+    that exceed their own feature's eps (beyond the kernel's rounding: no metric accepts
+    those)."""
+    cdef intp_t k
+    cdef bint apart = False
+    for k in range(norm.n_features):
+        # (One branch for all the features: which one is out is unpredictable.)
+        apart = apart | (near[k] > e[0 if n_cols == 1 else k] * (1.0 + EXTENT_MARGIN))
+    return not apart and within_offsets(near, e, n_cols, norm)
 
 
 cdef inline void _near_gaps(const double* a_lo, const double* a_hi, const double* b_lo,
@@ -597,6 +843,47 @@ cdef inline bint _clip_span(int64_t* lo, int64_t* hi, int64_t n) noexcept nogil:
     lo[0] = max(lo[0], 0)
     hi[0] = min(hi[0], n - 1)
     return True
+
+
+def _level_keys(const floating[:, ::1] X, low, high, size, cell_level, int64_t[::1] keys,
+                int n_threads):
+    """keys[i] (OUT): the cell of X[i] among the cells of its level, 2**cell_level[i] times
+    size wide, after those of the levels below; returns the number of keys."""
+    cdef intp_t i, k, n = X.shape[0], d = X.shape[1], level
+    levels, level_of = np.unique(np.asarray(cell_level), return_inverse=True)
+    n_levels = len(levels)
+    inv_size = np.empty((n_levels, d))
+    dims = np.empty((n_levels, d), dtype=np.int64)
+    strides = np.empty((n_levels, d), dtype=np.int64)
+    first = np.zeros(n_levels, dtype=np.int64)
+    n_keys = 0
+    for level in range(n_levels):
+        level_size, level_shape = numbered_cells(low, high, size * 2.0 ** float(levels[level]))
+        inv_size[level] = 1.0 / level_size
+        dims[level] = level_shape
+        strides[level] = np.r_[np.cumprod(level_shape[:0:-1])[::-1], 1]
+        first[level] = n_keys
+        n_keys += int(np.prod(level_shape.astype(object)))
+    if n_keys > MAX_CELLS * 64:
+        raise ValueError("gridscan: too many cells over the levels of the grid")
+    cdef const double[:, ::1] inv = inv_size
+    cdef const int64_t[:, ::1] n_along = dims
+    cdef const int64_t[:, ::1] stride = strides
+    cdef const int64_t[::1] offset = first
+    cdef const intp_t[::1] of = level_of.astype(np.intp)
+    cdef const double[::1] origin = np.asarray(low, dtype=np.float64)
+    cdef int64_t key
+    with nogil:
+        for i in prange(n, schedule="static", num_threads=n_threads):
+            if threadid() == 0:
+                poll_signals(i, POINTS_PER_POLL)
+            level = of[i]
+            key = offset[level]
+            for k in range(d):
+                key = key + _clipped_cell(X[i, k], origin[k], inv[level, k],
+                                          n_along[level, k]) * stride[level, k]
+            keys[i] = key
+    return n_keys
 
 
 def _row_means(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,
@@ -785,7 +1072,8 @@ def _balanced_slices(CellGrid grid, EpsRows eps, intp_t n_slices):
     the others.  The lists built do not depend on the slices.
     """
     n_cells = grid.n_cells
-    if eps.shared or n_slices == 1:
+    if eps.shared or n_slices == 1 or grid.levelled:
+        # (Cells sized to their own eps reach about as many cells each.)
         return np.linspace(0, n_cells, n_slices + 1).astype(np.intp)
     d = grid.norm.n_features
     reach = np.broadcast_to(np.asarray(grid.cell_eps_max), (n_cells, d)) / grid.cell_size
@@ -797,21 +1085,31 @@ def _balanced_slices(CellGrid grid, EpsRows eps, intp_t n_slices):
 def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n_threads):
     """The candidate cells of every cell with their PAIR_* flags, as CSR arrays.
 
-    The cells are cut into one contiguous slice per thread.  For each cell u
-    of its slice, a thread finds the cells c >= u that may hold a pair of
-    neighbours in either direction, with the flags seen from u; each pair is
-    then entered in both lists, the flags mirrored for c.  Cell c's list holds
-    first the cells u < c that found it (ascending), then its own finds: the
-    same lists for any number of threads.
+    The cells are cut into one contiguous slice per thread.  Each cell u of
+    a slice searches the cells that its own points reach (FORWARD, with u's
+    largest eps) and records each pair of cells once, with the flags seen
+    from u (see _test_cell): c >= u when u reaches c, and c < u too when c
+    does not reach back (c's own search does not find u then).  A search
+    sized by the cell's own eps stays narrow where the radii are small; one
+    that must also find every cell whose points reach u would take the
+    largest eps of all points.  With a shared eps the relation is symmetric
+    and each cell searches the cells c >= u only.  Each pair is then entered
+    in both lists, the flags mirrored for c, and each list is sorted by cell
+    (a merge of the cells that found it and its own finds): the same lists
+    for any number of threads.
     """
     cdef intp_t n_cells = grid.n_cells, d = grid.norm.n_features
     cdef intp_t n_slices = max(1, min(n_threads, n_cells // 1024))
     cdef intp_t[::1] bounds = _balanced_slices(grid, eps, n_slices)
     cdef Workspace work = Workspace(n_slices, d)
+    cdef Workspace leaf_work = Workspace(n_slices, d)
+    cdef intp_t leaf
     cdef PairBuffer* found = <PairBuffer*> calloc(n_slices, sizeof(PairBuffer))
-    if found == NULL:
+    cdef NearRows* near = <NearRows*> calloc(n_slices, sizeof(NearRows))
+    if found == NULL or near == NULL:
+        free(found)
+        free(near)
         raise MemoryError("gridscan: out of memory while collecting candidate cells")
-    cdef Direction mode = FORWARD if eps.shared else UNION
     cdef bint shared = eps.shared
     cdef intp_t u, c, s, i, total
     cdef uint8_t flags
@@ -824,6 +1122,9 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
     cdef intp_t[::1] start = np.empty(n_cells + 1, dtype=np.intp)
     cdef intp_t[::1] cells
     cdef uint8_t[::1] pair_flags
+    cdef intp_t longest = 0
+    cdef intp_t[:, ::1] held
+    cdef uint8_t[:, ::1] held_flags
     cdef Query* query
     cdef RangeList* ranges
     cdef PairBuffer* pairs
@@ -838,16 +1139,33 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
                 # push ranges, entered below with the flags of both directions.
                 # Else they push the pairs with the flags of each direction themselves.
                 pairs = NULL if shared else &found[s]
+                near[s].of_row = -1
+                leaf = -1
                 for u in range(bounds[s], bounds[s + 1]):
                     if s == 0:
                         # Each search may be long (many features): check every cell.
                         check_signals()
                     first_pair[u] = found[s].size
-                    load_block_query(query, points, grid.cell_start[u],
-                                     grid.cell_start[u + 1], NULL, 0, &eps.table, mode, u)
                     ranges.size = 0
-                    if grid._collect(query, mode, u, ranges, pairs) < 0:
-                        failed[0] = 1
+                    if grid.tree_nodes > 0:
+                        if grid._leaf_pairs(u, shared, &leaf, leaf_work.queries[s],
+                                            leaf_work.ranges[s], ranges, pairs) < 0:
+                            failed[0] = 1
+                    elif near[s].of_row != grid.cell_key[u] // grid.row_length:
+                        if grid._near_rows(u, shared, &near[s]) < 0:
+                            failed[0] = 1
+                    if grid.tree_nodes > 0:
+                        pass
+                    elif not near[s].too_many:
+                        if grid._join_rows(u, shared, &near[s], ranges, pairs) < 0:
+                            failed[0] = 1
+                    else:
+                        load_block_query(query, points, grid.cell_start[u],
+                                         grid.cell_start[u + 1], NULL, 0, &eps.table,
+                                         FORWARD, u)
+                        if grid._collect(query, FORWARD, u if shared else 0, ranges,
+                                         pairs) < 0:
+                            failed[0] = 1
                     for i in range(ranges.size):
                         flags = PAIR_FORWARD | PAIR_REVERSE
                         if ranges.full[i]:
@@ -891,12 +1209,51 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
                             cells[found_by[s, c]] = u
                             pair_flags[found_by[s, c]] = _mirrored(flags)
                             found_by[s, c] += 1
+        if not shared:
+            # Cell c's list holds the cells that found it, then its own finds: two
+            # ascending runs to merge (with a shared eps, all the first come before c).
+            for c in range(n_cells):
+                longest = max(longest, start[c + 1] - start[c] - n_pairs[c])
+            held = np.empty((n_slices, max(longest, 1)), dtype=np.intp)
+            held_flags = np.empty((n_slices, max(longest, 1)), dtype=np.uint8)
+            with nogil:
+                for s in prange(n_slices, schedule="static", num_threads=n_slices):
+                    for c in range(bounds[s], bounds[s + 1]):
+                        if s == 0:
+                            poll_signals(c, CELLS_PER_POLL)
+                        _merge_runs(&cells[start[c]], &pair_flags[start[c]],
+                                    start[c + 1] - start[c] - n_pairs[c],
+                                    start[c + 1] - start[c], &held[s, 0], &held_flags[s, 0])
     finally:
         for s in range(n_slices):
             free(found[s].cell)
             free(found[s].flags)
+            free(near[s].row)
         free(found)
+        free(near)
     return np.asarray(start), np.asarray(cells), np.asarray(pair_flags)
+
+
+cdef void _merge_runs(intp_t* cells, uint8_t* flags, intp_t n_first, intp_t n,
+                      intp_t* held, uint8_t* held_flags) noexcept nogil:
+    """Merge cells[:n_first] and cells[n_first:n], each ascending, into cells[:n] (IN/OUT,
+    flags alongside); held (n_first entries) takes the first run."""
+    cdef intp_t i = 0, j = n_first, out = 0
+    if n_first == 0 or n_first == n or cells[n_first - 1] < cells[n_first]:
+        return
+    memcpy(held, cells, n_first * sizeof(intp_t))
+    memcpy(held_flags, flags, n_first * sizeof(uint8_t))
+    # Writing never overtakes reading: out = i + (j - n_first) <= j.
+    while i < n_first:
+        if j < n and cells[j] < held[i]:
+            cells[out] = cells[j]
+            flags[out] = flags[j]
+            j += 1
+        else:
+            cells[out] = held[i]
+            flags[out] = held_flags[i]
+            i += 1
+        out += 1
 
 
 cdef inline uint8_t _mirrored(uint8_t flags) noexcept nogil:

@@ -52,6 +52,13 @@ REFINED_CELL_POINTS = 12.0
 MAX_CELL_REFINEMENT = 4.0
 
 
+# With eps of their own that spread by at least LEVEL_MIN_SPREAD times along two
+# features or more, every point of the grid gets a cell sized to its own eps (see
+# cell_levels), at most MAX_CELL_LEVEL powers of two finer or coarser than typical.
+LEVEL_MIN_SPREAD = 4.0
+MAX_CELL_LEVEL = 8
+
+
 def typical_eps(eps_table):
     """The median eps row, over at most TYPICAL_SAMPLE rows spread evenly through the table.
 
@@ -156,6 +163,34 @@ def cells_as_small_as_eps(X, eps_table, metric, p, window):
     return np.array_equal(numbered_cells(low, high, cell)[0], cell)
 
 
+def cell_levels(eps_table, typical, n_features):
+    """Each point's cell level in the grid (cells 2**level times the typical ones), or None.
+
+    None (one cell size, rows that follow the most varying feature) unless the
+    eps are the points' own and spread by LEVEL_MIN_SPREAD times or more along
+    two features or more (a radar volume: horizontal and vertical radii that
+    grow with range); a cell sized to the typical eps would then hold many
+    points of small eps, which are tested one by one, or reach many cells
+    with a large one.  A point's level is the smallest whose cells are at
+    least as wide as the typical ones scaled by its eps over the typical eps
+    (the geometric mean of that ratio over the features).
+    """
+    if eps_table.shape[0] == 1 or np.any(typical <= 0):
+        return None
+    low, high = column_extent(eps_table)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = high / low
+    varying = np.count_nonzero(spread >= LEVEL_MIN_SPREAD)
+    if (n_features if eps_table.shape[1] == 1 else varying) < 2 or varying == 0:
+        return None
+    mean_log = np.zeros(eps_table.shape[0])
+    with np.errstate(divide="ignore"):
+        for k in range(eps_table.shape[1]):
+            mean_log += np.log2(eps_table[:, k] / typical[k])
+    level = np.ceil(mean_log / eps_table.shape[1])
+    return np.clip(np.nan_to_num(level), -MAX_CELL_LEVEL, MAX_CELL_LEVEL).astype(np.intp)
+
+
 def cell_crowding(blocks):
     """The number of points in a point's cell, averaged over the points of a grid.
 
@@ -237,10 +272,12 @@ def new_index(kind, X, eps_table, metric, p, window, *, leaf_size=40, lattice_sh
         typical = typical_eps(eps_table)
         along = most_varying_feature(eps_table, typical)
         row_scale = None if along is None else eps_table[:, along] / typical[along]
+        level = cell_levels(eps_table, np.broadcast_to(typical, eps_table.shape[1:]),
+                            X.shape[1])
 
         def grid_of(cell):
             return CellGrid(X, cell, metric, p, window, row_feature=along,
-                            row_scale=row_scale, n_threads=n_threads)
+                            row_scale=row_scale, cell_level=level, n_threads=n_threads)
 
         cell = grid_cell_size(typical, metric, p, window)
         grid = grid_of(cell)
