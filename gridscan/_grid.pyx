@@ -54,13 +54,12 @@
 # cells of any size, and never uses rows (``levelled``).
 #
 # Pair lists.  prepare_searches finds every cell's candidate cells once for
-# all the passes (_cell_pairs).  Each cell searches, with its own largest eps
-# (FORWARD), the cells its points may reach, so a search is as narrow as the
-# cell's radii; a pair of cells is recorded by the cell that reaches the
-# other (the lower one when both do) and entered in both lists.  On rows, the
-# cells of one row share the list of occupied rows near it (_near_rows) and
-# walk each such row in order (_join_rows); through the tree, the cells of a
-# leaf share one search for the leaf's box and largest eps (_leaf_pairs).
+# all the passes (_cell_pairs): each pair of cells is found from its lower
+# cell and entered in both lists.  On rows, the cells of one row share the
+# list of occupied rows near it (_near_rows) and walk each such row in order
+# (_join_rows), instead of a span and a binary search per row and cell;
+# through the tree, the cells of a leaf share one search for the leaf's box
+# and largest eps (_leaf_pairs).
 
 import numpy as np
 
@@ -70,7 +69,6 @@ from gridscan._index import column_extent, take_rows
 
 from libc.math cimport INFINITY, floor, fmax
 from libc.stdlib cimport calloc, free, realloc
-from libc.string cimport memcpy
 
 from cython cimport floating
 
@@ -78,7 +76,7 @@ from gridscan._index cimport (
     EpsRows, Query, RangeList, SpatialIndex, Workspace, load_block_query, range_push,
 )
 from gridscan._kernels cimport (
-    FORWARD, REVERSE, Direction, EpsTable, Norm, larger, smaller, within_offsets,
+    FORWARD, REVERSE, UNION, Direction, EpsTable, larger, smaller, within_offsets,
 )
 from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
@@ -135,21 +133,25 @@ cdef struct PairBuffer:
 
 cdef struct NearRow:
     # An occupied row near the row whose cells make their pair lists
-    # (_near_rows): its coordinates (the row feature's unused) and its cells
-    # next .. end - 1, next moving on as the row's cells are searched in order.
+    # (_near_rows): its coordinates (the row feature's unused), its cells
+    # next .. end - 1 (next moving on as the row's cells are searched in
+    # order), and how far along the row a pair of their cells may lie at most
+    # (reach, the margin included).
     int64_t coord[MAX_DIMS]
     intp_t next
     intp_t end
+    double reach
+    double own_reach          # the same for this row's radii alone (0 when unused)
 
 
 cdef struct NearRows:
-    # The occupied rows that the cells of one row may reach (_near_rows).
+    # The occupied rows from one row on that the cells of that row may reach
+    # or be reached from (_near_rows).
     NearRow* row
     intp_t size
     intp_t capacity
     int64_t of_row            # the row they were found for (-1: none yet)
     bint too_many             # more rows in reach than occupied cells: search cell by cell
-    double reach              # largest eps of that row's cells along the row feature
 
 
 # Cells along one feature at most: a double numbers them exactly (with room
@@ -478,9 +480,10 @@ cdef class CellGrid(SpatialIndex):
             if self.tree_end[node] <= first_cell:
                 continue
             _near_gaps(q.lo, q.hi, &self.tree_lo[node, 0], &self.tree_hi[node, 0], d, near)
-            reached = mode != REVERSE and _reaches(near, q.eps_max, q.eps_cols, &self.norm)
-            if not reached and mode != FORWARD:
-                reached = _reaches(near, &self.tree_eps_max[node, 0], self.eps_cols,
+            reached = mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols,
+                                                         &self.norm)
+            if not reached and (mode != FORWARD or pairs != NULL):
+                reached = within_offsets(near, &self.tree_eps_max[node, 0], self.eps_cols,
                                          &self.norm)
             if not reached:
                 continue
@@ -495,16 +498,17 @@ cdef class CellGrid(SpatialIndex):
                 top += 2
         return 0
 
-    cdef int _leaf_pairs(self, intp_t u, bint shared, intp_t* leaf, Query* leaf_query,
+    cdef int _leaf_pairs(self, intp_t u, Direction mode, intp_t* leaf, Query* leaf_query,
                          RangeList* near_cells, RangeList* out, PairBuffer* pairs) noexcept nogil:
-        """The pairs of cell u (to out or pairs, as _collect's FORWARD search from all of
-        u's points would give them) through the cell tree.
+        """The pairs of cell u and the cells c >= u (to out or pairs, as _collect's search
+        in mode from all of u's points would give them) through the cell tree.
 
         The tree is searched once per leaf (IN/OUT: leaf, the leaf of the cells
         searched last, -1 at first), for the box and the largest eps of its
-        cells: each of them then tests only the cells found (near_cells).
+        cells: each of them then tests only the cells found (near_cells).  A
+        UNION search reaches only the nodes whose own largest eps reach it.
         """
-        cdef intp_t i, c, e_row = 0 if shared else u
+        cdef intp_t i, c, e_row = 0 if mode == FORWARD else u
         cdef Query q
         if leaf[0] < 0 or u >= self.tree_end[leaf[0]]:
             if leaf[0] < 0:
@@ -513,15 +517,14 @@ cdef class CellGrid(SpatialIndex):
                 leaf[0] += 1
             leaf_query.lo = &self.tree_lo[leaf[0], 0]
             leaf_query.hi = &self.tree_hi[leaf[0], 0]
-            leaf_query.eps_max = &self.pair_eps_max[0, 0] if shared \
+            leaf_query.eps_max = &self.pair_eps_max[0, 0] if mode == FORWARD \
                 else &self.tree_eps_max[leaf[0], 0]
             leaf_query.eps_min = leaf_query.eps_max
             leaf_query.eps_cols = self.pair_eps_max.shape[1]
             leaf_query.block = -1
             near_cells.size = 0
-            if self._collect_tree(leaf_query, FORWARD,
-                                  self.tree_start[leaf[0]] if shared else 0,
-                                  near_cells, NULL) < 0:
+            if self._collect_tree(leaf_query, mode, self.tree_start[leaf[0]], near_cells,
+                                  NULL) < 0:
                 return -1
         q.lo = &self.cell_lo[u, 0]
         q.hi = &self.cell_hi[u, 0]
@@ -531,17 +534,17 @@ cdef class CellGrid(SpatialIndex):
         q.block = u
         for i in range(near_cells.size):
             c = near_cells.block[i]
-            if shared and c < u:
-                continue
-            if self._test_cell(&q, FORWARD, c, out, pairs) < 0:
+            if c >= u and self._test_cell(&q, mode, c, out, pairs) < 0:
                 return -1
         return 0
 
-    cdef int _near_rows(self, intp_t u, bint shared, NearRows* rows) noexcept nogil:
-        """The occupied rows (OUT: rows) that some cell of u's row may reach (FORWARD).
+    cdef int _near_rows(self, intp_t u, Direction mode, NearRows* rows) noexcept nogil:
+        """The occupied rows from u's row on (OUT: rows) that may hold a cell paired with
+        a cell of u's row, for searches in mode (FORWARD: a shared eps, or UNION).
 
-        The rows near the box of the row's cells, by their largest eps; with a
-        shared eps, only the rows from u's row on.  -1 when memory runs out.
+        The rows near the box of the row's cells, by their largest eps and (for
+        UNION) the largest eps of all points across rows, as _collect's spans.
+        -1 when memory runs out.
         """
         cdef intp_t d = self.norm.n_features, a = self.along, k, first, end, c, e_row
         cdef intp_t cols = self.pair_eps_max.shape[1]
@@ -552,8 +555,9 @@ cdef class CellGrid(SpatialIndex):
         cdef double box_lo[MAX_DIMS]
         cdef double box_hi[MAX_DIMS]
         cdef double eps_max[MAX_DIMS]
-        cdef double n_rows = 1.0
+        cdef double n_rows = 1.0, own_reach, row_reach
         cdef Query q
+        cdef NearRow* near
         cdef void* grown
         rows.size = 0
         rows.of_row = row
@@ -568,19 +572,18 @@ cdef class CellGrid(SpatialIndex):
             for k in range(d):
                 box_lo[k] = smaller(box_lo[k], self.cell_lo[c, k])
                 box_hi[k] = larger(box_hi[k], self.cell_hi[c, k])
-            e_row = 0 if shared else c
+            e_row = 0 if mode == FORWARD else c
             for k in range(cols):
                 eps_max[k] = larger(eps_max[k], self.pair_eps_max[e_row, k])
         q.lo = box_lo
         q.hi = box_hi
         q.eps_max = eps_max
         q.eps_cols = cols
-        rows.reach = self._extent(&q, FORWARD, a)
+        own_reach = eps_max[0 if cols == 1 else a]
         for k in range(d):
             lo[k] = 0
             hi[k] = 0
-            if k != a and not self._cell_span(&q, k, self._extent(&q, FORWARD, k),
-                                              &lo[k], &hi[k]):
+            if k != a and not self._cell_span(&q, k, self._extent(&q, mode, k), &lo[k], &hi[k]):
                 return 0
             cell[k] = lo[k]
             n_rows = n_rows * <double> (hi[k] - lo[k] + 1)
@@ -594,7 +597,7 @@ cdef class CellGrid(SpatialIndex):
                 if k != a:
                     near_row += cell[k] * self.strides[k]
             near_row = near_row // self.row_length
-            if not (shared and near_row < row):
+            if near_row >= row:
                 self._row_cells(near_row, &first, &end)
                 if first < end:
                     if rows.size == rows.capacity:
@@ -603,10 +606,18 @@ cdef class CellGrid(SpatialIndex):
                         if grown == NULL:
                             return -1
                         rows.row = <NearRow*> grown
+                    near = &rows.row[rows.size]
                     for k in range(d):
-                        rows.row[rows.size].coord[k] = cell[k]
-                    rows.row[rows.size].next = first
-                    rows.row[rows.size].end = end
+                        near.coord[k] = cell[k]
+                    near.next = first
+                    near.end = end
+                    # With UNION, the radii of the near row's own cells reach back.
+                    row_reach = 0.0
+                    if mode != FORWARD:
+                        row_reach = self.row_reach[near_row] if self.row_reach.shape[0] > 0 \
+                            else self.eps_reach_max[a]
+                    near.own_reach = row_reach
+                    near.reach = larger(own_reach, row_reach) * (1.0 + EXTENT_MARGIN)
                     rows.size += 1
             k = d - 1
             while k >= 0:
@@ -629,20 +640,21 @@ cdef class CellGrid(SpatialIndex):
             end[0] = self._first_cell_at_or_after((row + 1) * self.row_length, first[0],
                                                   self.n_cells)
 
-    cdef int _join_rows(self, intp_t u, bint shared, NearRows* rows, RangeList* out,
+    cdef int _join_rows(self, intp_t u, Direction mode, NearRows* rows, RangeList* out,
                         PairBuffer* pairs) noexcept nogil:
-        """The pairs of cell u (to out or pairs, as _collect's FORWARD search from all of
-        u's points would give them), from the rows near u's row (_near_rows).
+        """The pairs of cell u and the cells c >= u (to out or pairs, as _collect's search
+        in mode from all of u's points would give them), from the rows near u's row
+        (_near_rows).
 
         The cells of u's row are searched in order, so the cells of a near row
         that lie wholly before the row's reach from u stay behind for the next
         cells of the row too.
         """
         cdef intp_t d = self.norm.n_features, a = self.along, k, r, c
-        cdef intp_t e_row = 0 if shared else u
+        cdef intp_t e_row = 0 if mode == FORWARD else u
         cdef int64_t lo[MAX_DIMS]
         cdef int64_t hi[MAX_DIMS]
-        cdef double extent
+        cdef double own_reach, extent
         cdef NearRow* near
         cdef bint inside
         cdef Query q
@@ -655,10 +667,9 @@ cdef class CellGrid(SpatialIndex):
         for k in range(d):
             lo[k] = 0
             hi[k] = 0
-            if k != a and not self._cell_span(&q, k, self._extent(&q, FORWARD, k),
-                                              &lo[k], &hi[k]):
+            if k != a and not self._cell_span(&q, k, self._extent(&q, mode, k), &lo[k], &hi[k]):
                 return 0
-        extent = self._extent(&q, FORWARD, a)
+        own_reach = q.eps_max[0 if q.eps_cols == 1 else a]
         for r in range(rows.size):
             near = &rows.row[r]
             inside = True
@@ -668,13 +679,13 @@ cdef class CellGrid(SpatialIndex):
             if not inside:
                 continue
             c = near.next
-            while c < near.end and self.cell_lo[u, a] - self.cell_hi[c, a] > rows.reach:
+            while c < near.end and self.cell_lo[u, a] - self.cell_hi[c, a] > near.reach:
                 c += 1
             near.next = c
-            if shared:
-                c = max(c, u)
+            c = max(c, u)
+            extent = larger(own_reach, near.own_reach) * (1.0 + EXTENT_MARGIN)
             while c < near.end and self.cell_lo[c, a] - self.cell_hi[u, a] <= extent:
-                if self._test_cell(&q, FORWARD, c, out, pairs) < 0:
+                if self._test_cell(&q, mode, c, out, pairs) < 0:
                     return -1
                 c += 1
         return 0
@@ -766,12 +777,9 @@ cdef class CellGrid(SpatialIndex):
                         PairBuffer* pairs) noexcept nogil:
         """Push cell u unless no pair can be neighbours; flag it full when all pairs are.
 
-        With pairs (a FORWARD search from all the points of cell q.block, whose
-        eps bounds are the query's: _cell_pairs), cell u goes to pairs instead
-        of out, with the PAIR_* flags of the two cells seen from the query's
-        cell, when the query's cell reaches u and is the lower of the two or
-        is not reached back: each pair of cells is then recorded once, by a
-        search that finds it.
+        With pairs (a UNION search from all the points of one cell, whose eps
+        bounds are the query's), cell u goes to pairs instead of out, with the
+        PAIR_* flags of the two cells seen from the query's cell.
         """
         cdef double near[MAX_DIMS]
         cdef double far[MAX_DIMS]
@@ -780,13 +788,11 @@ cdef class CellGrid(SpatialIndex):
         cdef intp_t d = self.norm.n_features
         _near_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], d, near)
         # The farthest corner is worked out only for cells that some pair reaches.
-        if mode != REVERSE:
-            forward = _reaches(near, q.eps_max, q.eps_cols, &self.norm)
-        if pairs != NULL and not forward:
-            return 0
+        if mode != REVERSE or pairs != NULL:
+            forward = within_offsets(near, q.eps_max, q.eps_cols, &self.norm)
         if mode != FORWARD or pairs != NULL:
-            reverse = _reaches(near, &self.cell_eps_max[u, 0], self.eps_cols, &self.norm)
-        if not (forward or reverse) or pairs != NULL and reverse and u < q.block:
+            reverse = within_offsets(near, &self.cell_eps_max[u, 0], self.eps_cols, &self.norm)
+        if not (forward or reverse):
             return 0
         _far_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], d, far)
         if pairs != NULL:
@@ -804,19 +810,6 @@ cdef class CellGrid(SpatialIndex):
         if reverse and not full:
             full = within_offsets(far, &self.cell_eps_min[u, 0], self.eps_cols, &self.norm)
         return range_push(out, self.cell_start[u], self.cell_start[u + 1], full, u)
-
-
-cdef inline bint _reaches(const double* near, const double* e, intp_t n_cols,
-                          const Norm* norm) noexcept nogil:
-    """within_offsets(near, e, n_cols, norm), rejecting first without a division the gaps
-    that exceed their own feature's eps (beyond the kernel's rounding: no metric accepts
-    those)."""
-    cdef intp_t k
-    cdef bint apart = False
-    for k in range(norm.n_features):
-        # (One branch for all the features: which one is out is unpredictable.)
-        apart = apart | (near[k] > e[0 if n_cols == 1 else k] * (1.0 + EXTENT_MARGIN))
-    return not apart and within_offsets(near, e, n_cols, norm)
 
 
 cdef inline void _near_gaps(const double* a_lo, const double* a_hi, const double* b_lo,
@@ -1085,18 +1078,14 @@ def _balanced_slices(CellGrid grid, EpsRows eps, intp_t n_slices):
 def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n_threads):
     """The candidate cells of every cell with their PAIR_* flags, as CSR arrays.
 
-    The cells are cut into one contiguous slice per thread.  Each cell u of
-    a slice searches the cells that its own points reach (FORWARD, with u's
-    largest eps) and records each pair of cells once, with the flags seen
-    from u (see _test_cell): c >= u when u reaches c, and c < u too when c
-    does not reach back (c's own search does not find u then).  A search
-    sized by the cell's own eps stays narrow where the radii are small; one
-    that must also find every cell whose points reach u would take the
-    largest eps of all points.  With a shared eps the relation is symmetric
-    and each cell searches the cells c >= u only.  Each pair is then entered
-    in both lists, the flags mirrored for c, and each list is sorted by cell
-    (a merge of the cells that found it and its own finds): the same lists
-    for any number of threads.
+    The cells are cut into one contiguous slice per thread.  For each cell u
+    of its slice, a thread finds the cells c >= u that may hold a pair of
+    neighbours in either direction, with the flags seen from u; each pair is
+    then entered in both lists, the flags mirrored for c.  Cell c's list holds
+    first the cells u < c that found it (ascending), then its own finds: the
+    same lists for any number of threads.  On rows, the cells of one row share
+    the rows near it (_near_rows) and walk them in order (_join_rows); through
+    the cell tree, the cells of one leaf share one search (_leaf_pairs).
     """
     cdef intp_t n_cells = grid.n_cells, d = grid.norm.n_features
     cdef intp_t n_slices = max(1, min(n_threads, n_cells // 1024))
@@ -1111,6 +1100,8 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
         free(near)
         raise MemoryError("gridscan: out of memory while collecting candidate cells")
     cdef bint shared = eps.shared
+    # With a shared eps the FORWARD test holds both ways.
+    cdef Direction mode = FORWARD if shared else UNION
     cdef intp_t u, c, s, i, total
     cdef uint8_t flags
     cdef intp_t[::1] first_pair = np.empty(n_cells, dtype=np.intp)   # in its slice's buffer
@@ -1122,9 +1113,6 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
     cdef intp_t[::1] start = np.empty(n_cells + 1, dtype=np.intp)
     cdef intp_t[::1] cells
     cdef uint8_t[::1] pair_flags
-    cdef intp_t longest = 0
-    cdef intp_t[:, ::1] held
-    cdef uint8_t[:, ::1] held_flags
     cdef Query* query
     cdef RangeList* ranges
     cdef PairBuffer* pairs
@@ -1148,24 +1136,22 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
                     first_pair[u] = found[s].size
                     ranges.size = 0
                     if grid.tree_nodes > 0:
-                        if grid._leaf_pairs(u, shared, &leaf, leaf_work.queries[s],
+                        if grid._leaf_pairs(u, mode, &leaf, leaf_work.queries[s],
                                             leaf_work.ranges[s], ranges, pairs) < 0:
                             failed[0] = 1
-                    elif near[s].of_row != grid.cell_key[u] // grid.row_length:
-                        if grid._near_rows(u, shared, &near[s]) < 0:
-                            failed[0] = 1
-                    if grid.tree_nodes > 0:
-                        pass
-                    elif not near[s].too_many:
-                        if grid._join_rows(u, shared, &near[s], ranges, pairs) < 0:
-                            failed[0] = 1
                     else:
-                        load_block_query(query, points, grid.cell_start[u],
-                                         grid.cell_start[u + 1], NULL, 0, &eps.table,
-                                         FORWARD, u)
-                        if grid._collect(query, FORWARD, u if shared else 0, ranges,
-                                         pairs) < 0:
-                            failed[0] = 1
+                        if near[s].of_row != grid.cell_key[u] // grid.row_length:
+                            if grid._near_rows(u, mode, &near[s]) < 0:
+                                failed[0] = 1
+                        if not near[s].too_many:
+                            if grid._join_rows(u, mode, &near[s], ranges, pairs) < 0:
+                                failed[0] = 1
+                        else:
+                            load_block_query(query, points, grid.cell_start[u],
+                                             grid.cell_start[u + 1], NULL, 0, &eps.table,
+                                             mode, u)
+                            if grid._collect(query, mode, u, ranges, pairs) < 0:
+                                failed[0] = 1
                     for i in range(ranges.size):
                         flags = PAIR_FORWARD | PAIR_REVERSE
                         if ranges.full[i]:
@@ -1209,21 +1195,6 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
                             cells[found_by[s, c]] = u
                             pair_flags[found_by[s, c]] = _mirrored(flags)
                             found_by[s, c] += 1
-        if not shared:
-            # Cell c's list holds the cells that found it, then its own finds: two
-            # ascending runs to merge (with a shared eps, all the first come before c).
-            for c in range(n_cells):
-                longest = max(longest, start[c + 1] - start[c] - n_pairs[c])
-            held = np.empty((n_slices, max(longest, 1)), dtype=np.intp)
-            held_flags = np.empty((n_slices, max(longest, 1)), dtype=np.uint8)
-            with nogil:
-                for s in prange(n_slices, schedule="static", num_threads=n_slices):
-                    for c in range(bounds[s], bounds[s + 1]):
-                        if s == 0:
-                            poll_signals(c, CELLS_PER_POLL)
-                        _merge_runs(&cells[start[c]], &pair_flags[start[c]],
-                                    start[c + 1] - start[c] - n_pairs[c],
-                                    start[c + 1] - start[c], &held[s, 0], &held_flags[s, 0])
     finally:
         for s in range(n_slices):
             free(found[s].cell)
@@ -1232,28 +1203,6 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
         free(found)
         free(near)
     return np.asarray(start), np.asarray(cells), np.asarray(pair_flags)
-
-
-cdef void _merge_runs(intp_t* cells, uint8_t* flags, intp_t n_first, intp_t n,
-                      intp_t* held, uint8_t* held_flags) noexcept nogil:
-    """Merge cells[:n_first] and cells[n_first:n], each ascending, into cells[:n] (IN/OUT,
-    flags alongside); held (n_first entries) takes the first run."""
-    cdef intp_t i = 0, j = n_first, out = 0
-    if n_first == 0 or n_first == n or cells[n_first - 1] < cells[n_first]:
-        return
-    memcpy(held, cells, n_first * sizeof(intp_t))
-    memcpy(held_flags, flags, n_first * sizeof(uint8_t))
-    # Writing never overtakes reading: out = i + (j - n_first) <= j.
-    while i < n_first:
-        if j < n and cells[j] < held[i]:
-            cells[out] = cells[j]
-            flags[out] = flags[j]
-            j += 1
-        else:
-            cells[out] = held[i]
-            flags[out] = held_flags[i]
-            i += 1
-        out += 1
 
 
 cdef inline uint8_t _mirrored(uint8_t flags) noexcept nogil:
