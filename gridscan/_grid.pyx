@@ -838,12 +838,38 @@ cdef inline bint _clip_span(int64_t* lo, int64_t* hi, int64_t n) noexcept nogil:
     return True
 
 
+def cell_populations(X, cell_size, int n_threads=1):
+    """The number of points in the cell of each point (in X's row order) of the grid of
+    cells ``cell_size`` wide over X (wider where the grid could not number them)."""
+    X = np.ascontiguousarray(X)
+    low, high = column_extent(X)
+    keys = np.empty(X.shape[0], dtype=np.int64)
+    n_keys = _level_keys(X, low, high, np.asarray(cell_size, dtype=np.float64), None, keys,
+                         n_threads)
+    order, sorted_keys = _radix_sort(keys, n_keys - 1, n_threads)
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
+    counts = np.diff(starts)
+    populations = np.empty(X.shape[0], dtype=np.intp)
+    populations[order] = np.repeat(counts, counts)
+    return populations
+
+
 def _level_keys(const floating[:, ::1] X, low, high, size, cell_level, int64_t[::1] keys,
                 int n_threads):
     """keys[i] (OUT): the cell of X[i] among the cells of its level, 2**cell_level[i] times
-    size wide, after those of the levels below; returns the number of keys."""
+    size wide (level 0 for all when cell_level is None), after those of the levels
+    below; returns the number of keys."""
     cdef intp_t i, k, n = X.shape[0], d = X.shape[1], level
-    levels, level_of = np.unique(np.asarray(cell_level), return_inverse=True)
+    # The levels present, and each point's number among them (levels are few, and
+    # small integers: no sort).
+    if cell_level is None:
+        levels, level_of = np.zeros(1, dtype=np.intp), np.zeros(n, dtype=np.intp)
+    else:
+        cell_level = np.asarray(cell_level, dtype=np.intp)
+        lowest = int(cell_level.min())
+        present = np.bincount(cell_level - lowest) > 0
+        levels = np.flatnonzero(present) + lowest
+        level_of = (np.cumsum(present) - 1)[cell_level - lowest]
     n_levels = len(levels)
     inv_size = np.empty((n_levels, d))
     dims = np.empty((n_levels, d), dtype=np.int64)

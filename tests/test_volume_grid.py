@@ -13,7 +13,7 @@ from reference import dbscan as reference_dbscan
 
 import gridscan._dbscan
 from gridscan import GridDBSCAN
-from gridscan._index_choice import LEVEL_MIN_SPREAD, cell_levels
+from gridscan._index_choice import LEVEL_COST_RATIO, cell_levels
 from gridscan._validation import effective_n_threads
 from gridscan.radar import NEXRAD_ELEVATIONS, make_radar_volume, volume_features
 
@@ -116,22 +116,28 @@ def test_levelled_grid_with_copies_and_far_points():
 
 
 def test_which_eps_give_levels():
+    """Levels only for eps of the points' own that spread along two features or more and
+    grow together; then each point's level balances its cell's crowding and reach."""
+    X, scale = spreading_points(3000, 3, seed=1)
     rng = np.random.default_rng(0)
-    n = 1000
-    wide = rng.uniform(1.0, 2 * LEVEL_MIN_SPREAD, n)
-    narrow = rng.uniform(1.0, 1.5, n)
+    coherent = 0.4 * scale[:, None] * rng.uniform(0.8, 1.25, (len(X), 3))
+    one_feature = np.column_stack([coherent[:, 0], np.full((len(X), 2), 1.0)])
+    independent = 0.4 * rng.uniform(1.0, 16.0, (len(X), 3))
 
-    def levels(table, d=3):
-        return cell_levels(table, np.median(table, axis=0), d)
+    def cell_for(table):
+        return np.broadcast_to(np.median(table, axis=0), (3,)) / np.sqrt(3)
 
-    assert levels(np.array([[1.0, 2.0, 3.0]])) is None               # one row for all
-    assert levels(np.column_stack([wide, narrow, narrow])) is None    # one feature varies
-    assert levels(wide[:, None], d=1) is None                         # one feature at all
-    assert levels(narrow[:, None]) is None
-    for table in (wide[:, None], np.column_stack([wide, wide, narrow])):
-        level = levels(table)
-        # The smallest power of two at least the point's eps over the typical one
-        # (the geometric mean over the features).
-        ratio = np.exp(np.mean(np.log(table / np.median(table, axis=0)), axis=1))
-        assert np.all(2.0 ** level >= ratio * (1 - 1e-12))
-        assert np.all(2.0 ** (level - 1) < ratio * (1 + 1e-12))
+    for table in (np.array([[1.0, 2.0, 3.0]]), one_feature, independent):
+        assert cell_levels(X, cell_for(table), table) is None
+    for table in (coherent, coherent[:, :1].copy()):
+        cell = cell_for(table)
+        level = cell_levels(X, cell, table)
+        assert level is not None
+        # The crowding of each point's cell and the reach of its eps, in cells.
+        cells = np.floor((X - X.min(axis=0)) / cell).astype(np.int64)
+        _, inverse, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
+        crowd = counts[inverse.ravel()]
+        reach = np.exp(np.mean(np.log(np.broadcast_to(table, X.shape) / cell), axis=1))
+        balance = (LEVEL_COST_RATIO * reach / crowd**2) ** (1 / 7)
+        np.testing.assert_array_equal(level, np.clip(np.rint(np.log2(balance)), -8, 8))
+        assert len(np.unique(level)) > 1
