@@ -27,6 +27,10 @@ eps_log_uniform  sample_eps log-uniform over 6 orders of magnitude
 range_eps_6      RangeEps whose eps spans 6 orders of magnitude over the range feature
 few_huge_eps     10% of the points with eps 1e6, the rest 0.01
 grid_8d          uniform 8-D points, algorithm="grid" (fixed 20,000 points)
+few_values       every point one of 20 distinct positions (eps 0.05, min_samples 5)
+clump            half the points in a Gaussian clump 1e-3 wide, half uniform (~30 neighbours)
+sphere           points on the surface of the unit sphere in 3-D (~30 neighbours)
+exponential      both coordinates exponential (density falls by e per unit; ~30 at 0)
 """
 
 import argparse
@@ -85,12 +89,27 @@ def make_case(name, n, seed=0):
     if name == "grid_8d":
         m = min(n, 20_000)
         return rng.uniform(0, 1, (m, 8)), dict(eps=0.3, min_samples=5, algorithm="grid"), None, None
+    if name == "few_values":
+        values = rng.uniform(0, 1, (20, 2))
+        return values[rng.integers(0, 20, n)], dict(eps=0.05, min_samples=5), None, n / 10
+    if name == "clump":
+        m = n // 2
+        X = np.vstack([0.5 + rng.normal(0, 1e-3, (m, 2)), rng.uniform(0, 1, (n - m, 2))])
+        return (X[rng.permutation(n)], dict(eps=float(np.sqrt(30 / (np.pi * (n - m)))),
+                                            min_samples=5), None, m / 2)
+    if name == "sphere":
+        X = rng.normal(size=(n, 3))
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
+        return X, dict(eps=float(np.sqrt(120 / n)), min_samples=5), None, 30
+    if name == "exponential":
+        return (rng.exponential(1.0, (n, 2)), dict(eps=float(np.sqrt(30 / (np.pi * n))),
+                                                   min_samples=5), None, 30)
     raise ValueError(f"unknown case {name!r}")
 
 
 CASES = ["uniform", "zeros", "zeros_4d", "spot", "geometric", "lattice_dups", "lattice_float",
          "wide_int_grid", "pts_ratio", "eps_two_scales", "eps_log_uniform", "range_eps_6",
-         "few_huge_eps", "grid_8d"]
+         "few_huge_eps", "grid_8d", "few_values", "clump", "sphere", "exponential"]
 
 
 def child(name, n, threads, repeat):

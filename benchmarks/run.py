@@ -3,6 +3,7 @@
     python benchmarks/run.py                 # everything (about 10 minutes on 2 cores)
     python benchmarks/run.py --quick         # smaller sizes, no 2,000,000-point runs
     python benchmarks/run.py --only constant range memory scaling
+    python benchmarks/run.py --only huge     # 20,000,000 points: not in the default run
 
 Sections
 --------
@@ -36,6 +37,18 @@ memory     Peak memory of a child process clustering 200,000 uniform 2-D points
            with ~50, ~500 and ~2,000 neighbours, less the peak of a child that
            only makes the data (so imports count as extra).
 scaling    gridscan's time from 20,000 to 2,000,000 points at a fixed density.
+huge       20,000,000 2-D blob points (~30 neighbours, min_samples=10; --huge-points,
+           --huge-data uniform): gridscan and the dbscan package alternately, each
+           fit in a fresh child process (--repeat rounds), with wall and CPU time,
+           their ratio and the extra peak memory per point (as in
+           memory_per_point.py); then gridscan's predict of 10,000,000 new points.
+           Labels: the same core clusters and noise as the dbscan package,
+           clusters numbered by smallest core row, and border points and
+           predictions equal to the rule of docs/semantics.rst (checked with
+           scikit-learn's KDTree over the core points on 20,000 sampled rows).
+large      2,000,000 2-D blob points (~30 neighbours): the same alternation, every
+           run's ratio shown (the target holds in every run, not only the best);
+           labels equal to scikit-learn's.
 
 Thread count N is --threads (default 2); OMP_NUM_THREADS is left alone.
 Times are the best of --repeat runs (default 3) after one warm-up.  The
@@ -518,11 +531,222 @@ def scaling_section(args):
           ["points", "time", "per point", "per point vs smallest"], rows)
 
 
+# --- huge and large: side by side with the dbscan package, each fit in a child process ------
+
+
+def side_child_main(job):
+    """One fit in a fresh process (``--side-child JSON``): prints wall and CPU time and the
+    extra peak memory per point; saves labels and core mask, and predicts, when asked.
+
+    A small fit first starts the thread pools; then the peak resident size is reset
+    (/proc/self/clear_refs, Linux) and the fit of all points runs: the extra memory is
+    (peak during the fit - resident size before it) / n, the input not counted.
+    """
+    X = np.load(job["data"])
+    if job["library"] == "gridscan":
+        from gridscan import GridDBSCAN
+
+        def fit(points):
+            model = GridDBSCAN(job["eps"], min_samples=job["min_samples"],
+                               n_jobs=job["threads"]).fit(points)
+            core = np.zeros(len(points), dtype=bool)
+            core[model.core_sample_indices_] = True
+            return model, model.labels_, core
+    else:
+        import dbscan
+
+        def fit(points):
+            labels, core = dbscan.DBSCAN(points, eps=job["eps"], min_samples=job["min_samples"])
+            return None, labels, core
+    fit(X[:1000])
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    before = process_status("VmRSS")
+    wall, cpu = time.perf_counter(), time.process_time()
+    model, labels, core = fit(X)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    result = dict(wall=wall, cpu=cpu, extra=(process_status("VmHWM") - before) / len(X))
+    if job.get("predict"):
+        X_new = np.load(job["predict"])
+        start, start_cpu = time.perf_counter(), time.process_time()
+        predicted = model.predict(X_new)
+        result.update(predict_wall=time.perf_counter() - start,
+                      predict_cpu=time.process_time() - start_cpu)
+        np.save(job["predict"] + ".labels.npy", predicted)
+    if job.get("out"):
+        np.savez(job["out"], labels=labels, core=core)
+    print(json.dumps(result))
+
+
+def process_status(field):
+    """A field of /proc/self/status, in bytes."""
+    with open("/proc/self/status") as lines:
+        for line in lines:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def side_child(library, data, eps, min_samples, args, out=None, predict=None):
+    job = dict(library=library, data=data, eps=eps, min_samples=min_samples,
+               threads=args.threads, out=out, predict=predict)
+    # The dbscan package (ParlayLib) takes its thread count from PARLAY_NUM_THREADS.
+    env = dict(os.environ, PARLAY_NUM_THREADS=str(args.threads))
+    run = subprocess.run([sys.executable, __file__, "--side-child", json.dumps(job)],
+                         capture_output=True, text=True, env=env)
+    if run.returncode != 0:
+        raise RuntimeError(f"{library} child failed:\n{run.stderr}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def side_by_side(X, eps, min_samples, args, rounds, tmp, predict=None):
+    """Fits of gridscan and the dbscan package, alternately, ``rounds`` times each.
+
+    Returns the table rows, the rounds' figures, and the labels and core masks of
+    both libraries' first fits (and gridscan's predicted labels of ``predict``).
+    """
+    data = os.path.join(tmp, "X.npy")
+    np.save(data, X)
+    new = None
+    if predict is not None:
+        new = os.path.join(tmp, "X_new.npy")
+        np.save(new, predict)
+    rows, runs = [], []
+    for r in range(rounds):
+        first = r == 0
+        ours = side_child("gridscan", data, eps, min_samples, args,
+                          out=os.path.join(tmp, "ours.npz") if first else None,
+                          predict=new if first else None)
+        theirs = side_child("dbscan", data, eps, min_samples, args,
+                            out=os.path.join(tmp, "theirs.npz") if first else None)
+        load = os.getloadavg()[0]
+        runs.append(dict(ours=ours, theirs=theirs, load=load))
+        rows.append([f"{r + 1}", f"{load:.1f}", ms(ours["wall"]), ms(ours["cpu"]),
+                     ms(theirs["wall"]), ms(theirs["cpu"]),
+                     f"{ours['wall'] / theirs['wall']:.3f}", f"{ours['cpu'] / theirs['cpu']:.3f}",
+                     f"{ours['extra']:.0f}", f"{theirs['extra']:.0f}"])
+    ours, theirs = np.load(os.path.join(tmp, "ours.npz")), np.load(os.path.join(tmp, "theirs.npz"))
+    fitted = dict(labels=ours["labels"], core=ours["core"], db_labels=theirs["labels"],
+                  db_core=theirs["core"].astype(bool))
+    if new is not None:
+        fitted["predicted"] = np.load(new + ".labels.npy")
+        fitted["predict"] = runs[0]["ours"]
+    return rows, runs, fitted
+
+
+SIDE_HEADER = ["run", "load avg", "gridscan wall", "gridscan CPU", "dbscan pkg wall",
+               "dbscan pkg CPU", "ratio wall", "ratio CPU", "gridscan B/pt", "dbscan pkg B/pt"]
+
+
+def numbered_by_smallest_core_row(labels, core):
+    """Whether clusters are numbered 0, 1, ... in the order of their smallest core row."""
+    core_labels = labels[core]
+    _, first = np.unique(core_labels, return_index=True)
+    return bool(np.array_equal(core_labels[np.sort(first)], np.arange(len(first))))
+
+
+def rule_labels(tree, core_labels, Q, eps):
+    """Labels of the points Q by the rule of docs/semantics.rst: the smallest label of a
+    core point within eps (``tree`` over the core points), else -1."""
+    neighbours = tree.query_radius(Q, eps)
+    return np.array([core_labels[i].min() if len(i) else -1 for i in neighbours])
+
+
+def check_against_dbscan_package(fitted, X, eps, predict, sample, seed=0):
+    """The checks of ``huge`` (see the module docstring); returns a line to print."""
+    from sklearn.neighbors import KDTree
+
+    labels, core = fitted["labels"], fitted["core"]
+    db_labels, db_core = fitted["db_labels"], fitted["db_core"]
+    assert same_core_clusters(labels, np.flatnonzero(core), db_labels,
+                              np.flatnonzero(db_core)), "core clusters differ from dbscan"
+    assert np.array_equal(labels < 0, db_labels < 0), "noise differs from dbscan"
+    assert numbered_by_smallest_core_row(labels, core), "clusters not numbered by core row"
+    rng = np.random.default_rng(seed)
+    tree = KDTree(X[core])
+    core_labels = labels[core]
+    border = np.flatnonzero(~core)
+    rows = rng.choice(border, min(sample, len(border)), replace=False)
+    assert np.array_equal(labels[rows], rule_labels(tree, core_labels, X[rows], eps)), \
+        "border labels differ from the rule"
+    new = rng.choice(len(predict), min(sample, len(predict)), replace=False)
+    assert np.array_equal(fitted["predicted"][new],
+                          rule_labels(tree, core_labels, predict[new], eps)), \
+        "predicted labels differ from the rule"
+    return (f"labels checked: {core.sum():,} core points in {labels.max() + 1:,} clusters and "
+            f"{(labels < 0).sum():,} noise points as the dbscan package's; "
+            f"{len(rows):,} non-core rows and {len(new):,} predicted points by the rule")
+
+
+def new_points(X, eps, m, seed=1):
+    """m points like X: half are rows of X moved by a normal step of eps, half uniform
+    over X's box."""
+    rng = np.random.default_rng(seed)
+    near = X[rng.integers(0, len(X), m // 2)] + rng.normal(0, eps, (m // 2, X.shape[1]))
+    spread = rng.uniform(X.min(axis=0), X.max(axis=0), (m - m // 2, X.shape[1]))
+    return np.vstack([near, spread])
+
+
+def huge_section(args):
+    import tempfile
+
+    n = args.huge_points if not args.quick else min(args.huge_points, 2_000_000)
+    m = n // 2
+    if args.huge_data == "blobs":
+        X = blobs(n)
+        eps = calibrate_eps(blobs(200_000), 30)          # blobs() keeps its density at any n
+    else:
+        X = uniform(n)
+        eps = calibrate_eps(uniform(200_000), 30) * np.sqrt(200_000 / n)
+    min_samples = 10
+    X_new = new_points(X, eps, m)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows, runs, fitted = side_by_side(X, eps, min_samples, args, args.repeat, tmp, X_new)
+    checked = check_against_dbscan_package(fitted, X, eps, X_new, 20_000)
+    table(f"{n:,} 2-D points ({args.huge_data}, ~30 neighbours, min_samples={min_samples}, "
+          f"{args.threads} threads): each fit in a fresh child process, alternately; "
+          "B/pt = peak memory during the fit beyond the input, bytes per point",
+          SIDE_HEADER, rows)
+    ratios = [run["ours"]["wall"] / run["theirs"]["wall"] for run in runs]
+    cpu_ratios = [run["ours"]["cpu"] / run["theirs"]["cpu"] for run in runs]
+    predict = fitted["predict"]
+    print(f"  worst ratio: wall {max(ratios):.3f}, CPU {max(cpu_ratios):.3f}; "
+          f"most extra memory: {max(run['ours']['extra'] for run in runs):.0f} bytes per point")
+    print(f"  predict {m:,} new points: {ms(predict['predict_wall'])} wall, "
+          f"{ms(predict['predict_cpu'])} CPU (prediction index included)")
+    print(f"  {checked}")
+
+
+def large_section(args):
+    import tempfile
+
+    from sklearn.cluster import DBSCAN
+
+    n = 200_000 if args.quick else 2_000_000
+    X = blobs(n)
+    eps, min_samples = calibrate_eps(blobs(200_000), 30), 10
+    rounds = max(args.repeat, 5)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows, runs, fitted = side_by_side(X, eps, min_samples, args, rounds, tmp)
+    theirs = DBSCAN(eps=eps, min_samples=min_samples, n_jobs=args.threads).fit(X)
+    assert np.array_equal(fitted["labels"], theirs.labels_), "labels differ from scikit-learn"
+    assert same_core_clusters(fitted["labels"], np.flatnonzero(fitted["core"]),
+                              fitted["db_labels"], np.flatnonzero(fitted["db_core"])), \
+        "clusters differ from dbscan"
+    table(f"{n:,} 2-D blob points (~30 neighbours, min_samples={min_samples}, "
+          f"{args.threads} threads): each fit in a fresh child process, alternately "
+          "(labels equal to scikit-learn's)", SIDE_HEADER, rows)
+    ratios = [run["ours"]["wall"] / run["theirs"]["wall"] for run in runs]
+    cpu_ratios = [run["ours"]["cpu"] / run["theirs"]["cpu"] for run in runs]
+    print(f"  ratio over {rounds} runs: wall {min(ratios):.3f} to {max(ratios):.3f}, "
+          f"CPU {min(cpu_ratios):.3f} to {max(cpu_ratios):.3f}")
+
+
 # In this order whatever --only says: the dbscan package, timed last in
 # "constant", leaves threads running that would slow every later timing.
 SECTIONS = {"range": range_section, "features": features_section, "heavy": heavy_section,
             "busy": busy_section, "memory": memory_section, "scaling": scaling_section,
-            "constant": constant_section}
+            "large": large_section, "huge": huge_section, "constant": constant_section}
 
 
 def main():
@@ -532,11 +756,17 @@ def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--dbscan-child":
         dbscan_child_main(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--side-child":
+        side_child_main(json.loads(sys.argv[2]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), default=list(SECTIONS))
+    parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS),
+                        default=[name for name in SECTIONS if name != "huge"])
+    parser.add_argument("--huge-points", type=int, default=20_000_000, help="points of 'huge'")
+    parser.add_argument("--huge-data", choices=["blobs", "uniform"], default="blobs")
     args = parser.parse_args()
     import sklearn
 

@@ -33,8 +33,11 @@
 
 import numpy as np
 
-from gridscan._index import take_rows
-from gridscan._validation import effective_n_threads
+from gridscan._arrays import take_rows
+from gridscan._validation import (
+    check_points, effective_n_threads, eps_rows, period_array, resolve_metric, window_mask,
+    wrap_periodic,
+)
 
 from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY, fabs, fmax
@@ -139,9 +142,6 @@ cdef class BallTree(SpatialIndex):
     def __init__(self, X, leaf_size=40, metric="euclidean", p=None, *,
                  sample_eps=None, window_features=None, periods=None, scale=None,
                  n_jobs=None):
-        from gridscan._validation import (
-            check_points, eps_rows, period_array, resolve_metric, window_mask, wrap_periodic,
-        )
         X = check_points(X)
         period = period_array(periods, X.shape[1])
         if period is not None:
@@ -217,7 +217,7 @@ cdef class BallTree(SpatialIndex):
             return -1
         return self._visit(2 * node + 2, q, mode, out)
 
-    def prepare_searches(self, EpsRows eps, int n_threads=1):
+    def _prepare_searches(self, EpsRows eps, int n_threads):
         """Blocks for the core passes: the largest clique nodes, leaves or single points.
 
         With one eps row for all points, a leaf is one search for all its
@@ -257,7 +257,7 @@ cdef class BallTree(SpatialIndex):
         self.blocks = blocks
         self.node_block = node_block
 
-    def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
+    def _set_point_eps(self, EpsRows eps, mask, int n_threads):
         """The largest reach and smallest inner radius below every node (REVERSE, UNION).
 
         Points with a zero in ``mask`` hold nothing (their reach and inner are 0).

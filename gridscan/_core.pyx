@@ -34,8 +34,8 @@
 #            point takes the smallest label among the core points whose
 #            neighbourhood holds it, else -1 (noise).
 #
-# The calling thread checks for Ctrl-C before each of its blocks (at most every
-# 20 ms, _signals.pxd): a block can be long.
+# The calling thread checks for Ctrl-C before every BLOCKS_PER_POLL-th block
+# (at most every 20 ms, _signals.pxd): blocks can be long.
 #
 # Each pass computes a pure function of its inputs per point, and the
 # union-find partition does not depend on the order of unions, so the labels are
@@ -56,7 +56,7 @@ from gridscan._kernels cimport (
     FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, admit, gaps_to_interval, larger,
     limit_of, related, within, within_offsets,
 )
-from gridscan._signals cimport POINTS_PER_POLL, check_signals, poll_signals
+from gridscan._signals cimport POINTS_PER_POLL, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
 from gridscan._union_find cimport (
     atomic_max, atomic_min, gs_atomic_load, uf_find, uf_flatten, uf_union,
@@ -70,6 +70,12 @@ cdef enum:
 # the block's box first (_decide_ranges).
 cdef enum:
     DECIDE_MIN_POINTS = 32
+
+# The first thread of a pass polls for Ctrl-C every this many blocks: a poll
+# reads the clock, which cost about 5% of a fit of small cells when done for
+# every block.
+cdef enum:
+    BLOCKS_PER_POLL = 16
 
 
 def find_core_points(SpatialIndex index, EpsRows eps, weights, const double[::1] min_weight,
@@ -90,10 +96,11 @@ def find_core_points(SpatialIndex index, EpsRows eps, weights, const double[::1]
     is_core : (n,) uint8
     """
     cdef intp_t n = index.points.shape[0]
-    cdef bint can_stop_early = True, whole_ranges = True
+    cdef bint can_stop_early = True, whole_ranges = True, unit_weights = weights is None
     if weights is None:
-        weights = np.ones(n)
-        weight_prefix = np.arange(n + 1, dtype=np.float64)
+        # Placeholders: _count counts positions instead (unit_weights).
+        weights = np.ones(1)
+        weight_prefix = np.zeros(1)
     else:
         weights = np.ascontiguousarray(weights, dtype=np.float64)
         weight_prefix = np.zeros(n + 1)
@@ -109,7 +116,7 @@ def find_core_points(SpatialIndex index, EpsRows eps, weights, const double[::1]
     if mode == UNION:
         index.set_point_eps(eps, n_threads=n_threads)
     _count(index, index.points, eps, weights, weight_prefix, min_weight, can_stop_early,
-           whole_ranges, mode, is_core, n_threads)
+           whole_ranges, unit_weights, mode, is_core, n_threads)
     return is_core
 
 
@@ -120,6 +127,7 @@ def connect_core_points(SpatialIndex index, EpsRows eps, const uint8_t[::1] is_c
     Every set's root is its smallest position.
     """
     parent = np.arange(index.points.shape[0], dtype=np.intp)
+    index.prepare_searches(eps, n_threads)     # (done already after find_core_points)
     _connect(index, index.points, eps, is_core, parent, n_threads)
     return parent
 
@@ -172,10 +180,11 @@ def predict_core(SpatialIndex index, EpsRows eps, const intp_t[::1] labels,
     ``index`` holds only core points (float64), ``labels`` their labels by
     position, ``eps`` their eps by position; ``query_eps`` is needed under the
     union rule only.  The caller has given the index the eps of its points
-    (``index.set_point_eps(eps)``; the union rule needs them even when they are
-    all equal): predict_core only reads the index, so several threads may
-    predict with one index at once.
+    (``index.set_point_eps(eps)``, checked here; the union rule needs them even
+    when they are all equal): predict_core only reads the index, so several
+    threads may predict with one index at once.
     """
+    index.require_point_eps(eps)
     cdef intp_t m = queries.shape[0]
     out = np.full(m, -1, dtype=np.intp)
     all_core = np.ones(index.points.shape[0], dtype=np.uint8)
@@ -203,11 +212,13 @@ cdef bint is_clique(const Query* query, const Norm* norm) noexcept nogil:
 
 def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
            const double[::1] weights, const double[::1] weight_prefix,
-           const double[::1] min_weight, bint can_stop_early, bint whole_ranges, int mode,
-           uint8_t[::1] is_core, int n_threads):
+           const double[::1] min_weight, bint can_stop_early, bint whole_ranges,
+           bint unit_weights, int mode, uint8_t[::1] is_core, int n_threads):
     """Pass 1: is_core[i] (IN/OUT) = weight of N(i) >= min_weight[i].
 
-    Points already flagged core are left as they are.
+    Points already flagged core are left as they are.  With ``unit_weights``
+    every weight is 1: ``weights`` and ``weight_prefix`` are then not read, and
+    neighbours are counted as integers.
     """
     cdef Workspace work = Workspace(n_threads, points.shape[1])
     cdef Workspace undecided = Workspace(n_threads, points.shape[1])
@@ -216,6 +227,8 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef intp_t chunk = parallel_chunk(n_blocks, n_threads)
     cdef intp_t b, i, r, t, start, end, taken
     cdef intp_t min_stride = 0 if min_weight.shape[0] == 1 else 1
+    cdef intp_t weight_stride = 0 if unit_weights else 1
+    cdef const double* prefix = &weight_prefix[0]
     cdef const EpsTable* e = &eps.table
     cdef const Norm* norm = &index.norm
     cdef double need, total, full_weight, most_need, possible = 0.0
@@ -230,7 +243,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
         for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
             t = threadid()
             if t == 0:
-                check_signals()
+                poll_signals(b, BLOCKS_PER_POLL)
             start = blocks[b]
             end = blocks[b + 1]
             query = work.queries[t]
@@ -240,7 +253,7 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 continue
             if (taken == end - start and can_stop_early and whole_ranges
                     and is_clique(query, norm)):
-                total = weight_prefix[end] - weight_prefix[start]
+                total = _range_weight(prefix, unit_weights, start, end)
                 all_core = True
                 for i in range(start, end):
                     all_core = all_core and total >= min_weight[i * min_stride]
@@ -258,8 +271,8 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
             if whole_ranges:
                 for r in range(ranges.size):
                     if ranges.full[r]:
-                        full_weight = full_weight + weight_prefix[ranges.end[r]] \
-                            - weight_prefix[ranges.start[r]]
+                        full_weight = full_weight + _range_weight(
+                            prefix, unit_weights, ranges.start[r], ranges.end[r])
                 most_need = -INFINITY
                 for i in range(start, end):
                     if not is_core[i]:
@@ -268,8 +281,8 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                         and not (can_stop_early and full_weight >= most_need)):
                     # Test the other candidates against the block's box, once.
                     if _decide_ranges(&points[0, 0], points.shape[1], query, e, &weights[0],
-                                      ranges, undecided.ranges[t], <Direction> mode, norm,
-                                      &decided[t]) < 0:
+                                      weight_stride, ranges, undecided.ranges[t],
+                                      <Direction> mode, norm, &decided[t]) < 0:
                         failed[0] = 1
                         continue
                     full_weight = full_weight + decided[t]
@@ -279,8 +292,8 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 possible = full_weight
                 for r in range(ranges.size):
                     if not ranges.full[r]:
-                        possible = possible + weight_prefix[ranges.end[r]] \
-                            - weight_prefix[ranges.start[r]]
+                        possible = possible + _range_weight(
+                            prefix, unit_weights, ranges.start[r], ranges.end[r])
             for i in range(start, end):
                 if is_core[i]:
                     continue
@@ -290,8 +303,8 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                     continue
                 if can_stop_early and whole_ranges and possible < need:
                     continue
-                total = _weight_near(&points[0, 0], points.shape[1], i, e, &weights[0], ranges,
-                                     whole_ranges, full_weight,
+                total = _weight_near(&points[0, 0], points.shape[1], i, e, &weights[0],
+                                     weight_stride, ranges, whole_ranges, full_weight,
                                      need if can_stop_early else INFINITY,
                                      possible if can_stop_early and whole_ranges else INFINITY,
                                      <Direction> mode, norm)
@@ -300,8 +313,15 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")
 
 
+cdef inline double _range_weight(const double* prefix, bint unit_weights, intp_t start,
+                                 intp_t end) noexcept nogil:
+    """Weight of the positions start..end-1: from the prefix sums, or their count."""
+    return <double> (end - start) if unit_weights else prefix[end] - prefix[start]
+
+
 cdef int _decide_ranges(const floating* points, intp_t d, const Query* query,
-                        const EpsTable* e, const double* weights, const RangeList* ranges,
+                        const EpsTable* e, const double* weights, intp_t weight_stride,
+                        const RangeList* ranges,
                         RangeList* undecided, Direction mode, const Norm* norm,
                         double* decided) noexcept nogil:
     """Sort the points of the ranges that are not full by the query box (FORWARD or UNION).
@@ -337,7 +357,7 @@ cdef int _decide_ranges(const floating* points, intp_t d, const Query* query,
                     some = True
                     every = within_offsets(far, ej, e.n_cols, norm)
             if every:
-                decided[0] = decided[0] + weights[j]
+                decided[0] = decided[0] + weights[j * weight_stride]
             elif some:
                 last = undecided.size - 1
                 if last >= 0 and undecided.end[last] == j:
@@ -348,9 +368,10 @@ cdef int _decide_ranges(const floating* points, intp_t d, const Query* query,
 
 
 cdef inline double _weight_near(const floating* points, intp_t d, intp_t i, const EpsTable* e,
-                                const double* weights, const RangeList* ranges,
-                                bint full_counted, double total, double enough, double bound,
-                                Direction mode, const Norm* norm) noexcept nogil:
+                                const double* weights, intp_t weight_stride,
+                                const RangeList* ranges, bint full_counted, double total,
+                                double enough, double bound, Direction mode,
+                                const Norm* norm) noexcept nogil:
     """total plus the weight of point i's neighbours in the candidate ranges.
 
     The full ranges are left out when already counted in total; the sum stops
@@ -362,24 +383,102 @@ cdef inline double _weight_near(const floating* points, intp_t d, intp_t i, cons
     cdef const floating* x = points + i * d
     cdef const double* ex = e.values + i * e.row_stride
     cdef intp_t r, j
+    if mode == FORWARD and norm.plain_euclidean and e.n_cols == 1:
+        return _weight_near_euclidean(points, d, i, ex[0] * ex[0], weights, weight_stride,
+                                      ranges, full_counted, total, enough, bound)
     for r in range(ranges.size):
         if ranges.full[r]:
             if full_counted:
                 continue
-            for j in range(ranges.start[r], ranges.end[r]):
-                total = total + weights[j]
+            total = _add_weights(total, weights, weight_stride, ranges.start[r], ranges.end[r])
         else:
             for j in range(ranges.start[r], ranges.end[r]):
                 if related(x, ex, e.n_cols, points + j * d, e.values + j * e.row_stride,
                            e.n_cols, mode, norm):
-                    total = total + weights[j]
+                    total = total + weights[j * weight_stride]
                 else:
-                    bound = bound - weights[j]
+                    bound = bound - weights[j * weight_stride]
                     if bound < enough:
                         return total
         if total >= enough:
             break
     return total
+
+
+cdef inline double _add_weights(double total, const double* weights, intp_t weight_stride,
+                                intp_t start, intp_t end) noexcept nogil:
+    """total plus the weights of positions start..end-1, added one by one in order (the
+    sums of the per-pair tests, so that both round alike; stride 0: one weight)."""
+    cdef intp_t j
+    for j in range(start, end):
+        total = total + weights[j * weight_stride]
+    return total
+
+
+cdef inline double _weight_near_euclidean(const floating* points, intp_t d, intp_t i,
+                                          double limit, const double* weights,
+                                          intp_t weight_stride, const RangeList* ranges,
+                                          bint full_counted, double total, double enough,
+                                          double bound) noexcept nogil:
+    """_weight_near for a FORWARD search, the plain euclidean metric and an isotropic
+    eps row (``limit`` is its square): the same sum without a branch per candidate.
+
+    Whether a candidate is a neighbour is as good as random, so a branch on it
+    is mispredicted about every other time; adding the outcome of the test
+    costs less.  The arithmetic of each test is within()'s, and the sum stops
+    (at the end of a range) on the same conditions.
+    """
+    cdef const floating* x = points + i * d
+    cdef const floating* y
+    cdef intp_t r, j, k, hits
+    cdef double acc, dx, inside
+    for r in range(ranges.size):
+        if ranges.full[r]:
+            if full_counted:
+                continue
+            total = _add_weights(total, weights, weight_stride, ranges.start[r], ranges.end[r])
+        elif weight_stride == 0:
+            # Unit weights: count.
+            hits = _euclidean_hits(points, d, x, ranges.start[r], ranges.end[r], limit)
+            total = total + hits
+            bound = bound - (ranges.end[r] - ranges.start[r] - hits)
+        else:
+            for j in range(ranges.start[r], ranges.end[r]):
+                y = points + j * d
+                acc = 0.0
+                for k in range(d):
+                    dx = <double> y[k] - <double> x[k]
+                    acc = acc + dx * dx
+                inside = acc <= limit
+                total = total + inside * weights[j]
+                bound = bound - (1.0 - inside) * weights[j]
+        if total >= enough or bound < enough:
+            break
+    return total
+
+
+cdef inline intp_t _euclidean_hits(const floating* points, intp_t d, const floating* x,
+                                   intp_t start, intp_t end, double limit) noexcept nogil:
+    """How many of the points start..end-1 lie within sqrt(limit) of x (within()'s sums)."""
+    cdef intp_t j, k, hits = 0
+    cdef double acc, dx, x0, x1
+    if d == 2:
+        x0 = x[0]
+        x1 = x[1]
+        for j in range(start, end):
+            dx = <double> points[2 * j] - x0
+            acc = dx * dx
+            dx = <double> points[2 * j + 1] - x1
+            acc = acc + dx * dx
+            hits += acc <= limit
+        return hits
+    for j in range(start, end):
+        acc = 0.0
+        for k in range(d):
+            dx = <double> points[j * d + k] - <double> x[k]
+            acc = acc + dx * dx
+        hits += acc <= limit
+    return hits
 
 
 def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
@@ -433,7 +532,7 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 continue
             t = threadid()
             if t == 0:
-                check_signals()
+                poll_signals(b, BLOCKS_PER_POLL)
             start = blocks[b]
             end = blocks[b + 1]
             first = first_core[b]
@@ -445,8 +544,8 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                 failed[0] = 1
                 continue
             if clique[b]:
-                _join_clique(b, first, end, ranges, &first_core[0], &clique[0], symmetric,
-                             points, e, &is_core[0], &parent[0], &runs, norm)
+                _join_clique(b, first, end, query, ranges, &first_core[0], &clique[0],
+                             symmetric, points, e, &is_core[0], &parent[0], &runs, norm)
             else:
                 for i in range(first, end):
                     if is_core[i]:
@@ -500,13 +599,40 @@ cdef void _join_range(intp_t i, intp_t start, intp_t end, Runs* runs,
         p = runs.next_core[q] if q < joined_end else joined_end
 
 
-cdef void _join_clique(intp_t b, intp_t first, intp_t end, const RangeList* ranges,
-                       const intp_t* first_core, const uint8_t* clique, bint symmetric,
+cdef inline bint _reaches_box(const Query* query, const floating* y, intp_t d,
+                              const Norm* norm) noexcept nogil:
+    """Whether y may lie in the neighbourhood of some point of the query's box: the
+    kernel with the box's largest eps at the corner nearest to y (monotone, so exact)."""
+    cdef double near[MAX_FEATURES]
+    cdef double far, v, gap, acc = 0.0
+    cdef intp_t k
+    if norm.plain_euclidean and query.eps_cols == 1:
+        # within_offsets' sum, with gaps_to_interval's gaps on plain features.
+        for k in range(d):
+            v = y[k]
+            gap = query.lo[k] - v if v < query.lo[k] else (
+                v - query.hi[k] if v > query.hi[k] else 0.0)
+            acc = acc + gap * gap
+        return acc <= query.eps_max[0] * query.eps_max[0]
+    if d > MAX_FEATURES:
+        return True
+    for k in range(d):
+        gaps_to_interval(<double> y[k], query.lo[k], query.hi[k], k, norm, &near[k], &far)
+    return within_offsets(near, query.eps_max, query.eps_cols, norm)
+
+
+cdef void _join_clique(intp_t b, intp_t first, intp_t end, const Query* query,
+                       const RangeList* ranges, const intp_t* first_core,
+                       const uint8_t* clique, bint symmetric,
                        const floating[:, ::1] points, const EpsTable* e,
                        const uint8_t* is_core, intp_t* parent, Runs* runs,
                        const Norm* norm) noexcept nogil:
-    """Join the clique block b (core points first..end-1, all one set) to its core neighbours."""
-    cdef intp_t r, c, i, j
+    """Join the clique block b (core points first..end-1, all one set) to its core neighbours.
+
+    ``query`` is the box of b's core points: a candidate out of its reach
+    (_reaches_box) is no neighbour of any of them and is not tested one by one.
+    """
+    cdef intp_t r, c, i, j, d = points.shape[1]
     cdef bint joined
     for r in range(ranges.size):
         c = ranges.block[r]
@@ -519,7 +645,7 @@ cdef void _join_clique(intp_t b, intp_t first, intp_t end, const RangeList* rang
             joined = ranges.full[r]
             j = first_core[c]
             while not joined and j < ranges.end[r]:
-                if is_core[j]:
+                if is_core[j] and _reaches_box(query, &points[j, 0], d, norm):
                     for i in range(first, end):
                         if is_core[i] and _linked(points, e, i, j, norm):
                             joined = True
@@ -533,7 +659,8 @@ cdef void _join_clique(intp_t b, intp_t first, intp_t end, const RangeList* rang
             continue
         for j in range(ranges.start[r], ranges.end[r]):
             # One edge joins j to the whole block.
-            if not is_core[j] or uf_find(parent, j) == uf_find(parent, first):
+            if (not is_core[j] or uf_find(parent, j) == uf_find(parent, first)
+                    or not _reaches_box(query, &points[j, 0], d, norm)):
                 continue
             for i in range(first, end):
                 if is_core[i] and _linked(points, e, i, j, norm):
@@ -644,7 +771,7 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
         for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
             t = threadid()
             if t == 0:
-                check_signals()
+                poll_signals(b, BLOCKS_PER_POLL)
             start = query_blocks[b]
             end = query_blocks[b + 1]
             query = work.queries[t]

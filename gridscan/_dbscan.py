@@ -8,8 +8,9 @@ from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from gridscan._arrays import distinct_rows, take_rows
 from gridscan._core import fit_core, predict_core, to_row_order
-from gridscan._index import distinct_rows, take_rows
+from gridscan._eps_model import lattice_counts
 from gridscan._index_choice import build_index, eps_by_position
 from gridscan._lattice import LatticeIndex
 from gridscan._prediction_cache import PredictionCache
@@ -181,8 +182,8 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
 
     Memory is O(n) and does not grow with the number of neighbours:
     neighbourhoods are never stored. Beyond the input, a fit of 2-D float64
-    points peaks at about 150 to 160 bytes per point with ``algorithm="grid"``
-    (about 200 with a per-point eps) and 75 with ``"ball_tree"`` (125), at
+    points peaks at about 140 bytes per point with ``algorithm="grid"``
+    (180 to 200 with a per-point eps) and 50 with ``"ball_tree"`` (125), at
     200,000 as at 2,000,000 points (``benchmarks/memory_per_point.py``). An
     allocation that fails raises MemoryError.
 
@@ -301,7 +302,13 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             job = self._prepare(take_rows(wrapped, first, n_threads), collapsed, n_threads)
         is_core, labels = fit_core(job.index, job.eps, job.weights, job.min_weight,
                                    job.union_rule, n_threads)
-        self.labels_, core_mask = to_row_order(job.index.order, labels, is_core, n_threads)
+        # Only the index's order is needed from here on: the rest of the index (its
+        # points and search structures, up to half the fit's memory) goes before the
+        # labels are put in row order and the core points copied.
+        order = job.index.order
+        del job
+        self.labels_, core_mask = to_row_order(order, labels, is_core, n_threads)
+        del order, labels, is_core
         if distinct is not None:
             self.labels_ = take_rows(self.labels_, group, n_threads)
             core_mask = take_rows(core_mask, group, n_threads)
@@ -540,7 +547,7 @@ class GridDBSCAN(PredictionCache, ClusterMixin, BaseEstimator):
             counter = LatticeIndex(corners, index.metric, index.p, bounds=shape,
                                    window_features=np.flatnonzero(index.window))
             counter_eps = counter.eps_rows(eps.values, n_threads)
-        counter.lattice_counts(index.points, counter_eps, shape, cells, n_threads)
+        lattice_counts(counter, index.points, counter_eps, shape, cells, n_threads)
         return self.pts_ratio * cells
 
     def _lattice_shape(self, X, whole_shape=None):

@@ -4,12 +4,16 @@
 # with base, power, lo and hi of length n_cols (1: one radius for all features,
 # else one per feature); the table out has shape (n, n_cols).
 #
-# Lattice counts: P(p) = number of integer points z with 0 <= z_k < shape[k]
-# inside p's neighbourhood (the kernel of _kernels.pxd, window features
-# included), found by scanning the rows of the integer box around X[p] (the
-# run of each row by bisection).
+# Lattice counts (pts_ratio): P(p) = number of integer points z with
+# 0 <= z_k < shape[k] inside p's neighbourhood (the kernel of _kernels.pxd,
+# window features included).  A LatticeIndex over [0, shape) counts them from
+# its stencils; any other row is counted by scanning the rows of the integer
+# box around X[p] (the run of each row by bisection).
 
 import numpy as np
+
+from gridscan._arrays import take_rows
+from gridscan._lattice import LatticeIndex
 
 from cython.parallel cimport prange, threadid
 from libc.math cimport ceil, floor, fmax, fmin, isfinite, pow
@@ -62,9 +66,31 @@ cdef inline double _power(double r, double power) noexcept nogil:
     return pow(r, power)
 
 
-def lattice_counts(SpatialIndex index, const floating[:, ::1] X, EpsRows eps,
-                   const intp_t[::1] shape, double[::1] out, int n_threads):
+def lattice_counts(SpatialIndex index, X, EpsRows eps, shape, out, int n_threads=1):
     """out[i] (OUT) = number of lattice points of the box [0, shape) in N(X[i]).
+
+    X and eps (an EpsRows of ``index``) are in the same row order.  The index
+    supplies the norm, and a LatticeIndex its stencils (``stencil_counts``):
+    the rows they do not count are counted by ``box_counts``, which gives the
+    same numbers.
+    """
+    shape = np.ascontiguousarray(shape, dtype=np.intp)
+    if not isinstance(index, LatticeIndex):
+        box_counts(index, X, eps, shape, out, n_threads)
+        return
+    rows = index.stencil_counts(X, eps, shape, out, n_threads)
+    if rows.shape[0] == X.shape[0]:
+        box_counts(index, X, eps, shape, out, n_threads)
+    elif rows.shape[0] > 0:
+        counts = np.empty(rows.shape[0])
+        box_counts(index, take_rows(X, rows), eps.take(rows, index), shape, counts, n_threads)
+        np.asarray(out)[rows] = counts
+
+
+def box_counts(SpatialIndex index, const floating[:, ::1] X, EpsRows eps,
+               const intp_t[::1] shape, double[::1] out, int n_threads):
+    """out[i] (OUT) = number of lattice points of the box [0, shape) in N(X[i]), by
+    scanning the rows of the integer box around X[i].
 
     X and eps are in the same row order; the index only supplies the norm.
     """

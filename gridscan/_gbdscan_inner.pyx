@@ -59,7 +59,7 @@
 
 import numpy as np
 
-from gridscan._lattice import dense_table_fits
+from gridscan._lattice_layout import dense_table_fits
 
 from cython.parallel cimport prange, threadid
 from libc.math cimport fabs, floor, sqrt

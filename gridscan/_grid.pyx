@@ -65,13 +65,15 @@ import numpy as np
 
 from cython.parallel cimport prange, threadid
 
-from gridscan._index import column_extent, take_rows
+from gridscan._arrays import column_extent, take_rows
 
 from libc.math cimport INFINITY, floor, fmax
-from libc.stdlib cimport calloc, free, realloc
+from libc.stdint cimport int32_t
+from libc.stdlib cimport calloc, free
 
 from cython cimport floating
 
+from gridscan._buffers cimport reserve
 from gridscan._index cimport (
     EpsRows, Query, RangeList, SpatialIndex, Workspace, load_block_query, range_push,
 )
@@ -80,6 +82,11 @@ from gridscan._kernels cimport (
 )
 from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
+
+# Cell keys: 4 bytes when the grid's keys fit, else 8 (_cell_keys, _radix_sort).
+ctypedef fused cell_key_t:
+    int32_t
+    int64_t
 
 # Features of a grid at most (search scratch arrays live on the stack).
 cdef enum:
@@ -284,18 +291,22 @@ cdef class CellGrid(SpatialIndex):
         self.shape = shape
         self.dims = shape
         self.strides = np.where(np.arange(d) == along, 1, row_strides * self.row_length)
-        keys = np.empty(n, dtype=np.int64)
         if cell_level is None:
+            n_keys = n_rows * self.row_length
+            keys = np.empty(n, dtype=np.int32 if n_keys - 1 < 2 ** 31 else np.int64)
             _cell_keys(X, self.orig, self.inv_size, shape, row_strides, along,
                        self.row_inv_size, self.row_cells, self.row_length, keys, n_threads)
-            n_keys = n_rows * self.row_length
         else:
-            n_keys = _level_keys(X, low, high, size, cell_level, keys, n_threads)
+            keys, n_keys = _level_keys(X, low, high, size, cell_level, n_threads)
         self.levelled = cell_level is not None
-        order, sorted_keys = _radix_sort(keys, n_keys - 1, n_threads)
-        self.cell_start = np.flatnonzero(
-            np.r_[True, sorted_keys[1:] != sorted_keys[:n - 1], True]).astype(np.intp)
-        self.cell_key = sorted_keys[self.cell_start[:len(self.cell_start) - 1]]
+        order, keys = _radix_sort(keys, n_keys - 1, n_threads, overwrite_keys=True)
+        new_cell = np.empty(n + 1, dtype=bool)
+        new_cell[0] = new_cell[n] = True
+        np.not_equal(keys[1:], keys[:n - 1], out=new_cell[1:n])
+        self.cell_start = np.flatnonzero(new_cell)
+        del new_cell
+        self.cell_key = keys[self.cell_start[:len(self.cell_start) - 1]].astype(np.int64)
+        del keys    # before the points are copied: the grid's build peaks there
         self.n_cells = self.cell_key.shape[0]
         if dense_rows:
             self.row_first_cell = np.searchsorted(
@@ -332,7 +343,7 @@ cdef class CellGrid(SpatialIndex):
         self.eps_cols = 0
         self.pair_start = np.empty(0, dtype=np.intp)
 
-    def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
+    def _set_point_eps(self, EpsRows eps, mask, int n_threads):
         """Elementwise largest and smallest eps row of every cell (masked points left out).
 
         The bounds only narrow searches.  Those of all points are kept when
@@ -341,7 +352,9 @@ cdef class CellGrid(SpatialIndex):
         grid's own cells read the lists, which the bounds do not change).
         """
         if eps is not self.pair_eps:
+            # The pair lists hold these bounds' cells: made for other rows, they go.
             self.pair_start = np.empty(0, dtype=np.intp)
+            self.search_eps = None
         if eps is self.bounds_eps and (mask is None or self.pair_start.shape[0] > 0):
             return
         self.bounds_eps = eps if mask is None else None
@@ -358,7 +371,7 @@ cdef class CellGrid(SpatialIndex):
             self.tree_eps_max = np.zeros((self.tree_nodes, cols))
             _tree_eps_bounds(self)
 
-    def prepare_searches(self, EpsRows eps, int n_threads=1):
+    def _prepare_searches(self, EpsRows eps, int n_threads):
         """Find every cell's candidate cells once, for all the passes to reuse.
 
         For each pair of cells that may hold a pair of neighbours, the flags
@@ -558,7 +571,7 @@ cdef class CellGrid(SpatialIndex):
         cdef double n_rows = 1.0, own_reach, row_reach
         cdef Query q
         cdef NearRow* near
-        cdef void* grown
+        cdef intp_t capacity
         rows.size = 0
         rows.of_row = row
         rows.too_many = False
@@ -601,11 +614,11 @@ cdef class CellGrid(SpatialIndex):
                 self._row_cells(near_row, &first, &end)
                 if first < end:
                     if rows.size == rows.capacity:
-                        rows.capacity = max(2 * rows.capacity, 64)
-                        grown = realloc(rows.row, rows.capacity * sizeof(NearRow))
-                        if grown == NULL:
+                        capacity = reserve(<void**> &rows.row, rows.capacity, rows.size + 1,
+                                           sizeof(NearRow))
+                        if capacity < 0:
                             return -1
-                        rows.row = <NearRow*> grown
+                        rows.capacity = capacity
                     near = &rows.row[rows.size]
                     for k in range(d):
                         near.coord[k] = cell[k]
@@ -842,24 +855,25 @@ def cell_populations(X, cell_size, int n_threads=1):
     """The number of points in the cell of each point (in X's row order) of the grid of
     cells ``cell_size`` wide over X (wider where the grid could not number them)."""
     X = np.ascontiguousarray(X)
+    n = X.shape[0]
     low, high = column_extent(X)
-    keys = np.empty(X.shape[0], dtype=np.int64)
-    n_keys = _level_keys(X, low, high, np.asarray(cell_size, dtype=np.float64), None, keys,
-                         n_threads)
-    order, sorted_keys = _radix_sort(keys, n_keys - 1, n_threads)
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
-    counts = np.diff(starts)
-    populations = np.empty(X.shape[0], dtype=np.intp)
+    keys, n_keys = _level_keys(X, low, high, np.asarray(cell_size, dtype=np.float64), None,
+                               n_threads)
+    order, keys = _radix_sort(keys, n_keys - 1, n_threads, overwrite_keys=True)
+    new_cell = np.empty(n + 1, dtype=bool)
+    new_cell[0] = new_cell[n] = True
+    np.not_equal(keys[1:], keys[:n - 1], out=new_cell[1:n])
+    counts = np.diff(np.flatnonzero(new_cell))
+    populations = np.empty(n, dtype=np.intp)
     populations[order] = np.repeat(counts, counts)
     return populations
 
 
-def _level_keys(const floating[:, ::1] X, low, high, size, cell_level, int64_t[::1] keys,
-                int n_threads):
-    """keys[i] (OUT): the cell of X[i] among the cells of its level, 2**cell_level[i] times
-    size wide (level 0 for all when cell_level is None), after those of the levels
-    below; returns the number of keys."""
-    cdef intp_t i, k, n = X.shape[0], d = X.shape[1], level
+def _level_keys(X, low, high, size, cell_level, int n_threads):
+    """(keys, n_keys): keys[i] is the cell of X[i] among the cells of its level,
+    2**cell_level[i] times size wide (level 0 for all when cell_level is None), after
+    those of the levels below; 4-byte keys when the n_keys keys fit."""
+    cdef intp_t level, n = X.shape[0], d = X.shape[1]
     # The levels present, and each point's number among them (levels are few, and
     # small integers: no sort).
     if cell_level is None:
@@ -885,12 +899,19 @@ def _level_keys(const floating[:, ::1] X, low, high, size, cell_level, int64_t[:
         n_keys += int(np.prod(level_shape.astype(object)))
     if n_keys > MAX_CELLS * 64:
         raise ValueError("gridscan: too many cells over the levels of the grid")
-    cdef const double[:, ::1] inv = inv_size
-    cdef const int64_t[:, ::1] n_along = dims
-    cdef const int64_t[:, ::1] stride = strides
-    cdef const int64_t[::1] offset = first
-    cdef const intp_t[::1] of = level_of.astype(np.intp)
-    cdef const double[::1] origin = np.asarray(low, dtype=np.float64)
+    keys = np.empty(n, dtype=np.int32 if n_keys - 1 < 2 ** 31 else np.int64)
+    _fill_level_keys(X, np.asarray(low, dtype=np.float64), inv_size, dims, strides, first,
+                     level_of.astype(np.intp), keys, n_threads)
+    return keys, n_keys
+
+
+def _fill_level_keys(const floating[:, ::1] X, const double[::1] origin,
+                     const double[:, ::1] inv, const int64_t[:, ::1] n_along,
+                     const int64_t[:, ::1] stride, const int64_t[::1] offset,
+                     const intp_t[::1] of, cell_key_t[::1] keys, int n_threads):
+    """keys[i] (OUT) = offset of X[i]'s level + its cell's row-major number in that level
+    (for _level_keys)."""
+    cdef intp_t i, k, n = X.shape[0], d = X.shape[1], level
     cdef int64_t key
     with nogil:
         for i in prange(n, schedule="static", num_threads=n_threads):
@@ -901,8 +922,7 @@ def _level_keys(const floating[:, ::1] X, low, high, size, cell_level, int64_t[:
             for k in range(d):
                 key = key + _clipped_cell(X[i, k], origin[k], inv[level, k],
                                           n_along[level, k]) * stride[level, k]
-            keys[i] = key
-    return n_keys
+            keys[i] = <cell_key_t> key
 
 
 def _row_means(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,
@@ -926,7 +946,7 @@ def _row_means(const floating[:, ::1] X, const double[::1] origin, const double[
 def _cell_keys(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,
                const int64_t[::1] dims, const int64_t[::1] row_strides, intp_t along,
                const double[::1] row_inv_size, const int64_t[::1] row_cells,
-               int64_t row_length, int64_t[::1] keys, int n_threads):
+               int64_t row_length, cell_key_t[::1] keys, int n_threads):
     """keys[i] (OUT) = row of X[i] * row_length + cell of X[i] along its row.
 
     row_inv_size and row_cells hold one entry per row, or one for all rows.
@@ -941,8 +961,8 @@ def _cell_keys(const floating[:, ::1] X, const double[::1] origin, const double[
             row = _row_of(&X[i, 0], &origin[0], &inv_size[0], &dims[0], &row_strides[0],
                           along, d)
             r = row if per_row else 0
-            keys[i] = row * row_length + _clipped_cell(X[i, along], origin[along],
-                                                       row_inv_size[r], row_cells[r])
+            keys[i] = <cell_key_t> (row * row_length + _clipped_cell(
+                X[i, along], origin[along], row_inv_size[r], row_cells[r]))
 
 
 cdef inline int64_t _row_of(const floating* x, const double* origin, const double* inv_size,
@@ -963,12 +983,17 @@ cdef inline int64_t _clipped_cell(double x, double origin, double inv_size,
     return <int64_t> c
 
 
-def _radix_sort(const int64_t[::1] keys, int64_t max_key, int n_threads):
+# Not the lattice's counting sort (_lattice_layout._counting_sort): the keys here
+# range over up to 2**56 cells, too many for its table of counts.
+def _radix_sort(cell_key_t[::1] keys, int64_t max_key, int n_threads,
+                bint overwrite_keys=False):
     """Stable LSD radix sort of keys in [0, max_key]: returns (order, sorted keys).
 
     Each pass cuts the keys into one contiguous slice per thread; the keys of
     a digit from slice s go after those of the slices before it, which keeps
-    every pass stable whatever the number of threads.
+    every pass stable whatever the number of threads.  The passes alternate
+    between two buffers of the keys' type; with ``overwrite_keys`` ``keys``
+    itself is one of them (one array of n keys less).
     """
     cdef intp_t n = keys.shape[0], i, s, digit, position
     cdef intp_t n_bits = max(int(max_key).bit_length(), 1)
@@ -980,13 +1005,13 @@ def _radix_sort(const int64_t[::1] keys, int64_t max_key, int n_threads):
     cdef intp_t[:, ::1] next_slot = np.empty((n_slices, mask + 1), dtype=np.intp)
     cdef intp_t[::1] order = np.empty(n, dtype=np.intp)
     cdef intp_t[::1] order_next = np.empty(n, dtype=np.intp)
-    cdef const int64_t[::1] current = keys
-    cdef int64_t[::1] current_next
-    cdef int64_t[:, ::1] buffers = np.empty((2, n), dtype=np.int64)
+    cdef cell_key_t[::1] current = keys
+    cdef cell_key_t[::1] current_next = np.empty_like(np.asarray(keys))
+    cdef cell_key_t[::1] spare = current_next if overwrite_keys \
+        else np.empty_like(np.asarray(keys))
     cdef bint first = True
     with nogil:
         while shift < n_bits:
-            current_next = buffers[(shift // bits) % 2]
             for s in prange(n_slices, schedule="static", num_threads=n_slices):
                 for digit in range(mask + 1):
                     next_slot[s, digit] = 0
@@ -1010,7 +1035,10 @@ def _radix_sort(const int64_t[::1] keys, int64_t max_key, int n_threads):
                     order_next[position] = i if first else order[i]
                     current_next[position] = current[i]
             order, order_next = order_next, order
-            current = current_next
+            if first and not overwrite_keys:
+                current, current_next = current_next, spare
+            else:
+                current, current_next = current_next, current
             first = False
             shift += bits
     return np.asarray(order), np.asarray(current)
@@ -1063,18 +1091,12 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep, int n_
 
 cdef int _pair_push(PairBuffer* pairs, intp_t cell, uint8_t flags) noexcept nogil:
     """Append a pair; -1 when memory runs out."""
-    cdef intp_t capacity
-    cdef void* grown
+    cdef intp_t capacity, needed = pairs.size + 1
     if pairs.size == pairs.capacity:
-        capacity = max(2 * pairs.capacity, 1024)
-        grown = realloc(pairs.cell, capacity * sizeof(intp_t))
-        if grown == NULL:
+        capacity = reserve(<void**> &pairs.cell, pairs.capacity, needed, sizeof(intp_t))
+        if (capacity < 0
+                or reserve(<void**> &pairs.flags, pairs.capacity, needed, sizeof(uint8_t)) < 0):
             return -1
-        pairs.cell = <intp_t*> grown
-        grown = realloc(pairs.flags, capacity * sizeof(uint8_t))
-        if grown == NULL:
-            return -1
-        pairs.flags = <uint8_t*> grown
         pairs.capacity = capacity
     pairs.cell[pairs.size] = cell
     pairs.flags[pairs.size] = flags

@@ -1,5 +1,5 @@
 # Hashing and comparing rows of values, shared by the lattice's stencil cache
-# (_lattice.pyx) and the search for duplicate points (_index.pyx).
+# (_stencils.pxd) and the search for duplicate points (_arrays.pyx).
 
 from libc.stdint cimport uint64_t
 

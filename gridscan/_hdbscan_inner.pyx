@@ -45,8 +45,9 @@ import numpy as np
 from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY
 from libc.stdint cimport uint64_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport free, malloc
 
+from gridscan._buffers cimport reserve
 from gridscan._hashing cimport DoubleBits
 from gridscan._index cimport EpsRows, SpatialIndex, parallel_chunk
 from gridscan._kernels cimport (
@@ -233,18 +234,13 @@ cdef inline bint is_leaf(const Tree* t, intp_t node) noexcept nogil:
 # Heaps and per-thread scratch
 
 cdef int heap_push(Heap* h, double delta, double weight) noexcept nogil:
-    cdef intp_t i, parent
-    cdef void* grown
+    cdef intp_t i, parent, capacity
     if h.size == h.capacity:
-        grown = realloc(h.delta, 2 * h.capacity * sizeof(double))
-        if grown == NULL:
+        capacity = reserve(<void**> &h.delta, h.capacity, h.size + 1, sizeof(double))
+        if (capacity < 0
+                or reserve(<void**> &h.weight, h.capacity, h.size + 1, sizeof(double)) < 0):
             return -1
-        h.delta = <double*> grown
-        grown = realloc(h.weight, 2 * h.capacity * sizeof(double))
-        if grown == NULL:
-            return -1
-        h.weight = <double*> grown
-        h.capacity = 2 * h.capacity
+        h.capacity = capacity
     i = h.size
     h.size += 1
     while i > 0:

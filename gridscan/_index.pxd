@@ -19,6 +19,14 @@ cdef struct Query:
     intp_t block              # the index block (number) holding all the query points, or -1
 
 
+cdef struct RangePiece:
+    # One candidate range, as SpatialIndex.search merges the ranges of images.
+    intp_t start
+    intp_t end
+    intp_t block
+    bint full
+
+
 cdef struct RangeList:
     # Candidate position ranges [start, end) produced by an index for one query.
     # full[i] is a plain boolean, True (1) or False (0): True marks a range whose
@@ -33,6 +41,11 @@ cdef struct RangeList:
     intp_t* block
     intp_t size
     intp_t capacity
+    # Scratch of SpatialIndex.search for merging the ranges of a query's images
+    # near a periodic seam: merge_capacity pieces, allocated on first use,
+    # kept with the list (one per thread in a Workspace) and freed with it.
+    RangePiece* merge_scratch
+    intp_t merge_capacity
 
 
 cdef void load_point_query(Query* query, const floating* row, const EpsTable* eps,
@@ -63,9 +76,15 @@ cdef class SpatialIndex:
     cdef readonly EpsRows own_eps   # eps of the indexed points by position, or None
     cdef readonly object periods    # (d,) float64 period of each feature (0: none), or None
     cdef double[::1] period_reach   # (d,) largest |dx_k| an indexed point's own eps allows
+    cdef object period_wrap         # (d,) float64 the periods, INFINITY for none (Norm.wrap)
     cdef Norm norm
     cdef intp_t n_points
     cdef bint reads_eps_bounds      # whether searches read EpsRows' reach and inner
+    # The search state (docs/architecture.rst, "The search state"), recorded by the
+    # base class's prepare_searches and set_point_eps around the subclasses' hooks:
+    cdef readonly EpsRows search_eps    # eps the searches of the own blocks are ready for
+    cdef readonly EpsRows point_eps     # eps of the indexed points (REVERSE, UNION)
+    cdef readonly object point_mask     # which points hold queries then (None: all)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil
     cdef int search(self, const Query* q, Direction mode, RangeList* out) noexcept nogil

@@ -15,15 +15,17 @@
 
 import numpy as np
 
+from gridscan._arrays import take_rows
+from gridscan._validation import check_points, effective_n_threads, eps_rows, wrap_periodic
+
 from cython.parallel cimport prange, threadid
 from libc.float cimport DBL_EPSILON
 from libc.math cimport INFINITY, fmin
-from libc.stdlib cimport calloc, free, malloc, qsort, realloc
-from libc.stdint cimport uint64_t
+from libc.stdlib cimport calloc, free, malloc, qsort
 
 from cython cimport floating
 
-from gridscan._hashing cimport DoubleBits, mix_bits, same_values
+from gridscan._buffers cimport reserve
 from gridscan._kernels cimport (
     CHEBYSHEV, EUCLIDEAN, FORWARD, MANHATTAN, MINKOWSKI, REVERSE, UNION, Direction, EpsTable,
     Metric, Norm, accumulate, larger, scaled_distance, smaller, unreduce, within,
@@ -37,124 +39,16 @@ METRIC_CODES = {"euclidean": EUCLIDEAN, "manhattan": MANHATTAN,
 cdef enum:
     # Bytes kept free on each side of a thread's scratch memory (two cache lines).
     CACHE_LINE = 128
-    # Rows gathered by take_rows between two loop steps (a power of two).
-    ROWS_PER_CHUNK = 4096
 
 # Features of an index with periodic features, at most (search's images live on the stack).
 cdef enum:
     MAX_PERIODIC_INDEX_FEATURES = 64
 MAX_PERIODIC_FEATURES = MAX_PERIODIC_INDEX_FEATURES
 
-
-def take_rows(array, rows, int n_threads=1):
-    """array[rows] along the first axis (rows in range), gathered in parallel.
-
-    Rows are copied as raw words (8 bytes, or single bytes when a row is not a
-    whole number of them), so any dtype and any trailing shape will do.
-    """
-    array = np.ascontiguousarray(array)
-    rows = np.ascontiguousarray(rows, dtype=np.intp)
-    out = np.empty((rows.shape[0],) + array.shape[1:], dtype=array.dtype)
-    if out.size > 0:
-        word = np.uint64 if (out.size // rows.shape[0]) * out.itemsize % 8 == 0 else np.uint8
-        _copy_rows(array.reshape(array.shape[0], -1).view(word), rows,
-                   out.reshape(rows.shape[0], -1).view(word), n_threads)
-    return out
-
-
-ctypedef fused raw_word:
-    uint8_t
-    uint64_t
-
-
-def _copy_rows(const raw_word[:, ::1] source, const intp_t[::1] rows, raw_word[:, ::1] out,
-               int n_threads):
-    """out[i] (OUT) = source[rows[i]]."""
-    cdef intp_t m = rows.shape[0], width = source.shape[1]
-    cdef intp_t n_chunks = (m + ROWS_PER_CHUNK - 1) // ROWS_PER_CHUNK, chunk, i, k
-    cdef const raw_word* row
-    with nogil:
-        for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
-            if threadid() == 0:
-                poll_signals(chunk, POINTS_PER_POLL // ROWS_PER_CHUNK)
-            for i in range(chunk * ROWS_PER_CHUNK, min(m, (chunk + 1) * ROWS_PER_CHUNK)):
-                row = &source[rows[i], 0]
-                for k in range(width):
-                    out[i, k] = row[k]
-
-
-def column_extent(const floating[:, ::1] X):
-    """(low, high): the smallest and largest value of every column of X (no NaN), as float64.
-
-    One pass over the rows, where numpy's reductions along axis 0 of a narrow
-    C-ordered array take several times as long.
-    """
-    cdef intp_t n = X.shape[0], d = X.shape[1], i, k
-    cdef double v
-    cdef double[::1] low = np.full(d, np.inf)
-    cdef double[::1] high = np.full(d, -np.inf)
-    with nogil:
-        for i in range(n):
-            poll_signals(i, POINTS_PER_POLL)
-            for k in range(d):
-                v = X[i, k]
-                if v < low[k]:
-                    low[k] = v
-                if v > high[k]:
-                    high[k] = v
-    return np.asarray(low), np.asarray(high)
-
-
-cdef inline uint64_t _hash_values(const floating* x, intp_t d, uint64_t h) noexcept nogil:
-    """h mixed with the values x[0..d-1] (0.0 and -0.0 alike: adding 0.0 makes -0.0 0.0)."""
-    cdef DoubleBits word
-    cdef intp_t k
-    for k in range(d):
-        word.value = <double> x[k] + 0.0
-        h = mix_bits(h ^ word.bits)
-    return h
-
-
-def distinct_rows(const floating[:, ::1] X, const double[:, ::1] eps):
-    """The distinct points of X: (first, group), both intp.
-
-    Two rows are one point when their coordinates compare equal and, when
-    ``eps`` has one row per point of X (else it is not read), so do their eps
-    rows.  ``first[g]`` is the first row of point g, ascending (points are
-    numbered in order of first occurrence); ``group[i]`` is the point of row i.
-    One pass over the rows with an open-addressing hash table of 2 to 4 slots
-    per row.
-    """
-    cdef intp_t n = X.shape[0], d = X.shape[1], cols = eps.shape[1], i, g, n_groups = 0
-    cdef bint per_row = eps.shape[0] == n and n > 1
-    cdef intp_t n_slots = 1
-    while n_slots < 2 * n:
-        n_slots *= 2
-    cdef intp_t[::1] slots = np.full(n_slots, -1, dtype=np.intp)
-    cdef intp_t[::1] group = np.empty(n, dtype=np.intp)
-    cdef intp_t[::1] first = np.empty(n, dtype=np.intp)
-    cdef uint64_t h, mask = n_slots - 1
-    with nogil:
-        for i in range(n):
-            poll_signals(i, POINTS_PER_POLL)
-            h = _hash_values(&X[i, 0], d, <uint64_t> d)
-            if per_row:
-                h = _hash_values(&eps[i, 0], cols, h)
-            h = h & mask
-            while True:
-                g = slots[h]
-                if g < 0:
-                    slots[h] = n_groups
-                    first[n_groups] = i
-                    group[i] = n_groups
-                    n_groups += 1
-                    break
-                if same_values(&X[i, 0], &X[first[g], 0], d) and (
-                        not per_row or same_values(&eps[i, 0], &eps[first[g], 0], cols)):
-                    group[i] = g
-                    break
-                h = (h + 1) & mask
-    return np.asarray(first)[:n_groups].copy(), np.asarray(group)
+# Images of one query whose ranges search merges by their lists (as two periodic
+# features near their seams make); more are merged by a sort.
+cdef enum:
+    MAX_MERGED_IMAGES = 9
 
 
 cdef int range_init(RangeList* out) noexcept nogil:
@@ -164,6 +58,8 @@ cdef int range_init(RangeList* out) noexcept nogil:
     out.end = <intp_t*> malloc(out.capacity * sizeof(intp_t))
     out.full = <bint*> malloc(out.capacity * sizeof(bint))
     out.block = <intp_t*> malloc(out.capacity * sizeof(intp_t))
+    out.merge_scratch = NULL
+    out.merge_capacity = 0
     if out.start == NULL or out.end == NULL or out.full == NULL or out.block == NULL:
         return -1
     return 0
@@ -174,22 +70,27 @@ cdef void range_free(RangeList* out) noexcept nogil:
     free(out.end)
     free(out.full)
     free(out.block)
+    free(out.merge_scratch)
     out.start = NULL
     out.end = NULL
     out.full = NULL
     out.block = NULL
+    out.merge_scratch = NULL
+    out.merge_capacity = 0
 
 
 cdef int range_push(RangeList* out, intp_t start, intp_t end, bint full,
                     intp_t block) noexcept nogil:
     """Append a range; -1 when memory runs out."""
+    cdef intp_t capacity, needed = out.size + 1
     if out.size == out.capacity:
-        if (_grow(<void**> &out.start, 2 * out.capacity, sizeof(intp_t)) < 0
-                or _grow(<void**> &out.end, 2 * out.capacity, sizeof(intp_t)) < 0
-                or _grow(<void**> &out.full, 2 * out.capacity, sizeof(bint)) < 0
-                or _grow(<void**> &out.block, 2 * out.capacity, sizeof(intp_t)) < 0):
+        capacity = reserve(<void**> &out.start, out.capacity, needed, sizeof(intp_t))
+        if (capacity < 0
+                or reserve(<void**> &out.end, out.capacity, needed, sizeof(intp_t)) < 0
+                or reserve(<void**> &out.full, out.capacity, needed, sizeof(bint)) < 0
+                or reserve(<void**> &out.block, out.capacity, needed, sizeof(intp_t)) < 0):
             return -1
-        out.capacity = 2 * out.capacity
+        out.capacity = capacity
     out.start[out.size] = start
     out.end[out.size] = end
     out.full[out.size] = full
@@ -198,17 +99,10 @@ cdef int range_push(RangeList* out, intp_t start, intp_t end, bint full,
     return 0
 
 
-cdef struct Piece:
-    intp_t start
-    intp_t end
-    intp_t block
-    bint full
-
-
 cdef int _by_start(const void* a, const void* b) noexcept nogil:
     """qsort order of pieces: by start, then the longer first."""
-    cdef const Piece* x = <const Piece*> a
-    cdef const Piece* y = <const Piece*> b
+    cdef const RangePiece* x = <const RangePiece*> a
+    cdef const RangePiece* y = <const RangePiece*> b
     if x.start != y.start:
         return -1 if x.start < y.start else 1
     if x.end != y.end:
@@ -216,27 +110,100 @@ cdef int _by_start(const void* a, const void* b) noexcept nogil:
     return 0
 
 
-cdef int _make_disjoint(RangeList* out, intp_t first) noexcept nogil:
-    """Rewrite the ranges out[first:] as disjoint ranges over the same positions.
+cdef int _make_disjoint(RangeList* out, const intp_t* bounds, intp_t n_lists) noexcept nogil:
+    """Make the ranges out[bounds[0]:] (the lists of n_lists images) disjoint.
 
-    A position is in a full range when some range holding it was full.  A
-    range keeps its block when it is exactly one of the ranges given (those
-    given twice with one block included).  -1 when memory runs out.
+    List s is out[bounds[s]:bounds[s + 1]], the ranges one ``candidates`` call
+    pushed: disjoint among themselves, by the contract of ``candidates``.
+    Ranges of different lists that overlap are rewritten as disjoint ranges
+    over the same positions: a position is in a full range when some range
+    holding it was full, and a range keeps its block when it is exactly one of
+    the ranges given (those given twice with one block included).  Lists that
+    do not overlap are left as they are, which is the common case (the image
+    across a seam often finds nothing).  n_lists 0 (too many images to track)
+    means one list of unknown order, sorted here.  No allocation once the
+    list's merge_scratch is large enough; -1 when memory runs out.
     """
-    cdef intp_t n = out.size - first, i, f = 0, n_full = 0, a, b, block, cursor
-    cdef Piece* pieces = <Piece*> malloc(max(n, 1) * sizeof(Piece))
-    cdef Piece* full = <Piece*> malloc(max(n, 1) * sizeof(Piece))
-    cdef int status = 0
-    if pieces == NULL or full == NULL:
-        free(pieces)
-        free(full)
+    cdef intp_t first = bounds[0], n = out.size - first, s, non_empty = 0, capacity
+    cdef RangePiece* pieces
+    if n <= 1:
+        return 0
+    for s in range(n_lists):
+        non_empty = non_empty + (bounds[s + 1] > bounds[s])
+    if n_lists > 0 and non_empty <= 1:
+        return 0
+    # The pieces, then as many for _push_disjoint's full ranges.
+    capacity = reserve(<void**> &out.merge_scratch, out.merge_capacity, 2 * n,
+                       sizeof(RangePiece))
+    if capacity < 0:
         return -1
-    for i in range(n):
-        pieces[i].start = out.start[first + i]
-        pieces[i].end = out.end[first + i]
-        pieces[i].block = out.block[first + i]
-        pieces[i].full = out.full[first + i]
-    qsort(pieces, n, sizeof(Piece), _by_start)
+    out.merge_capacity = capacity
+    pieces = out.merge_scratch
+    if n_lists > 0 and _each_sorted(out, bounds, n_lists):
+        if not _merge_sorted(out, bounds, n_lists, pieces):
+            return 0
+    else:
+        for s in range(n):
+            pieces[s].start = out.start[first + s]
+            pieces[s].end = out.end[first + s]
+            pieces[s].block = out.block[first + s]
+            pieces[s].full = out.full[first + s]
+        qsort(pieces, n, sizeof(RangePiece), _by_start)
+    out.size = first
+    return _push_disjoint(out, pieces, n, pieces + n)
+
+
+cdef bint _each_sorted(const RangeList* out, const intp_t* bounds,
+                       intp_t n_lists) noexcept nogil:
+    """Whether every list out[bounds[s]:bounds[s + 1]] holds disjoint ranges, ascending."""
+    cdef intp_t s, j
+    for s in range(n_lists):
+        for j in range(bounds[s] + 1, bounds[s + 1]):
+            if out.start[j] < out.end[j - 1]:
+                return False
+    return True
+
+
+cdef bint _merge_sorted(const RangeList* out, const intp_t* bounds, intp_t n_lists,
+                        RangePiece* pieces) noexcept nogil:
+    """pieces (OUT) = the sorted lists merged by start; whether two ranges overlap.
+
+    A k-way merge of 2 to MAX_MERGED_IMAGES lists, picking the smallest head
+    by a scan (k is 2 in practice).
+    """
+    cdef intp_t head[MAX_MERGED_IMAGES]
+    cdef intp_t s, j, best, m = 0, covered = 0
+    cdef bint overlap = False
+    for s in range(n_lists):
+        head[s] = bounds[s]
+    while True:
+        best = -1
+        for s in range(n_lists):
+            if head[s] < bounds[s + 1] and (
+                    best < 0 or out.start[head[s]] < out.start[head[best]]):
+                best = s
+        if best < 0:
+            return overlap
+        j = head[best]
+        head[best] = j + 1
+        if m > 0 and out.start[j] < covered:
+            overlap = True
+        covered = max(covered, out.end[j]) if m > 0 else out.end[j]
+        pieces[m].start = out.start[j]
+        pieces[m].end = out.end[j]
+        pieces[m].block = out.block[j]
+        pieces[m].full = out.full[j]
+        m = m + 1
+
+
+cdef int _push_disjoint(RangeList* out, const RangePiece* pieces, intp_t n,
+                        RangePiece* full) noexcept nogil:
+    """Push the positions of pieces (sorted by start) as disjoint ranges (see _make_disjoint).
+
+    full is scratch for n pieces.  -1 when memory runs out.
+    """
+    cdef intp_t i, f = 0, n_full = 0, a, b, block, cursor
+    cdef int status = 0
     # The union of the full pieces, as sorted disjoint runs.
     for i in range(n):
         if not pieces[i].full:
@@ -248,7 +215,6 @@ cdef int _make_disjoint(RangeList* out, intp_t first) noexcept nogil:
         else:
             full[n_full] = pieces[i]
             n_full = n_full + 1
-    out.size = first
     i = 0
     while i < n and status == 0:
         # One run of overlapping pieces, [a, b).
@@ -271,21 +237,11 @@ cdef int _make_disjoint(RangeList* out, intp_t first) noexcept nogil:
             f = f + 1
         if cursor < b and status == 0:
             status = range_push(out, cursor, b, False, block if cursor == a else -1)
-    free(pieces)
-    free(full)
     return status
 
 
-cdef inline bint _same_piece(const Piece* x, const Piece* y) noexcept nogil:
+cdef inline bint _same_piece(const RangePiece* x, const RangePiece* y) noexcept nogil:
     return x.start == y.start and x.end == y.end and x.block == y.block
-
-
-cdef int _grow(void** array, intp_t capacity, size_t item_size) noexcept nogil:
-    cdef void* grown = realloc(array[0], capacity * item_size)
-    if grown == NULL:
-        return -1
-    array[0] = grown
-    return 0
 
 
 cdef class Workspace:
@@ -524,6 +480,7 @@ cdef class SpatialIndex:
         self.norm.n_features = points.shape[1]
         self.norm.window = &mask[0] if self.window.any() else NULL
         self.norm.period = NULL
+        self.norm.wrap = NULL
         self.norm.plain_euclidean = metric == "euclidean" and self.norm.window == NULL
         self.norm.periodic_euclidean = False
         self.periods = None
@@ -545,6 +502,7 @@ cdef class SpatialIndex:
         if not np.any(periods > 0):
             self.periods = None
             self.norm.period = NULL
+            self.norm.wrap = NULL
             self.norm.plain_euclidean = self.norm.periodic_euclidean or self.norm.plain_euclidean
             self.norm.periodic_euclidean = False
             return
@@ -556,6 +514,9 @@ cdef class SpatialIndex:
             np.broadcast_to(np.asarray(point_reach, dtype=np.float64), (d,)))
         cdef const double[::1] view = self.periods
         self.norm.period = &view[0]
+        self.period_wrap = np.where(periods > 0, periods, np.inf)
+        view = self.period_wrap
+        self.norm.wrap = &view[0]
         self.norm.periodic_euclidean = self.norm.plain_euclidean or self.norm.periodic_euclidean
         self.norm.plain_euclidean = False
 
@@ -563,7 +524,6 @@ cdef class SpatialIndex:
         """X with every periodic feature taken modulo its period, into [0, P)."""
         if self.periods is None:
             return X
-        from gridscan._validation import wrap_periodic
         return wrap_periodic(X, self.periods)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
@@ -589,10 +549,11 @@ cdef class SpatialIndex:
         a difference is the plain difference to one of the images.  A range
         flagged full for an image is full: the plain difference bounds the
         minimum image.  The ranges of several images may overlap: they are
-        made disjoint, full wherever one of them was.
+        made disjoint, full wherever one of them was (_make_disjoint, which
+        leaves them as they are when they do not overlap).
         """
         cdef intp_t d = self.norm.n_features, k, a, n_axes = 0, n_images = 1, image, code
-        cdef intp_t first = out.size
+        cdef intp_t bounds[MAX_MERGED_IMAGES + 1]
         cdef intp_t axis[MAX_PERIODIC_INDEX_FEATURES]
         cdef int low_shift[MAX_PERIODIC_INDEX_FEATURES]
         cdef int n_shifts[MAX_PERIODIC_INDEX_FEATURES]
@@ -622,7 +583,10 @@ cdef class SpatialIndex:
         image_query = q[0]
         image_query.lo = lo
         image_query.hi = hi
+        bounds[0] = out.size
         for image in range(n_images):
+            if image < MAX_MERGED_IMAGES:
+                bounds[image] = out.size
             for k in range(d):
                 lo[k] = q.lo[k]
                 hi[k] = q.hi[k]
@@ -641,36 +605,67 @@ cdef class SpatialIndex:
                     image_query.block = -1
             if self.candidates(&image_query, mode, out) < 0:
                 return -1
-        return _make_disjoint(out, first)
+        if n_images > MAX_MERGED_IMAGES:
+            return _make_disjoint(out, bounds, 0)
+        bounds[n_images] = out.size
+        return _make_disjoint(out, bounds, n_images)
 
     def set_point_eps(self, EpsRows eps, mask=None, int n_threads=1):
-        """Record the eps of the indexed points (by position), for REVERSE and UNION searches.
+        """Give REVERSE and UNION searches the eps of the indexed points (by position).
 
-        Points whose mask entry is 0 are left out: they can hold no query.
-        ``n_threads`` is a hint: indexes with a parallel computation use it.
+        Points whose ``mask`` entry is 0 are left out: they can hold no query.
+        The index keeps this state until the next call (``point_eps``,
+        ``point_mask``); a call with the same objects does nothing, and an
+        EpsRows never changes, so the state is known by identity. The subclass
+        hook ``_set_point_eps`` builds what its searches read (bounds per node
+        or cell, the lattice's envelope). ``n_threads`` is a hint.
         """
+        if eps is self.point_eps and mask is self.point_mask:
+            return
+        self.point_eps = None
+        self._set_point_eps(eps, mask, n_threads)
+        self.point_eps = eps
+        self.point_mask = mask
+
+    def _set_point_eps(self, EpsRows eps, mask, int n_threads):
+        """Hook of set_point_eps: nothing here (a brute search keeps no bounds)."""
+
+    def require_point_eps(self, EpsRows eps, mask=None):
+        """Raise unless the searches read ``eps`` (and ``mask``) as the indexed points' eps.
+
+        The passes whose searches read that state without setting it
+        (predict_core, which must not change a shared index) check it here:
+        searches with another table would silently miss neighbours.
+        """
+        if self.point_eps is not eps or self.point_mask is not mask:
+            raise RuntimeError(
+                "the index's searches are not set up for these eps: call "
+                "index.set_point_eps(eps, mask) with the same objects first")
 
     def eps_rows(self, values, int n_threads=1):
         """An EpsRows table for this index's metric and window features."""
         return EpsRows(values, self, n_threads=n_threads)
 
-    def lattice_counts(self, X, EpsRows eps, shape, double[::1] out, int n_threads):
-        """out[i] (OUT) = number of lattice cells of [0, shape) in the neighbourhood of X[i].
-
-        X and eps are in the same row order.
-        """
-        from gridscan._eps_model import lattice_counts
-        lattice_counts(self, X, eps, np.ascontiguousarray(shape, dtype=np.intp), out, n_threads)
-
     def prepare_searches(self, EpsRows eps, int n_threads=1):
-        """Get ready for searches of the index's own blocks with eps (by position).
+        """Get ready for the passes' searches of the index's own blocks with eps (by position).
 
-        An index may precompute what the passes' searches share; nothing here.
+        Recorded as ``search_eps``; a second call with the same EpsRows does
+        nothing. The subclass hook ``_prepare_searches`` may change the blocks
+        and precompute what the searches share (the grid's pair lists, the
+        tree's block nodes, which may depend on eps): the passes call it before
+        they search their own blocks.
         """
+        if eps is self.search_eps:
+            return
+        self.search_eps = None
+        self._prepare_searches(eps, n_threads)
+        self.search_eps = eps
+
+    def _prepare_searches(self, EpsRows eps, int n_threads):
+        """Hook of prepare_searches: nothing here."""
 
     def _set_own_eps(self, sample_eps):
         """Validate the indexed points' own eps (original row order) and keep it by position."""
-        from gridscan._validation import eps_rows
         if sample_eps is None:
             self.own_eps = None
             return
@@ -716,7 +711,6 @@ cdef class SpatialIndex:
         dist : ndarray of shape (m,), dtype=object
             With ``return_distance=True``: the matching scaled distances.
         """
-        from gridscan._validation import check_points, effective_n_threads, eps_rows
         Q = self._wrap_queries(check_points(X, name="X", n_features=self.n_features))
         m = Q.shape[0]
         query_eps = EpsRows(
@@ -731,6 +725,7 @@ cdef class SpatialIndex:
                     "neighbors='union' needs the eps of the indexed points; build the index "
                     "with sample_eps=...")
             mode = UNION
+            self.set_point_eps(self.own_eps)    # (kept since the build; nothing to do)
         n_threads = effective_n_threads(n_jobs)
         points = self.points
         if Q.dtype != points.dtype:
@@ -801,6 +796,8 @@ def radius_scan(SpatialIndex index, const floating[:, ::1] points,
     cdef RangeList* ranges
     if mode != FORWARD and pe == NULL:
         raise ValueError("a REVERSE or UNION search needs the eps of the index points")
+    if mode != FORWARD:
+        index.require_point_eps(point_eps)
     failed[0] = 0
     with nogil:
         for i in prange(m, schedule="dynamic", chunksize=parallel_chunk(m, n_threads),

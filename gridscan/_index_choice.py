@@ -10,11 +10,13 @@ blocks) call it with the same arguments, and a new index needs a branch in
 
 import numpy as np
 
+from gridscan._arrays import column_extent, take_rows
 from gridscan._ball_tree import BallTree
 from gridscan._grid import MAX_FEATURES as CELL_GRID_MAX_FEATURES
 from gridscan._grid import TREE_MIN_FEATURES, CellGrid, cell_populations, numbered_cells
-from gridscan._index import BruteIndex, column_extent, take_rows
-from gridscan._lattice import LatticeIndex, lattice_layout
+from gridscan._index import BruteIndex
+from gridscan._lattice import LatticeIndex
+from gridscan._lattice_layout import lattice_layout
 
 # Eps rows whose median sizes the grid's cells, at most.
 TYPICAL_SAMPLE = 16384

@@ -53,6 +53,7 @@ cdef struct Norm:
     const double* period      # NULL, or each feature's period (0: not periodic)
     bint plain_euclidean      # euclidean, no window or periodic feature: the fast path
     bint periodic_euclidean   # euclidean, no window feature, some periodic one
+    const double* wrap        # periodic_euclidean only: each period, INFINITY for none
 
 cdef struct EpsTable:
     const double* values      # eps rows
@@ -79,6 +80,18 @@ cdef inline double gap(double a, double b, intp_t k, const Norm* norm) noexcept 
     if norm.period != NULL and norm.period[k] > 0.0 and dx > 0.5 * norm.period[k]:
         return norm.period[k] - dx
     return dx
+
+
+cdef inline double minimum_image(double a, double b, intp_t k, const Norm* norm) noexcept nogil:
+    """``gap`` for a periodic_euclidean norm, without a branch.
+
+    min(dx, wrap_k - dx) is dx on a feature without a period (wrap_k is
+    INFINITY) and on a periodic one while dx <= P / 2, else P - dx, exactly as
+    in ``gap``: P - dx rounds to at least P / 2 when dx < P / 2 and to at most
+    P / 2 when dx > P / 2, so the comparison picks the same value.
+    """
+    cdef double dx = fabs(a - b)
+    return smaller(dx, norm.wrap[k] - dx)
 
 
 cdef inline void gaps_to_interval(double v, double lo, double hi, intp_t k, const Norm* norm,
@@ -170,14 +183,14 @@ cdef inline bint within(const floating* c, const floating* q, const double* e,
             acc = acc + dx * dx
         return acc <= 1.0
     if norm.periodic_euclidean:
-        # The same with minimum images.
+        # The same with minimum images (no branch per feature, periodic or not).
         if n_cols == 1:
             for k in range(norm.n_features):
-                dx = gap(<double> q[k], <double> c[k], k, norm)
+                dx = minimum_image(<double> q[k], <double> c[k], k, norm)
                 acc = acc + dx * dx
             return acc <= e[0] * e[0]
         for k in range(norm.n_features):
-            dx = gap(<double> q[k], <double> c[k], k, norm) / e[k]
+            dx = minimum_image(<double> q[k], <double> c[k], k, norm) / e[k]
             acc = acc + dx * dx
         return acc <= 1.0
     limit = limit_of(e, n_cols, norm)

@@ -10,7 +10,7 @@ import os
 import numpy as np
 from sklearn.utils import check_array
 
-from gridscan._index import column_extent
+from gridscan._arrays import column_extent
 from gridscan._openmp import openmp_max_threads
 
 METRIC_ALIASES = {

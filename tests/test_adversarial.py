@@ -1,7 +1,7 @@
 """Adversarial data (issue 18): spans far beyond eps, duplicates, eps over many orders.
 
 Every algorithm must give the labels of scikit-learn's DBSCAN (scalar eps) or of
-the brute force of SPEC section 1 (tests/reference.py): never a silent wrong
+the brute force of docs/semantics.rst (tests/reference.py): never a silent wrong
 answer, whatever the ratio of the data's span to eps.  The sizes are small;
 benchmarks/bench_adversarial.py times the same distributions at full size.
 """
@@ -132,6 +132,40 @@ def test_dense_spot_in_a_ring():
 def test_geometric_spread():
     X = np.geomspace(1e-12, 1e12, 600)[:, None] * np.ones((1, 2))
     for eps in (1e-6, 1.0, 1e6):
+        assert_all_algorithms(X, sklearn_labels(X, eps, 5), eps=eps, min_samples=5)
+
+
+def test_few_distinct_values():
+    # Thousands of copies of 20 positions: clusters of duplicates, some within eps.
+    rng = np.random.default_rng(21)
+    X = rng.uniform(0, 1, (20, 2))[rng.integers(0, 20, 3000)]
+    for eps, min_samples in ((0.05, 5), (0.2, 400), (0.01, 200)):
+        assert_all_algorithms(X, sklearn_labels(X, eps, min_samples), eps=eps,
+                              min_samples=min_samples)
+
+
+def test_dense_clump_in_sparse_data():
+    rng = np.random.default_rng(22)
+    X = np.vstack([0.5 + rng.normal(0, 1e-3, (1500, 2)), rng.uniform(0, 1, (1500, 2))])
+    X = X[rng.permutation(3000)]
+    for min_samples in (5, 20, 1000):
+        assert_all_algorithms(X, sklearn_labels(X, 0.05, min_samples), eps=0.05,
+                              min_samples=min_samples)
+
+
+def test_points_on_a_sphere():
+    rng = np.random.default_rng(23)
+    X = rng.normal(size=(3000, 3))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    for metric, p in METRICS:
+        assert_all_algorithms(X, sklearn_labels(X, 0.08, 5, metric, p), eps=0.08,
+                              min_samples=5, metric=metric, p=p)
+
+
+def test_exponential_spread():
+    rng = np.random.default_rng(24)
+    X = rng.exponential(1.0, (3000, 2)) ** 3       # a long tail: density over many orders
+    for eps in (1e-3, 0.05, 1.0):
         assert_all_algorithms(X, sklearn_labels(X, eps, 5), eps=eps, min_samples=5)
 
 

@@ -111,6 +111,27 @@ def busy_rate(seconds, stop=None):
     return count / (time.perf_counter() - start)
 
 
+def busy_rate_beside_hashing(seconds):
+    """busy_rate while another thread hashes, which releases the GIL as a fit should:
+    the loop's speed beside one busy core on this machine as loaded as it is now."""
+    import hashlib
+
+    data = os.urandom(1 << 22)
+    done = threading.Event()
+
+    def hash_until_done():
+        while not done.is_set():
+            hashlib.sha256(data).digest()
+
+    worker = threading.Thread(target=hash_until_done)
+    worker.start()
+    try:
+        return busy_rate(seconds)
+    finally:
+        done.set()
+        worker.join()
+
+
 @pytest.fixture(scope="module")
 def long_fit():
     """A fit that takes about a second on one thread, and its data."""
@@ -122,7 +143,11 @@ def long_fit():
 @pytest.mark.timing
 def test_a_python_thread_keeps_running_during_a_fit(long_fit):
     """The GIL is released during the heavy work: a Python loop in another thread keeps at
-    least half its speed while a one-thread fit runs (were the GIL held, it would stop).
+    least a quarter of the speed it has beside a thread that hashes (which releases the
+    GIL) while a one-thread fit runs.  Measured on this machine: 0.45 to 1.0 for the fit
+    (its numpy steps between the compiled passes hold the GIL), about 0.1 for a regular
+    expression that holds the GIL as long.  The reference is measured beside a busy
+    thread, now, so that other processes on the machine stay out of the ratio.
 
     Nor does the busy thread slow the fit down much.  Regression: the fit used to take
     the GIL every few hundred blocks to check for Ctrl-C, waiting each time for the busy
@@ -134,7 +159,7 @@ def test_a_python_thread_keeps_running_during_a_fit(long_fit):
     started = time.perf_counter()
     estimator.fit(X)
     fit_alone = time.perf_counter() - started
-    alone = busy_rate(0.5)
+    alone = busy_rate_beside_hashing(min(max(fit_alone, 0.5), 3.0))
     done = threading.Event()
     fit_seconds = []
 
@@ -149,7 +174,7 @@ def test_a_python_thread_keeps_running_during_a_fit(long_fit):
     during = busy_rate(60, stop=done)
     worker.join()
     assert fit_seconds[0] > 0.3, "the fit is too short to measure anything"
-    assert during > 0.5 * alone, (
+    assert during > 0.25 * alone, (
         f"the Python thread ran at {during / alone:.0%} of its speed during the fit")
     assert fit_seconds[0] < 3 * fit_alone + 0.5, (
         f"the fit took {fit_seconds[0]:.2f} s beside a busy Python thread, {fit_alone:.2f} s "

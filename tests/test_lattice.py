@@ -5,12 +5,13 @@ import pickle
 import numpy as np
 import pytest
 
-from gridscan import GridDBSCAN, RangeEps, _lattice
+from gridscan import GridDBSCAN, RangeEps, _lattice_layout, _stencils
 from gridscan._ball_tree import BallTree
-from gridscan._eps_model import lattice_counts
+from gridscan._eps_model import box_counts, lattice_counts
 from gridscan._grid import CellGrid
 from gridscan._index import BruteIndex
-from gridscan._lattice import LatticeIndex, lattice_layout
+from gridscan._lattice import LatticeIndex
+from gridscan._lattice_layout import lattice_layout
 from gridscan._validation import eps_rows, resolve_metric, window_mask
 
 METRICS = ["euclidean", "manhattan", "chebyshev", "minkowski"]
@@ -76,8 +77,8 @@ def test_sparse_layout_gives_the_same_neighbours(rng, monkeypatch):
     eps = rng.choice([1.0, 2.0], size=X.shape)
     Q = X[:30] + rng.choice([0, 0.5, 2], size=(30, X.shape[1]))
     dense = LatticeIndex(X, sample_eps=eps)
-    monkeypatch.setattr(_lattice, "DENSE_MIN_CELLS", 0)
-    monkeypatch.setattr(_lattice, "DENSE_CELLS_PER_POINT", 0)
+    monkeypatch.setattr(_lattice_layout, "DENSE_MIN_CELLS", 0)
+    monkeypatch.setattr(_lattice_layout, "DENSE_CELLS_PER_POINT", 0)
     sparse = LatticeIndex(X, sample_eps=eps)
     assert dense.dense and not sparse.dense
     assert lattice_layout(X) == "sparse"
@@ -121,9 +122,9 @@ def test_lattice_counts_equal_the_generic_box_scan(rng, bounds):
         table = index.eps_rows(eps_rows(random_eps(rng, form, n, d), n_rows=n,
                                         n_features=d, name="eps"))
         fast = np.empty(n)
-        index.lattice_counts(X, table, shape, fast, 1)
+        lattice_counts(index, X, table, shape, fast, 1)
         generic = np.empty(n)
-        lattice_counts(index, X, table, shape, generic, 1)
+        box_counts(index, X, table, shape, generic, 1)
         assert np.array_equal(fast, generic)
 
 
@@ -147,14 +148,14 @@ def test_lattice_counts_inside_and_at_the_edges_equal_brute_force(rng, d):
             table = index.eps_rows(eps_rows(E, n_rows=n, n_features=d, name="eps"))
             scaled = table.values.shape[1] > 1
             got = np.empty(n)
-            index.lattice_counts(X, table, shape, got, 2)
+            lattice_counts(index, X, table, shape, got, 2)
             expected = lattice_cells(X, E, shape, metric, p, window, scaled=scaled)
             assert np.array_equal(got, expected), (metric, E[0])
             # The generic scan (rows of each point's box, runs by bisection), also
             # around centres between the cells.
-            lattice_counts(index, X, table, shape, got, 2)
+            box_counts(index, X, table, shape, got, 2)
             assert np.array_equal(got, expected), (metric, E[0])
-            lattice_counts(index, X + 0.5, table, shape, got, 2)
+            box_counts(index, X + 0.5, table, shape, got, 2)
             expected = lattice_cells(X + 0.5, E, shape, metric, p, window, scaled=scaled)
             assert np.array_equal(got, expected), (metric, E[0])
 
@@ -273,7 +274,7 @@ def test_grid_equals_ball_tree_and_brute(rng):
 
 def test_grid_equals_brute_without_cached_stencils(rng, monkeypatch):
     # With no room for stencils every search falls back to box rows tested point by point.
-    monkeypatch.setattr(_lattice, "STENCIL_BUDGET", 0)
+    monkeypatch.setattr(_stencils, "STENCIL_BUDGET", 0)
     for _ in range(40):
         X, params, fit = random_fit(rng)
         for a, b in zip(fitted_results(X, params, fit, "grid"),

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from gridscan._arrays import take_rows
 from gridscan._grid import _radix_sort
-from gridscan._index import take_rows
 
 
 @pytest.mark.parametrize("n, max_key", [(0, 5), (1, 0), (17, 3), (200_000, 7_000_000),

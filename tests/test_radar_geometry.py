@@ -472,8 +472,10 @@ def test_two_radar_volumes_in_3d():
     assert features.feature_names == ("x", "y", "height")
     np.testing.assert_allclose(features.X[:, 2], np.concatenate([r.gate_height for r in radars]))
     assert features.sample_eps.shape == (len(features.X), 3)
-    with pytest.raises(ValueError, match="volume=True needs frame='aeqd'"):
-        network_features(radars, volume=True, frame="latlon")
+    # In latitude/longitude too (tests/test_network_volume.py checks its neighbourhood).
+    latlon = network_features(radars, volume=True, frame="latlon")
+    assert latlon.feature_names == ("latitude", "longitude", "height")
+    np.testing.assert_array_equal(latlon.X[:, 2], features.X[:, 2])
 
 
 def test_network_features_errors(network):
@@ -483,6 +485,9 @@ def test_network_features_errors(network):
         network_features([radars[0], bare])
     with pytest.raises(ValueError, match="frame must be 'aeqd' or 'latlon'; got 'utm'"):
         network_features(radars, frame="utm")
+    with pytest.raises(ValueError, match=r"centre applies to frame='aeqd' only .*"
+                                         r"got centre=\(40.0, -99.8\) with frame='latlon'"):
+        network_features(radars, frame="latlon", centre=(40.0, -99.8))
     with pytest.raises(ValueError, match="points_list must hold at least one"):
         network_features([])
     latlon = network_features(radars, frame="latlon")

@@ -13,7 +13,8 @@ from gridscan import BallTree
 PACKAGE = Path(gridscan.__file__).parent
 PYPROJECT = PACKAGE.parent / "pyproject.toml"
 # Methods of BallTree that only the estimators call; the API reference leaves them out too.
-INTERNAL = {"eps_rows", "lattice_counts", "prepare_searches", "set_periods", "set_point_eps"}
+INTERNAL = {"eps_rows", "point_eps", "point_mask", "prepare_searches", "require_point_eps",
+            "search_eps", "set_periods", "set_point_eps"}
 NO_DEFAULT = inspect.Parameter.empty
 
 

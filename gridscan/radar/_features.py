@@ -521,26 +521,35 @@ def network_features(points_list, *, frame="aeqd", volume=False, beams=1.5, gate
         radians (radius / 6371.0088 km).
     volume : bool, default=False
         Add the gate height above mean sea level (km) as a third feature and
-        give each gate the vertical radius of :func:`volume_features`
-        (``frame="aeqd"`` only).
+        give each gate the horizontal and vertical radii of
+        :func:`volume_features`. With ``frame="aeqd"`` the neighbourhood is
+        that ellipsoid in (x, y, height); with ``frame="latlon"`` it is a
+        vertical cylinder of the same radii (see Notes).
     beams, gates, min_eps : float
         As in :func:`volume_features`.
     centre : (float, float), default=None
         Latitude, longitude of the projection's centre; None takes the mean
-        of the sites (as unit vectors).
+        of the sites (as unit vectors). ``frame="aeqd"`` only.
 
     Returns
     -------
     features : RadarFeatures
-        ``X`` = (x, y[, height]) or (latitude, longitude) in radians;
-        ``sample_eps`` per point, shape (n,) for ground features, (n, 3)
-        with ``volume=True``; ``source`` the radar of each row
+        ``X`` = (x, y[, height]) in km, or (latitude, longitude[, height])
+        with the angles in radians and the height in km; ``sample_eps`` per
+        point, shape (n,) for ground features, (n, 3) with ``volume=True``
+        (horizontal, horizontal, vertical: for ``"latlon"`` the horizontal
+        radius as a great-circle angle and the height a window feature,
+        ``window_features=[2]``); ``source`` the radar of each row
         (``features.split(labels)`` gives one label array per radar).
 
     Raises
     ------
     ValueError
-        If a PolarPoints has no site, or an RHI sweep without ``volume=True``.
+        If ``points_list`` is not a sequence of PolarPoints, ``frame`` or
+        ``volume`` has another value, ``centre`` is given with
+        ``frame="latlon"``, a PolarPoints has no site (no altitude
+        with ``volume=True``), or it holds an RHI sweep without
+        ``volume=True``.
 
     See Also
     --------
@@ -562,6 +571,33 @@ def network_features(points_list, *, frame="aeqd", volume=False, beams=1.5, gate
     is about ``(D / 6371 km)**2 / 6`` (0.04% at 300 km), far below a beam
     width.
 
+    With ``volume=True`` and ``frame="latlon"``, gate q is in the
+    neighbourhood of gate p when both
+
+    - the great-circle angle between them is at most p's horizontal radius
+      over 6371.0088 km, and
+    - their heights differ by at most p's vertical radius,
+
+    a vertical cylinder about p (``metric="haversine"`` compares latitude
+    and longitude alone; the height is a window feature, bounded on its
+    own). The local frame's ellipsoid, ``(d / h)**2 + (dz / v)**2 <= 1``,
+    cannot be written with the haversine metric, and the cylinder of the
+    same radii is the neighbourhood a radar's resolution suggests: within
+    so many beams sideways and so many sweep gaps up or down, each
+    direction judged on its own. The two shapes agree level with p and
+    straight above and below it; in between the cylinder reaches further
+    (to its rim, where both differences reach their radii at once: the
+    ellipsoid stops at 1/sqrt(2) of each), so it holds the ellipsoid and
+    1.5 times its volume. Every pair the local frame joins is joined here
+    too (up to the frames' differences of distance: the 6371 km sphere
+    against WGS84, a few tenths of a percent, and the projection's scale
+    error), and some pairs across sweeps, offset sideways and vertically
+    at once, join here only: clusters can merge a little more readily. Use
+    ``frame="latlon"`` for networks too wide for one projection (or
+    across the antimeridian or a pole, which it handles as any other
+    place); use ``frame="aeqd"`` for the ellipsoid of
+    :func:`volume_features`.
+
     Examples
     --------
     >>> from gridscan.radar import make_radar_network, network_features
@@ -572,17 +608,23 @@ def network_features(points_list, *, frame="aeqd", volume=False, beams=1.5, gate
     ...     len(r) for r in radars]
     (2, True)
     """
+    if isinstance(points_list, PolarPoints) or not hasattr(points_list, "__iter__"):
+        raise ValueError(f"points_list must be a sequence of PolarPoints, one per radar; got "
+                         f"{type(points_list).__name__} (for one radar, pass [points])")
     points_list = list(points_list)
     if not points_list:
         raise ValueError("points_list must hold at least one PolarPoints; got none")
+    if frame not in ("aeqd", "latlon"):
+        raise ValueError(f"frame must be 'aeqd' or 'latlon'; got {frame!r}")
+    if not isinstance(volume, (bool, np.bool_)):
+        raise ValueError(f"volume must be True or False; got {volume!r}")
+    if frame == "latlon" and centre is not None:
+        # Latitude and longitude need no projection, so a centre would be ignored.
+        raise ValueError(f"centre applies to frame='aeqd' only (frame='latlon' is not "
+                         f"projected); got centre={centre!r} with frame='latlon'")
     for points in points_list:
         _check_points(points, "network_features")
         points._require_site(need_altitude=volume)
-    if frame not in ("aeqd", "latlon"):
-        raise ValueError(f"frame must be 'aeqd' or 'latlon'; got {frame!r}")
-    if volume and frame != "aeqd":
-        raise ValueError(f"volume=True needs frame='aeqd' (x, y, height in km); got "
-                         f"frame={frame!r}")
     _check_positive(beams=beams)
     _check_nonnegative(gates=gates, min_eps=min_eps)
     radii = []
@@ -599,6 +641,16 @@ def network_features(points_list, *, frame="aeqd", volume=False, beams=1.5, gate
                              for k, p in enumerate(points_list)])
     lat = np.concatenate([p.gate_latitude for p in points_list])
     lon = np.concatenate([p.gate_longitude for p in points_list])
+    if frame == "latlon" and volume:
+        # The horizontal radius as a great-circle angle, the vertical one as a
+        # window on the height: the cylinder of the Notes.
+        angle = radius[:, 0] / HAVERSINE_EARTH_RADIUS_KM
+        return RadarFeatures(
+            X=np.column_stack([np.deg2rad(lat), np.deg2rad(lon),
+                               np.concatenate([p.gate_height for p in points_list])]),
+            feature_names=("latitude", "longitude", "height"), eps=None,
+            sample_eps=np.column_stack([angle, angle, radius[:, 1]]), window_features=[2],
+            periods=None, metric="haversine", source=source, n_sources=len(points_list))
     if frame == "latlon":
         return RadarFeatures(X=np.column_stack([np.deg2rad(lat), np.deg2rad(lon)]),
                              feature_names=("latitude", "longitude"), eps=None,
