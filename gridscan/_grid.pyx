@@ -42,16 +42,19 @@
 # test as a cell, so it visits the occupied cells near the query and few
 # others, in any dimension; each cell found is then tested as above.
 #
-# Levels.  When the points' own eps spread widely along several features (a
-# radar volume: horizontal and vertical radii growing with range), one cell
-# size is wrong almost everywhere: where the radii are small a cell holds
-# many points, which are tested one by one, and where they are large a cell
-# reaches hundreds of others.  Each point then has a cell level
-# (``cell_level``, chosen by _index_choice.cell_levels): its cells are
-# 2**level times cell_size wide, and the keys number the cells of each level
-# after those of the levels below (_level_keys).  Cells of different levels
-# may overlap; the grid keeps the cell tree in any dimension, which takes
-# cells of any size, and never uses rows (``levelled``).
+# Levels.  When the points' own eps spread widely along several features and
+# grow and shrink together (a radar volume: horizontal and vertical radii
+# growing with range, dense gates near the radar), one cell size is wrong
+# almost everywhere: where the radii are small a cell holds many points, which
+# are tested one by one, and where they are large a cell reaches hundreds of
+# others.  Each point then has a cell level (``cell_level``, chosen by
+# _index_choice.cell_levels from the crowding of its cell in the typical grid
+# and the reach of its eps: a cost model): its cells are 2**level times
+# cell_size wide, and the keys number the cells of each level after those of
+# the levels below (_level_keys; 4-byte keys when they fit, as _cell_keys).
+# Cells of different levels may overlap; the grid keeps the cell tree in any
+# dimension, which takes cells of any size, and never uses rows
+# (``levelled``).
 #
 # Pair lists.  prepare_searches finds every cell's candidate cells once for
 # all the passes (_cell_pairs): each pair of cells is found from its lower

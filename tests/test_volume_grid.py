@@ -13,6 +13,7 @@ from reference import dbscan as reference_dbscan
 
 import gridscan._dbscan
 from gridscan import GridDBSCAN
+from gridscan._grid import cell_populations, numbered_cells
 from gridscan._index_choice import LEVEL_COST_RATIO, cell_levels
 from gridscan._validation import effective_n_threads
 from gridscan.radar import NEXRAD_ELEVATIONS, make_radar_volume, volume_features
@@ -141,3 +142,21 @@ def test_which_eps_give_levels():
         balance = (LEVEL_COST_RATIO * reach / crowd**2) ** (1 / 7)
         np.testing.assert_array_equal(level, np.clip(np.rint(np.log2(balance)), -8, 8))
         assert len(np.unique(level)) > 1
+
+
+@pytest.mark.parametrize("span", [40.0, 1e5])
+def test_cell_populations_count_each_points_cell(span):
+    """The crowding the levels are chosen from, against numpy's count of the same cells
+    (4-byte cell keys over a span of 40, 8-byte ones over 1e5)."""
+    X, _ = spreading_points(2000, 3, seed=4)
+    X[:10] *= span / 40.0
+    cell = np.array([0.5, 0.7, 0.9])
+    low = X.min(axis=0)
+    size, shape = numbered_cells(low, X.max(axis=0), cell)
+    np.testing.assert_array_equal(size, cell)                      # cells not coarsened
+    assert (np.prod(shape.astype(float)) > 2**31) == (span > 40)    # 8-byte keys
+    for n_threads in (1, 2):
+        crowd = cell_populations(X, cell, n_threads)
+        cells = np.floor((X - low) / cell).astype(np.int64)
+        _, inverse, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
+        np.testing.assert_array_equal(crowd, counts[inverse.ravel()])
