@@ -59,8 +59,8 @@ MAX_CELL_REFINEMENT = 4.0
 # powers of two (levels, at most MAX_CELL_LEVEL either way), to balance the cost of
 # a cell's candidate cells against that of the points tested one by one
 # (cell_levels).  LEVEL_COST_RATIO is 2d times the cost of a candidate cell over
-# that of a point test, as fitted on radar volumes and on blobs whose eps grow with
-# the distance from their centre or are random, in 2 to 5 features.
+# that of a point test: the full volume of benchmarks/bench_volume.py fits fastest
+# near 60 (with 15 or 240, 6 to 8% more CPU time, the same labels).
 # Levels scale every feature's cells together: they are used only while the eps
 # of the features grow and shrink together, their geometric mean carrying at least
 # LEVEL_MIN_COHERENCE of the variance of their logarithms (1 when they are
