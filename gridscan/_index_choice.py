@@ -13,7 +13,7 @@ import numpy as np
 from gridscan._arrays import column_extent, take_rows
 from gridscan._ball_tree import BallTree
 from gridscan._grid import MAX_FEATURES as CELL_GRID_MAX_FEATURES
-from gridscan._grid import TREE_MIN_FEATURES, CellGrid, numbered_cells
+from gridscan._grid import TREE_MIN_FEATURES, CellGrid, cell_populations, numbered_cells
 from gridscan._index import BruteIndex
 from gridscan._lattice import LatticeIndex
 from gridscan._lattice_layout import lattice_layout
@@ -52,6 +52,23 @@ GRID_ROW_EPS_SPREAD = 16 * GRID_MAX_EPS_SPREAD
 DENSE_CELL_POINTS = 24.0
 REFINED_CELL_POINTS = 12.0
 MAX_CELL_REFINEMENT = 4.0
+
+
+# With eps of their own that spread by at least LEVEL_MIN_SPREAD times along two
+# features or more, the grid's cells are made finer or coarser point by point, by
+# powers of two (levels, at most MAX_CELL_LEVEL either way), to balance the cost of
+# a cell's candidate cells against that of the points tested one by one
+# (cell_levels).  LEVEL_COST_RATIO is 2d times the cost of a candidate cell over
+# that of a point test: the full volume of benchmarks/bench_volume.py fits fastest
+# near 60 (with 15 or 240, 6 to 8% more CPU time, the same labels).
+# Levels scale every feature's cells together: they are used only while the eps
+# of the features grow and shrink together, their geometric mean carrying at least
+# LEVEL_MIN_COHERENCE of the variance of their logarithms (1 when they are
+# proportional, 1/d when independent).
+LEVEL_MIN_SPREAD = 4.0
+LEVEL_MIN_COHERENCE = 0.75
+MAX_CELL_LEVEL = 8
+LEVEL_COST_RATIO = 60.0
 
 
 def typical_eps(eps_table):
@@ -158,6 +175,52 @@ def cells_as_small_as_eps(X, eps_table, metric, p, window):
     return np.array_equal(numbered_cells(low, high, cell)[0], cell)
 
 
+def cell_levels(X, cell, eps_table, n_threads=1):
+    """Each point's cell level for a grid of cells ``cell`` wide (cells 2**level times as
+    wide), in X's row order, or None to keep one cell size.
+
+    None unless the eps are the points' own, spread by LEVEL_MIN_SPREAD times
+    or more along two features or more, and grow and shrink together along
+    the features (LEVEL_MIN_COHERENCE): a radar volume, say, with horizontal
+    and vertical radii growing with range and dense gates near the radar.
+    (Along one feature only, the grid's rows follow it: see CellGrid.)  Then,
+    for a point whose cell holds m points and whose eps spans r cells (the
+    geometric mean over the features), a fit costs about A m r**(d - 1), the
+    points of the partial cells around its neighbourhood tested one by one,
+    plus B r**d / m, its cell's candidate cells, shared by m points.  Cells
+    lambda times as wide hold lambda**d times as many points and an eps spans
+    lambda times fewer of them; the cost is least for
+    lambda**(2d + 1) = (2d B / A) r / m**2 (LEVEL_COST_RATIO for 2d B / A).
+    A point's level is log2 lambda rounded; None when every level is 0.
+    """
+    n, d = eps_table.shape[0], X.shape[1]
+    if n == 1:
+        return None
+    low, high = column_extent(eps_table)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = high / low
+    varying = np.count_nonzero(spread >= LEVEL_MIN_SPREAD)
+    if (d if eps_table.shape[1] == 1 else varying) < 2 or varying == 0:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(eps_table[::max(1, n // TYPICAL_SAMPLE)])
+        coherence = np.var(logs.mean(axis=1)) / np.var(logs, axis=0).mean()
+    if not coherence >= LEVEL_MIN_COHERENCE:
+        return None
+    low, high = column_extent(X)
+    cell = numbered_cells(low, high, np.broadcast_to(cell, (d,)))[0]
+    crowd = cell_populations(X, cell, n_threads)
+    # log2 r: the mean over the features of log2 eps - log2 cell side.
+    log_reach = np.zeros(n)
+    with np.errstate(divide="ignore"):
+        for k in range(eps_table.shape[1]):
+            log_reach += np.log2(eps_table[:, k])
+    log_reach = log_reach / eps_table.shape[1] - np.log2(cell).mean()
+    level = np.rint((np.log2(LEVEL_COST_RATIO) + log_reach - 2 * np.log2(crowd)) / (2 * d + 1))
+    level = np.clip(np.nan_to_num(level), -MAX_CELL_LEVEL, MAX_CELL_LEVEL).astype(np.intp)
+    return level if level.any() else None
+
+
 def cell_crowding(blocks):
     """The number of points in a point's cell, averaged over the points of a grid.
 
@@ -240,11 +303,14 @@ def new_index(kind, X, eps_table, metric, p, window, *, leaf_size=40, lattice_sh
         along = most_varying_feature(eps_table, typical)
         row_scale = None if along is None else eps_table[:, along] / typical[along]
 
-        def grid_of(cell):
+        def grid_of(cell, level=None):
             return CellGrid(X, cell, metric, p, window, row_feature=along,
-                            row_scale=row_scale, n_threads=n_threads)
+                            row_scale=row_scale, cell_level=level, n_threads=n_threads)
 
         cell = grid_cell_size(typical, metric, p, window)
+        level = cell_levels(X, cell, eps_table, n_threads)
+        if level is not None:
+            return grid_of(cell, level)
         grid = grid_of(cell)
         # Only with one eps for all points: with eps of their own, a cell's searches
         # take its largest eps, and finer cells multiply the cells each one visits.
