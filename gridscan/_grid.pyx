@@ -40,9 +40,29 @@
 # eps row of its points (tree_eps_max).  A search descends only into nodes
 # whose box may hold a neighbour of the query box by the same monotone kernel
 # test as a cell, so it visits the occupied cells near the query and few
-# others, in any dimension; each cell found is then tested as above.  The pair
-# lists (prepare_searches) search the tree once per cell, for the box of its
-# points (a leaf's box, shared by its cells, reaches several times as many).
+# others, in any dimension; each cell found is then tested as above.
+#
+# Levels.  When the points' own eps spread widely along several features and
+# grow and shrink together (a radar volume: horizontal and vertical radii
+# growing with range, dense gates near the radar), one cell size is wrong
+# almost everywhere: where the radii are small a cell holds many points, which
+# are tested one by one, and where they are large a cell reaches hundreds of
+# others.  Each point then has a cell level (``cell_level``, chosen by
+# _index_choice.cell_levels from the crowding of its cell in the typical grid
+# and the reach of its eps: a cost model): its cells are 2**level times
+# cell_size wide, and the keys number the cells of each level after those of
+# the levels below (_level_keys; 4-byte keys when they fit, as _cell_keys).
+# Cells of different levels may overlap; the grid keeps the cell tree in any
+# dimension, which takes cells of any size, and never uses rows
+# (``levelled``).
+#
+# Pair lists.  prepare_searches finds every cell's candidate cells once for
+# all the passes (_cell_pairs): each pair of cells is found from its lower
+# cell and entered in both lists.  On rows, the cells of one row share the
+# list of occupied rows near it (_near_rows) and walk each such row in order
+# (_join_rows), instead of a span and a binary search per row and cell;
+# through the tree, the cells of a leaf share one search for the leaf's box
+# and largest eps (_leaf_pairs).
 
 import numpy as np
 
@@ -119,6 +139,29 @@ cdef struct PairBuffer:
     uint8_t* flags
     intp_t size
     intp_t capacity
+
+
+cdef struct NearRow:
+    # An occupied row near the row whose cells make their pair lists
+    # (_near_rows): its coordinates (the row feature's unused), its cells
+    # next .. end - 1 (next moving on as the row's cells are searched in
+    # order), and how far along the row a pair of their cells may lie at most
+    # (reach, the margin included).
+    int64_t coord[MAX_DIMS]
+    intp_t next
+    intp_t end
+    double reach
+    double own_reach          # the same for this row's radii alone (0 when unused)
+
+
+cdef struct NearRows:
+    # The occupied rows from one row on that the cells of that row may reach
+    # or be reached from (_near_rows).
+    NearRow* row
+    intp_t size
+    intp_t capacity
+    int64_t of_row            # the row they were found for (-1: none yet)
+    bint too_many             # more rows in reach than occupied cells: search cell by cell
 
 
 # Cells along one feature at most: a double numbers them exactly (with room
@@ -201,6 +244,7 @@ cdef class CellGrid(SpatialIndex):
     cdef readonly object origin           # (d,) float64
     cdef readonly object shape            # (d,) int64 cells along each feature
     cdef readonly intp_t n_cells          # occupied cells
+    cdef readonly bint levelled           # cells sized to their points' eps (cell_level)
     cdef int64_t[::1] strides             # row-major key strides
     cdef double[::1] inv_size
     cdef double[::1] orig
@@ -238,7 +282,7 @@ cdef class CellGrid(SpatialIndex):
     cdef double[:, ::1] tree_eps_max
 
     def __init__(self, X, cell_size, metric="euclidean", double p=2.0, window=None,
-                 row_feature=None, row_scale=None, int n_threads=1):
+                 row_feature=None, row_scale=None, cell_level=None, int n_threads=1):
         X = np.ascontiguousarray(X)
         n, d = X.shape
         if d > MAX_DIMS:
@@ -254,7 +298,7 @@ cdef class CellGrid(SpatialIndex):
         self.orig = low
         self.along = along
         n_rows = int(np.prod(np.delete(shape, along).astype(object)))
-        dense_rows = n_rows <= DENSE_ROWS_PER_POINT * n + 1024
+        dense_rows = n_rows <= DENSE_ROWS_PER_POINT * n + 1024 and cell_level is None
         row_strides = np.zeros(d, dtype=np.int64)
         stride = 1
         for k in range(d - 1, -1, -1):
@@ -275,11 +319,15 @@ cdef class CellGrid(SpatialIndex):
         self.shape = shape
         self.dims = shape
         self.strides = np.where(np.arange(d) == along, 1, row_strides * self.row_length)
-        max_key = n_rows * self.row_length - 1
-        keys = np.empty(n, dtype=np.int32 if max_key < 2 ** 31 else np.int64)
-        _cell_keys(X, self.orig, self.inv_size, shape, row_strides, along, self.row_inv_size,
-                   self.row_cells, self.row_length, keys, n_threads)
-        order, keys = _radix_sort(keys, max_key, n_threads, overwrite_keys=True)
+        if cell_level is None:
+            n_keys = n_rows * self.row_length
+            keys = np.empty(n, dtype=np.int32 if n_keys - 1 < 2 ** 31 else np.int64)
+            _cell_keys(X, self.orig, self.inv_size, shape, row_strides, along,
+                       self.row_inv_size, self.row_cells, self.row_length, keys, n_threads)
+        else:
+            keys, n_keys = _level_keys(X, low, high, size, cell_level, n_threads)
+        self.levelled = cell_level is not None
+        order, keys = _radix_sort(keys, n_keys - 1, n_threads, overwrite_keys=True)
         new_cell = np.empty(n + 1, dtype=bool)
         new_cell[0] = new_cell[n] = True
         np.not_equal(keys[1:], keys[:n - 1], out=new_cell[1:n])
@@ -299,7 +347,8 @@ cdef class CellGrid(SpatialIndex):
         self.cell_hi = np.empty((self.n_cells, d))
         _cell_boxes(points, self.cell_start, self.cell_lo, self.cell_hi, n_threads)
         self.tree_nodes = 0
-        if d >= TREE_MIN_FEATURES and self.n_cells > TREE_LEAF_CELLS:
+        if (d >= TREE_MIN_FEATURES and self.n_cells > TREE_LEAF_CELLS
+                or cell_level is not None):
             # Cells (and their points) renumbered in the tree's order: a node's
             # cells are then one range, near cells near in memory.
             tree_order = _build_cell_tree(self, n_threads)
@@ -496,6 +545,198 @@ cdef class CellGrid(SpatialIndex):
                 top += 2
         return 0
 
+    cdef int _leaf_pairs(self, intp_t u, Direction mode, intp_t* leaf, Query* leaf_query,
+                         RangeList* near_cells, RangeList* out, PairBuffer* pairs) noexcept nogil:
+        """The pairs of cell u and the cells c >= u (to out or pairs, as _collect's search
+        in mode from all of u's points would give them) through the cell tree.
+
+        The tree is searched once per leaf (IN/OUT: leaf, the leaf of the cells
+        searched last, -1 at first), for the box and the largest eps of its
+        cells: each of them then tests only the cells found (near_cells).  A
+        UNION search reaches only the nodes whose own largest eps reach it.
+        """
+        cdef intp_t i, c, e_row = 0 if mode == FORWARD else u
+        cdef Query q
+        if leaf[0] < 0 or u >= self.tree_end[leaf[0]]:
+            if leaf[0] < 0:
+                leaf[0] = self.tree_nodes // 2
+            while self.tree_end[leaf[0]] <= u:
+                leaf[0] += 1
+            leaf_query.lo = &self.tree_lo[leaf[0], 0]
+            leaf_query.hi = &self.tree_hi[leaf[0], 0]
+            leaf_query.eps_max = &self.pair_eps_max[0, 0] if mode == FORWARD \
+                else &self.tree_eps_max[leaf[0], 0]
+            leaf_query.eps_min = leaf_query.eps_max
+            leaf_query.eps_cols = self.pair_eps_max.shape[1]
+            leaf_query.block = -1
+            near_cells.size = 0
+            if self._collect_tree(leaf_query, mode, self.tree_start[leaf[0]], near_cells,
+                                  NULL) < 0:
+                return -1
+        q.lo = &self.cell_lo[u, 0]
+        q.hi = &self.cell_hi[u, 0]
+        q.eps_max = &self.pair_eps_max[e_row, 0]
+        q.eps_min = &self.pair_eps_min[e_row, 0]
+        q.eps_cols = self.pair_eps_max.shape[1]
+        q.block = u
+        for i in range(near_cells.size):
+            c = near_cells.block[i]
+            if c >= u and self._test_cell(&q, mode, c, out, pairs) < 0:
+                return -1
+        return 0
+
+    cdef int _near_rows(self, intp_t u, Direction mode, NearRows* rows) noexcept nogil:
+        """The occupied rows from u's row on (OUT: rows) that may hold a cell paired with
+        a cell of u's row, for searches in mode (FORWARD: a shared eps, or UNION).
+
+        The rows near the box of the row's cells, by their largest eps and (for
+        UNION) the largest eps of all points across rows, as _collect's spans.
+        -1 when memory runs out.
+        """
+        cdef intp_t d = self.norm.n_features, a = self.along, k, first, end, c, e_row
+        cdef intp_t cols = self.pair_eps_max.shape[1]
+        cdef int64_t row = self.cell_key[u] // self.row_length, near_row
+        cdef int64_t lo[MAX_DIMS]
+        cdef int64_t hi[MAX_DIMS]
+        cdef int64_t cell[MAX_DIMS]
+        cdef double box_lo[MAX_DIMS]
+        cdef double box_hi[MAX_DIMS]
+        cdef double eps_max[MAX_DIMS]
+        cdef double n_rows = 1.0, own_reach, row_reach
+        cdef Query q
+        cdef NearRow* near
+        cdef intp_t capacity
+        rows.size = 0
+        rows.of_row = row
+        rows.too_many = False
+        self._row_cells(row, &first, &end)
+        for k in range(d):
+            box_lo[k] = INFINITY
+            box_hi[k] = -INFINITY
+        for k in range(cols):
+            eps_max[k] = 0.0
+        for c in range(first, end):
+            for k in range(d):
+                box_lo[k] = smaller(box_lo[k], self.cell_lo[c, k])
+                box_hi[k] = larger(box_hi[k], self.cell_hi[c, k])
+            e_row = 0 if mode == FORWARD else c
+            for k in range(cols):
+                eps_max[k] = larger(eps_max[k], self.pair_eps_max[e_row, k])
+        q.lo = box_lo
+        q.hi = box_hi
+        q.eps_max = eps_max
+        q.eps_cols = cols
+        own_reach = eps_max[0 if cols == 1 else a]
+        for k in range(d):
+            lo[k] = 0
+            hi[k] = 0
+            if k != a and not self._cell_span(&q, k, self._extent(&q, mode, k), &lo[k], &hi[k]):
+                return 0
+            cell[k] = lo[k]
+            n_rows = n_rows * <double> (hi[k] - lo[k] + 1)
+        if n_rows > self.n_cells:
+            rows.too_many = True
+            return 0
+        # Odometer over the coordinates but the row feature's: rows in ascending order.
+        while True:
+            near_row = 0
+            for k in range(d):
+                if k != a:
+                    near_row += cell[k] * self.strides[k]
+            near_row = near_row // self.row_length
+            if near_row >= row:
+                self._row_cells(near_row, &first, &end)
+                if first < end:
+                    if rows.size == rows.capacity:
+                        capacity = reserve(<void**> &rows.row, rows.capacity, rows.size + 1,
+                                           sizeof(NearRow))
+                        if capacity < 0:
+                            return -1
+                        rows.capacity = capacity
+                    near = &rows.row[rows.size]
+                    for k in range(d):
+                        near.coord[k] = cell[k]
+                    near.next = first
+                    near.end = end
+                    # With UNION, the radii of the near row's own cells reach back.
+                    row_reach = 0.0
+                    if mode != FORWARD:
+                        row_reach = self.row_reach[near_row] if self.row_reach.shape[0] > 0 \
+                            else self.eps_reach_max[a]
+                    near.own_reach = row_reach
+                    near.reach = larger(own_reach, row_reach) * (1.0 + EXTENT_MARGIN)
+                    rows.size += 1
+            k = d - 1
+            while k >= 0:
+                if k != a:
+                    if cell[k] < hi[k]:
+                        cell[k] += 1
+                        break
+                    cell[k] = lo[k]
+                k -= 1
+            if k < 0:
+                return 0
+
+    cdef inline void _row_cells(self, int64_t row, intp_t* first, intp_t* end) noexcept nogil:
+        """The cells first .. end - 1 (OUT) of a row."""
+        if self.row_first_cell.shape[0] > 0:
+            first[0] = self.row_first_cell[row]
+            end[0] = self.row_first_cell[row + 1]
+        else:
+            first[0] = self._first_cell_at_or_after(row * self.row_length, 0, self.n_cells)
+            end[0] = self._first_cell_at_or_after((row + 1) * self.row_length, first[0],
+                                                  self.n_cells)
+
+    cdef int _join_rows(self, intp_t u, Direction mode, NearRows* rows, RangeList* out,
+                        PairBuffer* pairs) noexcept nogil:
+        """The pairs of cell u and the cells c >= u (to out or pairs, as _collect's search
+        in mode from all of u's points would give them), from the rows near u's row
+        (_near_rows).
+
+        The cells of u's row are searched in order, so the cells of a near row
+        that lie wholly before the row's reach from u stay behind for the next
+        cells of the row too.
+        """
+        cdef intp_t d = self.norm.n_features, a = self.along, k, r, c
+        cdef intp_t e_row = 0 if mode == FORWARD else u
+        cdef int64_t lo[MAX_DIMS]
+        cdef int64_t hi[MAX_DIMS]
+        cdef double own_reach, extent
+        cdef NearRow* near
+        cdef bint inside
+        cdef Query q
+        q.lo = &self.cell_lo[u, 0]
+        q.hi = &self.cell_hi[u, 0]
+        q.eps_max = &self.pair_eps_max[e_row, 0]
+        q.eps_min = &self.pair_eps_min[e_row, 0]
+        q.eps_cols = self.pair_eps_max.shape[1]
+        q.block = u
+        for k in range(d):
+            lo[k] = 0
+            hi[k] = 0
+            if k != a and not self._cell_span(&q, k, self._extent(&q, mode, k), &lo[k], &hi[k]):
+                return 0
+        own_reach = q.eps_max[0 if q.eps_cols == 1 else a]
+        for r in range(rows.size):
+            near = &rows.row[r]
+            inside = True
+            for k in range(d):
+                if k != a and (near.coord[k] < lo[k] or near.coord[k] > hi[k]):
+                    inside = False
+            if not inside:
+                continue
+            c = near.next
+            while c < near.end and self.cell_lo[u, a] - self.cell_hi[c, a] > near.reach:
+                c += 1
+            near.next = c
+            c = max(c, u)
+            extent = larger(own_reach, near.own_reach) * (1.0 + EXTENT_MARGIN)
+            while c < near.end and self.cell_lo[c, a] - self.cell_hi[u, a] <= extent:
+                if self._test_cell(&q, mode, c, out, pairs) < 0:
+                    return -1
+                c += 1
+        return 0
+
     cdef inline double _extent(self, const Query* q, Direction mode, intp_t k) noexcept nogil:
         """How far from the query box a neighbour can lie along feature k.
 
@@ -659,6 +900,80 @@ cdef inline bint _clip_span(int64_t* lo, int64_t* hi, int64_t n) noexcept nogil:
     lo[0] = max(lo[0], 0)
     hi[0] = min(hi[0], n - 1)
     return True
+
+
+def cell_populations(X, cell_size, int n_threads=1):
+    """The number of points in the cell of each point (in X's row order) of the grid of
+    cells ``cell_size`` wide over X (wider where the grid could not number them)."""
+    X = np.ascontiguousarray(X)
+    n = X.shape[0]
+    low, high = column_extent(X)
+    keys, n_keys = _level_keys(X, low, high, np.asarray(cell_size, dtype=np.float64), None,
+                               n_threads)
+    order, keys = _radix_sort(keys, n_keys - 1, n_threads, overwrite_keys=True)
+    new_cell = np.empty(n + 1, dtype=bool)
+    new_cell[0] = new_cell[n] = True
+    np.not_equal(keys[1:], keys[:n - 1], out=new_cell[1:n])
+    counts = np.diff(np.flatnonzero(new_cell))
+    populations = np.empty(n, dtype=np.intp)
+    populations[order] = np.repeat(counts, counts)
+    return populations
+
+
+def _level_keys(X, low, high, size, cell_level, int n_threads):
+    """(keys, n_keys): keys[i] is the cell of X[i] among the cells of its level,
+    2**cell_level[i] times size wide (level 0 for all when cell_level is None), after
+    those of the levels below; 4-byte keys when the n_keys keys fit."""
+    cdef intp_t level, n = X.shape[0], d = X.shape[1]
+    # The levels present, and each point's number among them (levels are few, and
+    # small integers: no sort).
+    if cell_level is None:
+        levels, level_of = np.zeros(1, dtype=np.intp), np.zeros(n, dtype=np.intp)
+    else:
+        cell_level = np.asarray(cell_level, dtype=np.intp)
+        lowest = int(cell_level.min())
+        present = np.bincount(cell_level - lowest) > 0
+        levels = np.flatnonzero(present) + lowest
+        level_of = (np.cumsum(present) - 1)[cell_level - lowest]
+    n_levels = len(levels)
+    inv_size = np.empty((n_levels, d))
+    dims = np.empty((n_levels, d), dtype=np.int64)
+    strides = np.empty((n_levels, d), dtype=np.int64)
+    first = np.zeros(n_levels, dtype=np.int64)
+    n_keys = 0
+    for level in range(n_levels):
+        level_size, level_shape = numbered_cells(low, high, size * 2.0 ** float(levels[level]))
+        inv_size[level] = 1.0 / level_size
+        dims[level] = level_shape
+        strides[level] = np.r_[np.cumprod(level_shape[:0:-1])[::-1], 1]
+        first[level] = n_keys
+        n_keys += int(np.prod(level_shape.astype(object)))
+    if n_keys > MAX_CELLS * 64:
+        raise ValueError("gridscan: too many cells over the levels of the grid")
+    keys = np.empty(n, dtype=np.int32 if n_keys - 1 < 2 ** 31 else np.int64)
+    _fill_level_keys(X, np.asarray(low, dtype=np.float64), inv_size, dims, strides, first,
+                     level_of.astype(np.intp), keys, n_threads)
+    return keys, n_keys
+
+
+def _fill_level_keys(const floating[:, ::1] X, const double[::1] origin,
+                     const double[:, ::1] inv, const int64_t[:, ::1] n_along,
+                     const int64_t[:, ::1] stride, const int64_t[::1] offset,
+                     const intp_t[::1] of, cell_key_t[::1] keys, int n_threads):
+    """keys[i] (OUT) = offset of X[i]'s level + its cell's row-major number in that level
+    (for _level_keys)."""
+    cdef intp_t i, k, n = X.shape[0], d = X.shape[1], level
+    cdef int64_t key
+    with nogil:
+        for i in prange(n, schedule="static", num_threads=n_threads):
+            if threadid() == 0:
+                poll_signals(i, POINTS_PER_POLL)
+            level = of[i]
+            key = offset[level]
+            for k in range(d):
+                key = key + _clipped_cell(X[i, k], origin[k], inv[level, k],
+                                          n_along[level, k]) * stride[level, k]
+            keys[i] = <cell_key_t> key
 
 
 def _row_means(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,
@@ -849,7 +1164,8 @@ def _balanced_slices(CellGrid grid, EpsRows eps, intp_t n_slices):
     the others.  The lists built do not depend on the slices.
     """
     n_cells = grid.n_cells
-    if eps.shared or n_slices == 1:
+    if eps.shared or n_slices == 1 or grid.levelled:
+        # (Cells sized to their own eps reach about as many cells each.)
         return np.linspace(0, n_cells, n_slices + 1).astype(np.intp)
     d = grid.norm.n_features
     reach = np.broadcast_to(np.asarray(grid.cell_eps_max), (n_cells, d)) / grid.cell_size
@@ -866,17 +1182,25 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
     neighbours in either direction, with the flags seen from u; each pair is
     then entered in both lists, the flags mirrored for c.  Cell c's list holds
     first the cells u < c that found it (ascending), then its own finds: the
-    same lists for any number of threads.
+    same lists for any number of threads.  On rows, the cells of one row share
+    the rows near it (_near_rows) and walk them in order (_join_rows); through
+    the cell tree, the cells of one leaf share one search (_leaf_pairs).
     """
     cdef intp_t n_cells = grid.n_cells, d = grid.norm.n_features
     cdef intp_t n_slices = max(1, min(n_threads, n_cells // 1024))
     cdef intp_t[::1] bounds = _balanced_slices(grid, eps, n_slices)
     cdef Workspace work = Workspace(n_slices, d)
+    cdef Workspace leaf_work = Workspace(n_slices, d)
+    cdef intp_t leaf
     cdef PairBuffer* found = <PairBuffer*> calloc(n_slices, sizeof(PairBuffer))
-    if found == NULL:
+    cdef NearRows* near = <NearRows*> calloc(n_slices, sizeof(NearRows))
+    if found == NULL or near == NULL:
+        free(found)
+        free(near)
         raise MemoryError("gridscan: out of memory while collecting candidate cells")
-    cdef Direction mode = FORWARD if eps.shared else UNION
     cdef bint shared = eps.shared
+    # With a shared eps the FORWARD test holds both ways.
+    cdef Direction mode = FORWARD if shared else UNION
     cdef intp_t u, c, s, i, total
     cdef uint8_t flags
     cdef intp_t[::1] first_pair = np.empty(n_cells, dtype=np.intp)   # in its slice's buffer
@@ -902,16 +1226,31 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
                 # push ranges, entered below with the flags of both directions.
                 # Else they push the pairs with the flags of each direction themselves.
                 pairs = NULL if shared else &found[s]
+                near[s].of_row = -1
+                leaf = -1
                 for u in range(bounds[s], bounds[s + 1]):
                     if s == 0:
                         # Each search may be long (many features): check every cell.
                         check_signals()
                     first_pair[u] = found[s].size
-                    load_block_query(query, points, grid.cell_start[u],
-                                     grid.cell_start[u + 1], NULL, 0, &eps.table, mode, u)
                     ranges.size = 0
-                    if grid._collect(query, mode, u, ranges, pairs) < 0:
-                        failed[0] = 1
+                    if grid.tree_nodes > 0:
+                        if grid._leaf_pairs(u, mode, &leaf, leaf_work.queries[s],
+                                            leaf_work.ranges[s], ranges, pairs) < 0:
+                            failed[0] = 1
+                    else:
+                        if near[s].of_row != grid.cell_key[u] // grid.row_length:
+                            if grid._near_rows(u, mode, &near[s]) < 0:
+                                failed[0] = 1
+                        if not near[s].too_many:
+                            if grid._join_rows(u, mode, &near[s], ranges, pairs) < 0:
+                                failed[0] = 1
+                        else:
+                            load_block_query(query, points, grid.cell_start[u],
+                                             grid.cell_start[u + 1], NULL, 0, &eps.table,
+                                             mode, u)
+                            if grid._collect(query, mode, u, ranges, pairs) < 0:
+                                failed[0] = 1
                     for i in range(ranges.size):
                         flags = PAIR_FORWARD | PAIR_REVERSE
                         if ranges.full[i]:
@@ -959,7 +1298,9 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
         for s in range(n_slices):
             free(found[s].cell)
             free(found[s].flags)
+            free(near[s].row)
         free(found)
+        free(near)
     return np.asarray(start), np.asarray(cells), np.asarray(pair_flags)
 
 

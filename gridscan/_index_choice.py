@@ -13,7 +13,13 @@ import numpy as np
 from gridscan._arrays import column_extent, take_rows
 from gridscan._ball_tree import BallTree
 from gridscan._grid import MAX_FEATURES as CELL_GRID_MAX_FEATURES
-from gridscan._grid import TREE_MIN_FEATURES, CellGrid, numbered_cells, occupied_cells
+from gridscan._grid import (
+    TREE_MIN_FEATURES,
+    CellGrid,
+    cell_populations,
+    numbered_cells,
+    occupied_cells,
+)
 from gridscan._index import BruteIndex
 from gridscan._lattice import LatticeIndex
 from gridscan._lattice_layout import lattice_layout
@@ -59,6 +65,23 @@ WINDOW_MIN_SPLIT = 2.0
 DENSE_CELL_POINTS = 24.0
 REFINED_CELL_POINTS = 12.0
 MAX_CELL_REFINEMENT = 4.0
+
+
+# With eps of their own that spread by at least LEVEL_MIN_SPREAD times along two
+# features or more, the grid's cells are made finer or coarser point by point, by
+# powers of two (levels, at most MAX_CELL_LEVEL either way), to balance the cost of
+# a cell's candidate cells against that of the points tested one by one
+# (cell_levels).  LEVEL_COST_RATIO is 2d times the cost of a candidate cell over
+# that of a point test: the full volume of benchmarks/bench_volume.py fits fastest
+# near 60 (with 15 or 240, 6 to 8% more CPU time, the same labels).
+# Levels scale every feature's cells together: they are used only while the eps
+# of the features grow and shrink together, their geometric mean carrying at least
+# LEVEL_MIN_COHERENCE of the variance of their logarithms (1 when they are
+# proportional, 1/d when independent).
+LEVEL_MIN_SPREAD = 4.0
+LEVEL_MIN_COHERENCE = 0.75
+MAX_CELL_LEVEL = 8
+LEVEL_COST_RATIO = 60.0
 
 
 def typical_eps(eps_table):
@@ -165,6 +188,52 @@ def cells_as_small_as_eps(X, eps_table, metric, p, window):
     return np.array_equal(numbered_cells(low, high, cell)[0], cell)
 
 
+def cell_levels(X, cell, eps_table, n_threads=1):
+    """Each point's cell level for a grid of cells ``cell`` wide (cells 2**level times as
+    wide), in X's row order, or None to keep one cell size.
+
+    None unless the eps are the points' own, spread by LEVEL_MIN_SPREAD times
+    or more along two features or more, and grow and shrink together along
+    the features (LEVEL_MIN_COHERENCE): a radar volume, say, with horizontal
+    and vertical radii growing with range and dense gates near the radar.
+    (Along one feature only, the grid's rows follow it: see CellGrid.)  Then,
+    for a point whose cell holds m points and whose eps spans r cells (the
+    geometric mean over the features), a fit costs about A m r**(d - 1), the
+    points of the partial cells around its neighbourhood tested one by one,
+    plus B r**d / m, its cell's candidate cells, shared by m points.  Cells
+    lambda times as wide hold lambda**d times as many points and an eps spans
+    lambda times fewer of them; the cost is least for
+    lambda**(2d + 1) = (2d B / A) r / m**2 (LEVEL_COST_RATIO for 2d B / A).
+    A point's level is log2 lambda rounded; None when every level is 0.
+    """
+    n, d = eps_table.shape[0], X.shape[1]
+    if n == 1:
+        return None
+    low, high = column_extent(eps_table)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = high / low
+    varying = np.count_nonzero(spread >= LEVEL_MIN_SPREAD)
+    if (d if eps_table.shape[1] == 1 else varying) < 2 or varying == 0:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(eps_table[::max(1, n // TYPICAL_SAMPLE)])
+        coherence = np.var(logs.mean(axis=1)) / np.var(logs, axis=0).mean()
+    if not coherence >= LEVEL_MIN_COHERENCE:
+        return None
+    low, high = column_extent(X)
+    cell = numbered_cells(low, high, np.broadcast_to(cell, (d,)))[0]
+    crowd = cell_populations(X, cell, n_threads)
+    # log2 r: the mean over the features of log2 eps - log2 cell side.
+    log_reach = np.zeros(n)
+    with np.errstate(divide="ignore"):
+        for k in range(eps_table.shape[1]):
+            log_reach += np.log2(eps_table[:, k])
+    log_reach = log_reach / eps_table.shape[1] - np.log2(cell).mean()
+    level = np.rint((np.log2(LEVEL_COST_RATIO) + log_reach - 2 * np.log2(crowd)) / (2 * d + 1))
+    level = np.clip(np.nan_to_num(level), -MAX_CELL_LEVEL, MAX_CELL_LEVEL).astype(np.intp)
+    return level if level.any() else None
+
+
 def cell_crowding(blocks):
     """The number of points in a point's cell, averaged over the points of a grid.
 
@@ -266,16 +335,25 @@ def unsplit_window_features(X, cell, window, n_threads):
 
 
 def new_cell_grid(X, eps_table, metric, p, window, n_threads):
-    """The cell grid over X for eps rows ``eps_table``: cell sizes, row feature, refinement."""
+    """The cell grid over X for eps rows ``eps_table``: cell sizes or levels, row feature,
+    refinement."""
     d = X.shape[1]
     typical = np.broadcast_to(typical_eps(eps_table), (d,))
     cell = grid_cell_size(typical, metric, p, window)
     one_cell = np.zeros(d, dtype=bool)
     if d < TREE_MIN_FEATURES and X.shape[0] > 0:
         one_cell = unsplit_window_features(X, cell, window.astype(bool), n_threads)
+    if one_cell.any():
+        # Levels (cell_levels) of the features that have cells.
+        keep = np.flatnonzero(~one_cell)
+        columns = keep if eps_table.shape[1] > 1 else [0]
+        level = cell_levels(np.ascontiguousarray(X[:, keep]), cell[keep],
+                            np.ascontiguousarray(eps_table[:, columns]), n_threads)
         low, high = column_extent(X)
-        # Wider than the span: one cell along the feature.
-        cell = np.where(one_cell, 2.0 * (high - low) + 1.0, cell)
+        # Wider than the span, at any level: one cell along the feature.
+        cell = np.where(one_cell, (2.0 * (high - low) + 1.0) * 2.0 ** MAX_CELL_LEVEL, cell)
+    else:
+        level = cell_levels(X, cell, eps_table, n_threads)
     along = most_varying_feature(eps_table, typical)
     row_scale = None if along is None else eps_table[:, along] / typical[along]
     if along is not None and one_cell[along]:
@@ -283,6 +361,10 @@ def new_cell_grid(X, eps_table, metric, p, window, n_threads):
     if along is None and one_cell.any():
         # Rows along a feature that has cells (one_cell is never all features).
         along = int(np.flatnonzero(~one_cell)[-1])
+    if level is not None:
+        # Cells sized to each point's eps (cell_levels) instead of refined ones.
+        return CellGrid(X, cell, metric, p, window, row_feature=along, row_scale=row_scale,
+                        cell_level=level, n_threads=n_threads)
 
     def grid_of(cell):
         return CellGrid(X, cell, metric, p, window, row_feature=along,
