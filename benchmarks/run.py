@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick         # smaller sizes, no 2,000,000-point runs
     python benchmarks/run.py --only constant range memory scaling
     python benchmarks/run.py --only huge     # 20,000,000 points: not in the default run
+    python benchmarks/run.py --only recipe --quick  # the radar recipe (needs Py-ART)
 
 Sections
 --------
@@ -49,14 +50,25 @@ huge       20,000,000 2-D blob points (~30 neighbours, min_samples=10; --huge-po
 large      2,000,000 2-D blob points (~30 neighbours): the same alternation, every
            run's ratio shown (the target holds in every run, not only the best);
            labels equal to scikit-learn's.
+recipe     The README's ground-plane radar recipe (``ppi_features`` with
+           ``beam_eps`` and the ground range as a window feature) against the
+           same neighbourhoods given as ``sample_eps`` on x, y alone and on
+           x, y with the window, on Py-ART's NEXRAD level-2 samples (``pip
+           install arm-pyart``): KLOT sweep 0 over 20 dBZ (3,070 gates), KATX
+           sweep 0 (all 1,319,040 gates) and, unless --quick, the whole KATX
+           volume (16 sweeps, 6,995,520 gates, ``beam_eps(1.0)``).  One thread,
+           CPU time (a busy machine does not inflate it much); labels checked
+           equal across the formulations; the ratio is the recipe's time over
+           the fastest other formulation's.
 
 Thread count N is --threads (default 2); OMP_NUM_THREADS is left alone.
 Times are the best of --repeat runs (default 3) after one warm-up.  The
-sections run in the order range, busy, memory, scaling, constant, and the dbscan
-package's runs come last: after it returns, its worker threads keep about a
-third of a core busy (measured with getrusage while the process sleeps), which
-would slow every timing taken after it in this process.  The features and
-heavy sections time the dbscan package in a child process of its own.
+sections run in the order range, features, heavy, busy, memory, scaling, recipe,
+constant, and the dbscan package's runs come last: after it returns, its worker
+threads keep about a third of a core busy (measured with getrusage while the
+process sleeps), which would slow every timing taken after it in this process.
+The features and heavy sections time the dbscan package in a child process of
+its own.
 """
 
 import argparse
@@ -143,13 +155,13 @@ def calibrate_eps(X, neighbours, sample=4000, seed=0):
 # --- timing and checks -----------------------------------------------------------------------
 
 
-def best_time(function, repeat):
+def best_time(function, repeat, clock=time.perf_counter):
     function()                                   # warm-up: page faults, thread pools
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         result = function()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return min(times), result
 
 
@@ -742,11 +754,79 @@ def large_section(args):
           f"CPU {min(cpu_ratios):.3f} to {max(cpu_ratios):.3f}")
 
 
+# --- recipe: the README's radar recipe against sample_eps ------------------------------------
+
+
+def radar_samples(quick):
+    """(name, points, eps model) of the recipe section, from Py-ART's test data."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pyart
+    from gridscan.radar import beam_eps, from_pyart
+
+    klot = pyart.io.read_nexrad_archive(pyart.testing.NEXRAD_ARCHIVE_MSG1_FILE)
+    katx = pyart.io.read_nexrad_archive(pyart.testing.NEXRAD_ARCHIVE_MSG31_FILE)
+    points = from_pyart(klot, field="reflectivity", threshold=20, sweeps=[0])
+    yield "KLOT sweep 0 > 20 dBZ", points, beam_eps(points)
+    points = from_pyart(katx, field="reflectivity", sweeps=[0])
+    yield "KATX sweep 0", points, beam_eps(points)
+    if not quick:
+        # Sweeps of 0.5 and 1 degree rays: beam_eps(points) takes one spacing only.
+        yield "KATX volume, beam_eps(1.0)", from_pyart(katx, field="reflectivity"), \
+            beam_eps(1.0)
+
+
+def recipe_runs(GridDBSCAN, model, X, xy, eps):
+    """The recipe and its sample_eps formulations, one thread each."""
+    return {
+        "recipe": lambda: GridDBSCAN(eps=model, min_samples=20, window_features=[2],
+                                     n_jobs=1).fit_predict(X),
+        "sample_eps, x y": lambda: GridDBSCAN(min_samples=20, n_jobs=1).fit_predict(
+            xy, sample_eps=eps),
+        "sample_eps, x y + window": lambda: GridDBSCAN(
+            min_samples=20, window_features=[2], n_jobs=1).fit_predict(X, sample_eps=eps),
+    }
+
+
+def recipe_section(args):
+    from gridscan import GridDBSCAN
+    from gridscan.radar import ppi_features
+
+    try:
+        samples = list(radar_samples(args.quick))
+    except ImportError:
+        print("\nrecipe: needs Py-ART (pip install arm-pyart); skipped")
+        return
+    rows = []
+    for name, points, model in samples:
+        X = ppi_features(points)
+        eps = model.evaluate(X)[:, 0]
+        xy = np.ascontiguousarray(X[:, :2])
+        runs = recipe_runs(GridDBSCAN, model, X, xy, eps)
+        # The volume's fits take tens of seconds: once, after no warm-up but the others'.
+        repeat = 1 if len(X) > 2_000_000 else args.repeat
+        times, labels = {}, {}
+        for run, fit in runs.items():
+            times[run], labels[run] = best_time(fit, repeat, clock=time.process_time)
+        for run in runs:
+            assert np.array_equal(labels[run], labels["recipe"]), f"{run}: labels differ"
+        fastest = min(times[run] for run in runs if run != "recipe")
+        rows.append([name, f"{len(X):,}"] + [ms(times[run]) for run in runs]
+                    + [f"{times['recipe'] / fastest:.2f}"])
+    table("The README's radar recipe against the same neighbourhoods as sample_eps "
+          "(min_samples=20; one thread, CPU time; labels equal)",
+          ["data", "gates", "recipe", "sample_eps x y", "sample_eps x y + window",
+           "recipe / fastest other"], rows)
+
+
 # In this order whatever --only says: the dbscan package, timed last in
 # "constant", leaves threads running that would slow every later timing.
 SECTIONS = {"range": range_section, "features": features_section, "heavy": heavy_section,
             "busy": busy_section, "memory": memory_section, "scaling": scaling_section,
-            "large": large_section, "huge": huge_section, "constant": constant_section}
+            "large": large_section, "huge": huge_section, "recipe": recipe_section,
+            "constant": constant_section}
 
 
 def main():

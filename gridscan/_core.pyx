@@ -19,10 +19,12 @@
 #            most are then neighbours of all the block's points or of none, and
 #            only the others are tested point by point (a dense spot among
 #            sparse surroundings stays linear).
-# 2. connect for every core point i and every core j in i's own neighbourhood,
-#            union(i, j) in a lock-free union-find (_union_find.pxd).  Iterating
-#            every core point's own neighbourhood finds every edge of the
-#            cluster graph (q in N(p) or p in N(q)) under both neighbour rules.
+# 2. connect for every pair of core points i, j with one in the other's own
+#            neighbourhood, union(i, j) in a lock-free union-find
+#            (_union_find.pxd): every edge of the cluster graph (q in N(p) or
+#            p in N(q)) under both neighbour rules.  Each pair of blocks is
+#            searched from the lower one only: with eps of their own, by a
+#            union search and the union test (either direction).
 #            The core points of a clique block are joined at once, and a
 #            candidate already in the block's set is skipped without a test.
 #            A full range joins i to all its core points through *runs*
@@ -128,6 +130,9 @@ def connect_core_points(SpatialIndex index, EpsRows eps, const uint8_t[::1] is_c
     """
     parent = np.arange(index.points.shape[0], dtype=np.intp)
     index.prepare_searches(eps, n_threads)     # (done already after find_core_points)
+    if not eps.shared:
+        # The union searches reach back through the core points' own eps.
+        index.set_point_eps(eps, is_core, n_threads)
     _connect(index, index.points, eps, is_core, parent, n_threads)
     return parent
 
@@ -491,9 +496,9 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef intp_t b, i, t, start, end, first
     cdef const EpsTable* e = &eps.table
     cdef const Norm* norm = &index.norm
-    # With one eps row for all points the relation is symmetric: each pair of
-    # blocks is tested from one side only (the lower block).
-    cdef bint symmetric = eps.shared
+    # Each pair of blocks is tested from one side only (the lower block): with
+    # eps of their own, by the union of both directions (an edge either way).
+    cdef Direction mode = FORWARD if eps.shared else UNION
     cdef intp_t[::1] first_core = np.full(n_blocks, -1, dtype=np.intp)
     cdef uint8_t[::1] clique = np.zeros(n_blocks, dtype=np.uint8)
     cdef intp_t n = points.shape[0], p
@@ -516,7 +521,7 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
         for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
             query = work.queries[threadid()]
             if load_block_query(query, points, blocks[b], blocks[b + 1], &is_core[0], 1, e,
-                                FORWARD, b) == 0:
+                                mode, b) == 0:
                 continue
             first = blocks[b]
             while not is_core[first]:
@@ -537,28 +542,32 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
             end = blocks[b + 1]
             first = first_core[b]
             query = work.queries[t]
-            load_block_query(query, points, start, end, &is_core[0], 1, e, FORWARD, b)
+            load_block_query(query, points, start, end, &is_core[0], 1, e, mode, b)
             ranges = work.ranges[t]
             ranges.size = 0
-            if index.search(query, FORWARD, ranges) < 0:
+            if index.search(query, mode, ranges) < 0:
                 failed[0] = 1
                 continue
             if clique[b]:
                 _join_clique(b, first, end, query, ranges, &first_core[0], &clique[0],
-                             symmetric, points, e, &is_core[0], &parent[0], &runs, norm)
+                             points, e, &is_core[0], &parent[0], &runs, mode, norm)
             else:
                 for i in range(first, end):
                     if is_core[i]:
-                        _join_point(b, i, ranges, &first_core[0], &clique[0], symmetric,
-                                    points, e, &is_core[0], &parent[0], &runs, norm)
+                        _join_point(b, i, ranges, &first_core[0], &clique[0], points, e,
+                                    &is_core[0], &parent[0], &runs, mode, norm)
     if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")
 
 
 cdef inline bint _linked(const floating[:, ::1] points, const EpsTable* e, intp_t i, intp_t j,
-                         const Norm* norm) noexcept nogil:
-    """Whether j lies in i's own neighbourhood."""
-    return within(&points[i, 0], &points[j, 0], e.values + i * e.row_stride, e.n_cols, norm)
+                         Direction mode, const Norm* norm) noexcept nogil:
+    """Whether j lies in i's own neighbourhood (FORWARD), or either in the other's (UNION)."""
+    if mode == FORWARD:
+        return within(&points[i, 0], &points[j, 0], e.values + i * e.row_stride, e.n_cols,
+                      norm)
+    return related(&points[i, 0], e.values + i * e.row_stride, e.n_cols, &points[j, 0],
+                   e.values + j * e.row_stride, e.n_cols, mode, norm)
 
 
 cdef struct Runs:
@@ -599,44 +608,48 @@ cdef void _join_range(intp_t i, intp_t start, intp_t end, Runs* runs,
         p = runs.next_core[q] if q < joined_end else joined_end
 
 
-cdef inline bint _reaches_box(const Query* query, const floating* y, intp_t d,
+cdef inline bint _reaches_box(const Query* query, const floating* y, const double* ey,
+                              intp_t ey_cols, intp_t d, Direction mode,
                               const Norm* norm) noexcept nogil:
-    """Whether y may lie in the neighbourhood of some point of the query's box: the
-    kernel with the box's largest eps at the corner nearest to y (monotone, so exact)."""
+    """Whether y may be linked to some point of the query's box: the kernel with the
+    box's largest eps (and under UNION with y's own row ey too) at the corner nearest
+    to y (monotone, so exact)."""
     cdef double near[MAX_FEATURES]
-    cdef double far, v, gap, acc = 0.0
+    cdef double far, v, gap, reach, acc = 0.0
     cdef intp_t k
-    if norm.plain_euclidean and query.eps_cols == 1:
+    if norm.plain_euclidean and query.eps_cols == 1 and (mode == FORWARD or ey_cols == 1):
         # within_offsets' sum, with gaps_to_interval's gaps on plain features.
         for k in range(d):
             v = y[k]
             gap = query.lo[k] - v if v < query.lo[k] else (
                 v - query.hi[k] if v > query.hi[k] else 0.0)
             acc = acc + gap * gap
-        return acc <= query.eps_max[0] * query.eps_max[0]
+        reach = query.eps_max[0] if mode == FORWARD else larger(query.eps_max[0], ey[0])
+        return acc <= reach * reach
     if d > MAX_FEATURES:
         return True
     for k in range(d):
         gaps_to_interval(<double> y[k], query.lo[k], query.hi[k], k, norm, &near[k], &far)
-    return within_offsets(near, query.eps_max, query.eps_cols, norm)
+    if within_offsets(near, query.eps_max, query.eps_cols, norm):
+        return True
+    return mode == UNION and within_offsets(near, ey, ey_cols, norm)
 
 
 cdef void _join_clique(intp_t b, intp_t first, intp_t end, const Query* query,
                        const RangeList* ranges, const intp_t* first_core,
-                       const uint8_t* clique, bint symmetric,
-                       const floating[:, ::1] points, const EpsTable* e,
-                       const uint8_t* is_core, intp_t* parent, Runs* runs,
-                       const Norm* norm) noexcept nogil:
+                       const uint8_t* clique, const floating[:, ::1] points,
+                       const EpsTable* e, const uint8_t* is_core, intp_t* parent,
+                       Runs* runs, Direction mode, const Norm* norm) noexcept nogil:
     """Join the clique block b (core points first..end-1, all one set) to its core neighbours.
 
     ``query`` is the box of b's core points: a candidate out of its reach
-    (_reaches_box) is no neighbour of any of them and is not tested one by one.
+    (_reaches_box) is linked to none of them and is not tested one by one.
     """
     cdef intp_t r, c, i, j, d = points.shape[1]
     cdef bint joined
     for r in range(ranges.size):
         c = ranges.block[r]
-        if c >= 0 and (c == b or first_core[c] < 0 or (symmetric and c < b)):
+        if c >= 0 and (c <= b or first_core[c] < 0):
             continue
         if c >= 0 and clique[c]:
             # Two cliques: one edge joins them all.
@@ -645,9 +658,11 @@ cdef void _join_clique(intp_t b, intp_t first, intp_t end, const Query* query,
             joined = ranges.full[r]
             j = first_core[c]
             while not joined and j < ranges.end[r]:
-                if is_core[j] and _reaches_box(query, &points[j, 0], d, norm):
+                if is_core[j] and _reaches_box(query, &points[j, 0],
+                                               e.values + j * e.row_stride, e.n_cols, d,
+                                               mode, norm):
                     for i in range(first, end):
-                        if is_core[i] and _linked(points, e, i, j, norm):
+                        if is_core[i] and _linked(points, e, i, j, mode, norm):
                             joined = True
                             break
                 j = j + 1
@@ -660,31 +675,31 @@ cdef void _join_clique(intp_t b, intp_t first, intp_t end, const Query* query,
         for j in range(ranges.start[r], ranges.end[r]):
             # One edge joins j to the whole block.
             if (not is_core[j] or uf_find(parent, j) == uf_find(parent, first)
-                    or not _reaches_box(query, &points[j, 0], d, norm)):
+                    or not _reaches_box(query, &points[j, 0], e.values + j * e.row_stride,
+                                        e.n_cols, d, mode, norm)):
                 continue
             for i in range(first, end):
-                if is_core[i] and _linked(points, e, i, j, norm):
+                if is_core[i] and _linked(points, e, i, j, mode, norm):
                     uf_union(parent, first, j)
                     break
 
 
 cdef void _join_point(intp_t b, intp_t i, const RangeList* ranges, const intp_t* first_core,
-                      const uint8_t* clique, bint symmetric,
-                      const floating[:, ::1] points,
-                      const EpsTable* e, const uint8_t* is_core, intp_t* parent, Runs* runs,
+                      const uint8_t* clique, const floating[:, ::1] points, const EpsTable* e,
+                      const uint8_t* is_core, intp_t* parent, Runs* runs, Direction mode,
                       const Norm* norm) noexcept nogil:
     """Join the core point i of block b (not a clique) to its core neighbours."""
     cdef intp_t r, c, j
     for r in range(ranges.size):
         c = ranges.block[r]
-        if c >= 0 and (first_core[c] < 0 or (symmetric and c < b)):
+        if c >= 0 and (c < b or first_core[c] < 0):
             continue
         if c >= 0 and clique[c]:
             # A clique's core points are one set: one edge joins them all to i.
             if uf_find(parent, first_core[c]) == uf_find(parent, i):
                 continue
             for j in range(first_core[c], ranges.end[r]):
-                if is_core[j] and (ranges.full[r] or _linked(points, e, i, j, norm)):
+                if is_core[j] and (ranges.full[r] or _linked(points, e, i, j, mode, norm)):
                     uf_union(parent, i, first_core[c])
                     break
             continue
@@ -697,7 +712,7 @@ cdef void _join_point(intp_t b, intp_t i, const RangeList* ranges, const intp_t*
             # Already one set: no test needed (cells of many points, not cliques).
             if uf_find(parent, j) == uf_find(parent, i):
                 continue
-            if _linked(points, e, i, j, norm):
+            if _linked(points, e, i, j, mode, norm):
                 uf_union(parent, i, j)
 
 

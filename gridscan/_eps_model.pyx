@@ -34,16 +34,20 @@ def evaluate_range_eps(const floating[:, ::1] X, intp_t range_feature,
     finite and > 0 (its column in the second value), or (-1, -1)."""
     cdef intp_t n = X.shape[0], n_cols = out.shape[1], i, k
     cdef bint any_bad[1]
-    cdef double r, v
+    cdef double r, v, r_power
     any_bad[0] = False
     with nogil:
         for i in prange(n, schedule="static", num_threads=n_threads):
             if threadid() == 0:
                 poll_signals(i, POINTS_PER_POLL)
             r = X[i, range_feature] + offset
+            r_power = _power(r, power[0])
             for k in range(n_cols):
+                if k > 0 and power[k] != power[k - 1]:
+                    # (Features of one power, the usual case, share one call to pow.)
+                    r_power = _power(r, power[k])
                 # A NaN power (r < 0) clips to lo, as fmax would (lo is never NaN).
-                v = smaller(larger(base[k] * _power(r, power[k]), lo[k]), hi[k])
+                v = smaller(larger(base[k] * r_power, lo[k]), hi[k])
                 out[i, k] = v
                 if not (isfinite(v) and v > 0):
                     any_bad[0] = True

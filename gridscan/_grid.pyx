@@ -81,7 +81,7 @@ from gridscan._index cimport (
     EpsRows, Query, RangeList, SpatialIndex, Workspace, load_block_query, range_push,
 )
 from gridscan._kernels cimport (
-    FORWARD, REVERSE, UNION, Direction, EpsTable, larger, smaller, within_offsets,
+    FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, larger, smaller, within_offsets,
 )
 from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
@@ -189,6 +189,31 @@ def numbered_cells(low, high, size):
             if not too_fine.any() and np.prod(shape) <= MAX_CELLS:
                 return size, shape.astype(np.int64)
             size = np.where(too_fine | (np.prod(shape) > MAX_CELLS), size * 2, size)
+
+
+def occupied_cells(X, cell_size, intp_t feature, int n_threads=1):
+    """(cells, columns): the occupied cells of a grid over X with sides ``cell_size``
+    (as numbered_cells makes them), and how many of them remain when the cells
+    that differ only along ``feature`` count as one."""
+    X = np.ascontiguousarray(X)
+    d = X.shape[1]
+    low, high = column_extent(X)
+    size, shape = numbered_cells(low, high, np.asarray(cell_size, dtype=np.float64))
+    row_strides = np.zeros(d, dtype=np.int64)
+    stride = 1
+    for k in range(d - 1, -1, -1):
+        if k != feature:
+            row_strides[k] = stride
+            stride *= int(shape[k])
+    keys = np.empty(X.shape[0], dtype=np.int64)
+    row_length = int(shape[feature])
+    _cell_keys(X, low, 1.0 / size, shape, row_strides, feature,
+               np.array([1.0 / size[feature]]), shape[feature:feature + 1], row_length, keys,
+               n_threads)
+    keys = _radix_sort(keys, stride * row_length - 1, n_threads)[1]
+    columns = keys // row_length
+    return (int(np.count_nonzero(keys[1:] != keys[:-1])) + 1,
+            int(np.count_nonzero(columns[1:] != columns[:-1])) + 1)
 
 
 cdef class CellGrid(SpatialIndex):
@@ -488,6 +513,7 @@ cdef class CellGrid(SpatialIndex):
         cdef intp_t top = 0, node, u, d = self.norm.n_features
         cdef intp_t first_leaf = self.tree_nodes // 2
         cdef bint reached
+        cdef double reach
         stack[0] = 0
         top = 1
         while top > 0:
@@ -496,11 +522,16 @@ cdef class CellGrid(SpatialIndex):
             if self.tree_end[node] <= first_cell:
                 continue
             _near_gaps(q.lo, q.hi, &self.tree_lo[node, 0], &self.tree_hi[node, 0], d, near)
-            reached = mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols,
-                                                         &self.norm)
-            if not reached and (mode != FORWARD or pairs != NULL):
-                reached = within_offsets(near, &self.tree_eps_max[node, 0], self.eps_cols,
-                                         &self.norm)
+            if (mode == UNION or pairs != NULL) and q.eps_cols == 1 and self.eps_cols == 1:
+                # One radius per point: either direction reaches exactly when the larger does.
+                reach = larger(q.eps_max[0], self.tree_eps_max[node, 0])
+                reached = within_offsets(near, &reach, 1, &self.norm)
+            else:
+                reached = mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols,
+                                                             &self.norm)
+                if not reached and (mode != FORWARD or pairs != NULL):
+                    reached = within_offsets(near, &self.tree_eps_max[node, 0], self.eps_cols,
+                                             &self.norm)
             if not reached:
                 continue
             if node >= first_leaf:
@@ -804,10 +835,15 @@ cdef class CellGrid(SpatialIndex):
         cdef intp_t d = self.norm.n_features
         _near_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], d, near)
         # The farthest corner is worked out only for cells that some pair reaches.
-        if mode != REVERSE or pairs != NULL:
-            forward = within_offsets(near, q.eps_max, q.eps_cols, &self.norm)
-        if mode != FORWARD or pairs != NULL:
-            reverse = within_offsets(near, &self.cell_eps_max[u, 0], self.eps_cols, &self.norm)
+        if (mode == UNION or pairs != NULL) and q.eps_cols == 1 and self.eps_cols == 1:
+            _reach_both(near, q.eps_max, &self.cell_eps_max[u, 0], &self.norm, &forward,
+                        &reverse)
+        else:
+            if mode != REVERSE or pairs != NULL:
+                forward = within_offsets(near, q.eps_max, q.eps_cols, &self.norm)
+            if mode != FORWARD or pairs != NULL:
+                reverse = within_offsets(near, &self.cell_eps_max[u, 0], self.eps_cols,
+                                         &self.norm)
         if not (forward or reverse):
             return 0
         _far_gaps(q.lo, q.hi, &self.cell_lo[u, 0], &self.cell_hi[u, 0], d, far)
@@ -826,6 +862,18 @@ cdef class CellGrid(SpatialIndex):
         if reverse and not full:
             full = within_offsets(far, &self.cell_eps_min[u, 0], self.eps_cols, &self.norm)
         return range_push(out, self.cell_start[u], self.cell_start[u + 1], full, u)
+
+
+cdef inline void _reach_both(const double* gaps, const double* a, const double* b,
+                             const Norm* norm, bint* reach_a, bint* reach_b) noexcept nogil:
+    """Whether the gaps pass the kernel with the one-radius rows a and b (OUT), the
+    larger tested first: when it fails, so does the smaller (the kernel is monotone)."""
+    if a[0] >= b[0]:
+        reach_a[0] = within_offsets(gaps, a, 1, norm)
+        reach_b[0] = reach_a[0] and within_offsets(gaps, b, 1, norm)
+    else:
+        reach_b[0] = within_offsets(gaps, b, 1, norm)
+        reach_a[0] = reach_b[0] and within_offsets(gaps, a, 1, norm)
 
 
 cdef inline void _near_gaps(const double* a_lo, const double* a_hi, const double* b_lo,

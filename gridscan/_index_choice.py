@@ -13,7 +13,13 @@ import numpy as np
 from gridscan._arrays import column_extent, take_rows
 from gridscan._ball_tree import BallTree
 from gridscan._grid import MAX_FEATURES as CELL_GRID_MAX_FEATURES
-from gridscan._grid import TREE_MIN_FEATURES, CellGrid, cell_populations, numbered_cells
+from gridscan._grid import (
+    TREE_MIN_FEATURES,
+    CellGrid,
+    cell_populations,
+    numbered_cells,
+    occupied_cells,
+)
 from gridscan._index import BruteIndex
 from gridscan._lattice import LatticeIndex
 from gridscan._lattice_layout import lattice_layout
@@ -43,12 +49,19 @@ LATTICE_MAX_STENCIL_ROWS = 4096
 GRID_MAX_EPS_SPREAD = 8.0
 GRID_ROW_EPS_SPREAD = 16 * GRID_MAX_EPS_SPREAD
 
-# Below TREE_MIN_FEATURES and with one eps for all points, when a point's cell
-# holds more than DENSE_CELL_POINTS points on average over the points, the grid
-# is built again with cells finer by up to MAX_CELL_REFINEMENT along every
-# feature, to hold about REFINED_CELL_POINTS.  With thousands of neighbours the
-# points near the edge of a neighbourhood, which are tested one by one, then lie
-# in a band one small cell wide.
+# A window feature gets cells of its own only when they cut the points of the
+# other features' cells into at least this many cells on average.  Otherwise
+# (a ground range beside the x, y it is computed from, say) its cells only
+# multiply the rows a search visits: it gets one cell.
+WINDOW_MIN_SPLIT = 2.0
+
+# Below TREE_MIN_FEATURES, when a point's cell holds more than DENSE_CELL_POINTS
+# points on average over the points, the grid is built again with cells finer
+# by up to MAX_CELL_REFINEMENT along every feature that has cells, to hold about
+# REFINED_CELL_POINTS.  With thousands of neighbours the points near the edge of
+# a neighbourhood, which are tested one by one, then lie in a band one small
+# cell wide; with eps of their own, crowded cells where the eps are small (a
+# radar's first kilometres) become cliques again.
 DENSE_CELL_POINTS = 24.0
 REFINED_CELL_POINTS = 12.0
 MAX_CELL_REFINEMENT = 4.0
@@ -158,7 +171,7 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
         return "ball_tree"
     typical = typical_eps(eps_table)
     along = most_varying_feature(eps_table, typical)
-    spread = np.broadcast_to(eps_table.max(axis=0) / typical, (d,)).copy()
+    spread = np.broadcast_to(column_extent(eps_table)[1] / typical, (d,)).copy()
     limit = np.full(d, GRID_MAX_EPS_SPREAD)
     if along is not None:
         limit[along] = GRID_ROW_EPS_SPREAD
@@ -232,8 +245,11 @@ def cell_crowding(blocks):
 
 
 def cell_refinement(blocks, d):
-    """How much finer to make the cells of a grid whose cells hold many points (1: none)."""
-    if d >= TREE_MIN_FEATURES:
+    """How much finer to make the cells of a grid whose cells hold many points (1: none).
+
+    ``d`` is the number of features whose cells would be made finer.
+    """
+    if d >= TREE_MIN_FEATURES or d == 0:
         return 1.0
     crowding = cell_crowding(blocks)
     if crowding <= DENSE_CELL_POINTS:
@@ -299,30 +315,67 @@ def new_index(kind, X, eps_table, metric, p, window, *, leaf_size=40, lattice_sh
     if kind == "brute":
         return BruteIndex(X, metric, p, window)
     if kind == "grid":
-        typical = typical_eps(eps_table)
-        along = most_varying_feature(eps_table, typical)
-        row_scale = None if along is None else eps_table[:, along] / typical[along]
-
-        def grid_of(cell, level=None):
-            return CellGrid(X, cell, metric, p, window, row_feature=along,
-                            row_scale=row_scale, cell_level=level, n_threads=n_threads)
-
-        cell = grid_cell_size(typical, metric, p, window)
-        level = cell_levels(X, cell, eps_table, n_threads)
-        if level is not None:
-            return grid_of(cell, level)
-        grid = grid_of(cell)
-        # Only with one eps for all points: with eps of their own, a cell's searches
-        # take its largest eps, and finer cells multiply the cells each one visits.
-        refine = cell_refinement(grid.blocks, X.shape[1]) if eps_table.shape[0] == 1 else 1
-        if refine > 1:
-            finer = grid_of(cell / refine)
-            # Points packed closer than the finer cells (a dense spot) stay crowded:
-            # the finer grid would only search more cells.
-            if cell_crowding(finer.blocks) < 0.75 * cell_crowding(grid.blocks):
-                grid = finer
-        return grid
+        return new_cell_grid(X, eps_table, metric, p, window, n_threads)
     # Per-point eps: the tree keeps points of different eps sizes apart.
     scale = eps_table.max(axis=1) if eps_table.shape[0] > 1 else None
     return BallTree(X, leaf_size, metric, p, window_features=np.flatnonzero(window),
                     scale=scale, n_jobs=n_threads)
+
+
+def unsplit_window_features(X, cell, window, n_threads):
+    """Mask of the window features whose cells would not split the other features' cells
+    (fewer than WINDOW_MIN_SPLIT cells per column on average, see occupied_cells)."""
+    unsplit = np.zeros(X.shape[1], dtype=bool)
+    if window.all():
+        return unsplit
+    for k in np.flatnonzero(window):
+        cells, columns = occupied_cells(X, cell, k, n_threads)
+        unsplit[k] = cells < WINDOW_MIN_SPLIT * columns
+    return unsplit
+
+
+def new_cell_grid(X, eps_table, metric, p, window, n_threads):
+    """The cell grid over X for eps rows ``eps_table``: cell sizes or levels, row feature,
+    refinement."""
+    d = X.shape[1]
+    typical = np.broadcast_to(typical_eps(eps_table), (d,))
+    cell = grid_cell_size(typical, metric, p, window)
+    one_cell = np.zeros(d, dtype=bool)
+    if d < TREE_MIN_FEATURES and X.shape[0] > 0:
+        one_cell = unsplit_window_features(X, cell, window.astype(bool), n_threads)
+    if one_cell.any():
+        # Levels (cell_levels) of the features that have cells.
+        keep = np.flatnonzero(~one_cell)
+        columns = keep if eps_table.shape[1] > 1 else [0]
+        level = cell_levels(np.ascontiguousarray(X[:, keep]), cell[keep],
+                            np.ascontiguousarray(eps_table[:, columns]), n_threads)
+        low, high = column_extent(X)
+        # Wider than the span, at any level: one cell along the feature.
+        cell = np.where(one_cell, (2.0 * (high - low) + 1.0) * 2.0 ** MAX_CELL_LEVEL, cell)
+    else:
+        level = cell_levels(X, cell, eps_table, n_threads)
+    along = most_varying_feature(eps_table, typical)
+    row_scale = None if along is None else eps_table[:, along] / typical[along]
+    if along is not None and one_cell[along]:
+        along, row_scale = None, None
+    if along is None and one_cell.any():
+        # Rows along a feature that has cells (one_cell is never all features).
+        along = int(np.flatnonzero(~one_cell)[-1])
+    if level is not None:
+        # Cells sized to each point's eps (cell_levels) instead of refined ones.
+        return CellGrid(X, cell, metric, p, window, row_feature=along, row_scale=row_scale,
+                        cell_level=level, n_threads=n_threads)
+
+    def grid_of(cell):
+        return CellGrid(X, cell, metric, p, window, row_feature=along,
+                        row_scale=row_scale, n_threads=n_threads)
+
+    grid = grid_of(cell)
+    refine = cell_refinement(grid.blocks, d - int(one_cell.sum()))
+    if refine > 1:
+        finer = grid_of(np.where(one_cell, cell, cell / refine))
+        # Points packed closer than the finer cells (a dense spot) stay crowded:
+        # the finer grid would only search more cells.
+        if cell_crowding(finer.blocks) < 0.75 * cell_crowding(grid.blocks):
+            grid = finer
+    return grid

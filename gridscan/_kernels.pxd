@@ -214,6 +214,16 @@ cdef inline bint within_offsets(const double* dx, const double* e, intp_t n_cols
         for k in range(norm.n_features):
             acc = acc + dx[k] * dx[k]
         return acc <= e[0] * e[0]
+    if n_cols == 1 and norm.metric == EUCLIDEAN and norm.window != NULL:
+        # Window features beside euclidean ones (the differences are the same on a
+        # periodic feature): the loop below without its branches.
+        for k in range(norm.n_features):
+            if norm.window[k]:
+                if dx[k] > e[0]:
+                    return False
+            else:
+                acc = acc + dx[k] * dx[k]
+        return acc <= e[0] * e[0]
     limit = limit_of(e, n_cols, norm)
     for k in range(norm.n_features):
         if not admit(&acc, dx[k], k, e, n_cols, limit, norm):
@@ -248,10 +258,34 @@ cdef inline double point_distance(const double* a, const double* b,
     return unreduce(acc, norm)
 
 
+cdef inline bint within_window_isotropic(const floating* c, const floating* q, double e,
+                                         const Norm* norm) noexcept nogil:
+    """``within`` for the euclidean metric with window features, no periodic one, and an
+    isotropic row e: the general loop's arithmetic without its branches."""
+    cdef intp_t k
+    cdef double acc = 0.0, dx
+    for k in range(norm.n_features):
+        dx = <double> q[k] - <double> c[k]
+        if norm.window[k]:
+            if fabs(dx) > e:
+                return False
+        else:
+            acc = acc + dx * dx
+    return acc <= e * e
+
+
 cdef inline bint related(const floating* x, const double* ex, intp_t ex_cols,
                          const floating* y, const double* ey, intp_t ey_cols,
                          Direction mode, const Norm* norm) noexcept nogil:
     """Whether y is a neighbour of the query x under ``mode`` (ex or ey unused: any)."""
+    cdef double larger_eps
+    if mode == UNION and ex_cols == 1 and ey_cols == 1:
+        # Isotropic rows: either neighbourhood holds the other point exactly when the
+        # larger one does (the two directions accumulate the same differences).
+        larger_eps = larger(ex[0], ey[0])
+        if norm.window != NULL and norm.period == NULL and norm.metric == EUCLIDEAN:
+            return within_window_isotropic(x, y, larger_eps, norm)
+        return within(x, y, &larger_eps, 1, norm)
     if mode != REVERSE and within(x, y, ex, ex_cols, norm):
         return True
     return mode != FORWARD and within(y, x, ey, ey_cols, norm)
