@@ -488,15 +488,7 @@ cdef class CellGrid(SpatialIndex):
         while True:
             if self._scan_row(q, mode, cell, first_cell, out, pairs) < 0:
                 return -1
-            k = d - 1
-            while k >= 0:
-                if k != self.along:
-                    if cell[k] < hi[k]:
-                        cell[k] += 1
-                        break
-                    cell[k] = lo[k]
-                k -= 1
-            if k < 0:
+            if not _next_cell(cell, lo, hi, d, self.along):
                 return 0
 
     cdef int _collect_tree(self, const Query* q, Direction mode, intp_t first_cell,
@@ -666,15 +658,7 @@ cdef class CellGrid(SpatialIndex):
                     near.own_reach = row_reach
                     near.reach = larger(own_reach, row_reach) * (1.0 + EXTENT_MARGIN)
                     rows.size += 1
-            k = d - 1
-            while k >= 0:
-                if k != a:
-                    if cell[k] < hi[k]:
-                        cell[k] += 1
-                        break
-                    cell[k] = lo[k]
-                k -= 1
-            if k < 0:
+            if not _next_cell(cell, lo, hi, d, a):
                 return 0
 
     cdef inline void _row_cells(self, int64_t row, intp_t* first, intp_t* end) noexcept nogil:
@@ -891,6 +875,21 @@ cdef inline void _far_gaps(const double* a_lo, const double* a_hi, const double*
     cdef intp_t k
     for k in range(d):
         far[k] = larger(b_hi[k] - a_lo[k], a_hi[k] - b_lo[k])
+
+
+cdef inline bint _next_cell(int64_t* cell, const int64_t* lo, const int64_t* hi, intp_t d,
+                            intp_t skip) noexcept nogil:
+    """Step cell (IN/OUT) to the next cell of the box lo..hi in row-major order, feature
+    ``skip`` held fixed (an odometer); False once past the last."""
+    cdef intp_t k = d - 1
+    while k >= 0:
+        if k != skip:
+            if cell[k] < hi[k]:
+                cell[k] += 1
+                return True
+            cell[k] = lo[k]
+        k -= 1
+    return False
 
 
 cdef inline bint _clip_span(int64_t* lo, int64_t* hi, int64_t n) noexcept nogil:
