@@ -191,26 +191,32 @@ def numbered_cells(low, high, size):
             size = np.where(too_fine | (np.prod(shape) > MAX_CELLS), size * 2, size)
 
 
+def _row_strides(shape, along):
+    """(strides, rows): row-major strides of the rows of a grid of ``shape`` cells, whose
+    rows run along feature ``along`` (its stride 0), and the number of rows."""
+    strides = np.zeros(len(shape), dtype=np.int64)
+    rows = 1
+    for k in range(len(shape) - 1, -1, -1):
+        if k != along:
+            strides[k] = rows
+            rows *= int(shape[k])
+    return strides, rows
+
+
 def occupied_cells(X, cell_size, intp_t feature, int n_threads=1):
     """(cells, columns): the occupied cells of a grid over X with sides ``cell_size``
     (as numbered_cells makes them), and how many of them remain when the cells
     that differ only along ``feature`` count as one."""
     X = np.ascontiguousarray(X)
-    d = X.shape[1]
     low, high = column_extent(X)
     size, shape = numbered_cells(low, high, np.asarray(cell_size, dtype=np.float64))
-    row_strides = np.zeros(d, dtype=np.int64)
-    stride = 1
-    for k in range(d - 1, -1, -1):
-        if k != feature:
-            row_strides[k] = stride
-            stride *= int(shape[k])
+    row_strides, n_rows = _row_strides(shape, feature)
     keys = np.empty(X.shape[0], dtype=np.int64)
     row_length = int(shape[feature])
     _cell_keys(X, low, 1.0 / size, shape, row_strides, feature,
                np.array([1.0 / size[feature]]), shape[feature:feature + 1], row_length, keys,
                n_threads)
-    keys = _radix_sort(keys, stride * row_length - 1, n_threads)[1]
+    keys = _radix_sort(keys, n_rows * row_length - 1, n_threads)[1]
     columns = keys // row_length
     return (int(np.count_nonzero(keys[1:] != keys[:-1])) + 1,
             int(np.count_nonzero(columns[1:] != columns[:-1])) + 1)
@@ -299,12 +305,7 @@ cdef class CellGrid(SpatialIndex):
         self.along = along
         n_rows = int(np.prod(np.delete(shape, along).astype(object)))
         dense_rows = n_rows <= DENSE_ROWS_PER_POINT * n + 1024 and cell_level is None
-        row_strides = np.zeros(d, dtype=np.int64)
-        stride = 1
-        for k in range(d - 1, -1, -1):
-            if k != along:
-                row_strides[k] = stride
-                stride *= int(shape[k])
+        row_strides, _ = _row_strides(shape, along)
         # Cells along a row are sized to that row's own typical eps.
         row_inv = np.array([1.0 / size[along]])
         if row_scale is not None and dense_rows:
