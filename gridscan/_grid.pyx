@@ -538,6 +538,15 @@ cdef class CellGrid(SpatialIndex):
                 top += 2
         return 0
 
+    cdef inline void _cell_query(self, intp_t u, intp_t e_row, Query* q) noexcept nogil:
+        """q (OUT): the box of cell u's points with the pair-list eps row e_row."""
+        q.lo = &self.cell_lo[u, 0]
+        q.hi = &self.cell_hi[u, 0]
+        q.eps_max = &self.pair_eps_max[e_row, 0]
+        q.eps_min = &self.pair_eps_min[e_row, 0]
+        q.eps_cols = self.pair_eps_max.shape[1]
+        q.block = u
+
     cdef int _leaf_pairs(self, intp_t u, Direction mode, intp_t* leaf, Query* leaf_query,
                          RangeList* near_cells, RangeList* out, PairBuffer* pairs) noexcept nogil:
         """The pairs of cell u and the cells c >= u (to out or pairs, as _collect's search
@@ -566,12 +575,7 @@ cdef class CellGrid(SpatialIndex):
             if self._collect_tree(leaf_query, mode, self.tree_start[leaf[0]], near_cells,
                                   NULL) < 0:
                 return -1
-        q.lo = &self.cell_lo[u, 0]
-        q.hi = &self.cell_hi[u, 0]
-        q.eps_max = &self.pair_eps_max[e_row, 0]
-        q.eps_min = &self.pair_eps_min[e_row, 0]
-        q.eps_cols = self.pair_eps_max.shape[1]
-        q.block = u
+        self._cell_query(u, e_row, &q)
         for i in range(near_cells.size):
             c = near_cells.block[i]
             if c >= u and self._test_cell(&q, mode, c, out, pairs) < 0:
@@ -690,12 +694,7 @@ cdef class CellGrid(SpatialIndex):
         cdef NearRow* near
         cdef bint inside
         cdef Query q
-        q.lo = &self.cell_lo[u, 0]
-        q.hi = &self.cell_hi[u, 0]
-        q.eps_max = &self.pair_eps_max[e_row, 0]
-        q.eps_min = &self.pair_eps_min[e_row, 0]
-        q.eps_cols = self.pair_eps_max.shape[1]
-        q.block = u
+        self._cell_query(u, e_row, &q)
         for k in range(d):
             lo[k] = 0
             hi[k] = 0

@@ -11,18 +11,12 @@ import pytest
 from reference import dbscan as reference_dbscan
 from sklearn.cluster import DBSCAN
 
-import gridscan._dbscan
 from gridscan import GridDBSCAN, RangeEps
 from gridscan._grid import TREE_MIN_FEATURES, CellGrid
 from gridscan._index_choice import choose_algorithm
-from gridscan._validation import effective_n_threads, resolve_metric
+from gridscan._validation import resolve_metric
 
-
-@pytest.fixture(autouse=True)
-def every_thread(monkeypatch):
-    """n_jobs threads even for these small fits (which would run on one thread)."""
-    monkeypatch.setattr(gridscan._dbscan, "effective_n_threads",
-                        lambda n_jobs, n_items=None: effective_n_threads(n_jobs))
+pytestmark = pytest.mark.usefixtures("every_thread")
 
 METRICS = [("euclidean", None), ("manhattan", None), ("chebyshev", None), ("minkowski", 3)]
 

@@ -11,19 +11,12 @@ import numpy as np
 import pytest
 from reference import dbscan as reference_dbscan
 
-import gridscan._dbscan
 from gridscan import GridDBSCAN
 from gridscan._grid import cell_populations, numbered_cells
 from gridscan._index_choice import LEVEL_COST_RATIO, cell_levels
-from gridscan._validation import effective_n_threads
 from gridscan.radar import NEXRAD_ELEVATIONS, make_radar_volume, volume_features
 
-
-@pytest.fixture(autouse=True)
-def every_thread(monkeypatch):
-    """n_jobs threads even for these small fits (which would run on one thread)."""
-    monkeypatch.setattr(gridscan._dbscan, "effective_n_threads",
-                        lambda n_jobs, n_items=None: effective_n_threads(n_jobs))
+pytestmark = pytest.mark.usefixtures("every_thread")
 
 
 METRICS = [("euclidean", None), ("manhattan", None), ("chebyshev", None), ("minkowski", 3)]
