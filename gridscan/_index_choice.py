@@ -83,6 +83,16 @@ LEVEL_MIN_COHERENCE = 0.75
 MAX_CELL_LEVEL = 8
 LEVEL_COST_RATIO = 60.0
 
+# Eps spread beyond GRID_MAX_EPS_SPREAD still keep the cell grid, with levels
+# (cell_levels), in up to 3 features without window features when at least
+# GRID_MIN_TYPICAL_SHARE of the points have eps within GRID_MAX_EPS_SPREAD of the
+# median either way along every feature: the few others get coarser or finer
+# cells.  Measured on benchmarks/bench_adversarial.py at 200,000 points (CPU
+# seconds, one thread, grid against ball tree): range_eps_6 (82% typical) 0.20
+# against 0.52, few_huge_eps (90%) 0.12 against 1.68, eps_two_scales (99%) 1.26
+# against 1.90; eps_log_uniform (30% typical) 4.8 against 2.5 stays on the tree.
+GRID_MIN_TYPICAL_SHARE = 0.75
+
 
 def typical_eps(eps_table):
     """The median eps row, over at most TYPICAL_SAMPLE rows spread evenly through the table.
@@ -143,6 +153,10 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
       GRID_MAX_EPS_SPREAD times the median along every feature
       (GRID_ROW_EPS_SPREAD along the row feature): one point of large eps
       would make every search of the grid wide;
+    - the cell grid with levels all the same (below TREE_MIN_FEATURES features,
+      no window feature, levels_apply) when at least GRID_MIN_TYPICAL_SHARE of
+      the points have eps within GRID_MAX_EPS_SPREAD of the median: the others
+      get cells sized to their own eps;
     - else the ball tree, whose cost follows the data and each point's own eps.
     """
     n, d = X.shape
@@ -177,7 +191,40 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
         limit[along] = GRID_ROW_EPS_SPREAD
     if np.all(spread <= limit) and cells_as_small_as_eps(X, eps_table, metric, p, window):
         return "grid"
+    if (d < TREE_MIN_FEATURES and not np.any(window) and levels_apply(eps_table, d)
+            and typical_share(eps_table, typical) >= GRID_MIN_TYPICAL_SHARE
+            and cells_as_small_as_eps(X, eps_table, metric, p, window)):
+        return "grid"
     return "ball_tree"
+
+
+def typical_share(eps_table, typical):
+    """The share of eps rows (over at most TYPICAL_SAMPLE spread evenly) within
+    GRID_MAX_EPS_SPREAD times the typical row either way along every feature."""
+    sample = eps_table[::max(1, eps_table.shape[0] // TYPICAL_SAMPLE)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = sample / typical
+    near = np.all((ratio <= GRID_MAX_EPS_SPREAD) & (ratio * GRID_MAX_EPS_SPREAD >= 1), axis=1)
+    return float(np.mean(near))
+
+
+def levels_apply(eps_table, d):
+    """Whether cell_levels may give the points of d features levels: eps of their own,
+    spread by LEVEL_MIN_SPREAD times or more along two features or more (every feature
+    for one eps per point), growing and shrinking together (LEVEL_MIN_COHERENCE)."""
+    n = eps_table.shape[0]
+    if n == 1:
+        return False
+    low, high = column_extent(eps_table)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = high / low
+    varying = np.count_nonzero(spread >= LEVEL_MIN_SPREAD)
+    if (d if eps_table.shape[1] == 1 else varying) < 2 or varying == 0:
+        return False
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(eps_table[::max(1, n // TYPICAL_SAMPLE)])
+        coherence = np.var(logs.mean(axis=1)) / np.var(logs, axis=0).mean()
+    return bool(coherence >= LEVEL_MIN_COHERENCE)
 
 
 def cells_as_small_as_eps(X, eps_table, metric, p, window):
@@ -207,18 +254,7 @@ def cell_levels(X, cell, eps_table, n_threads=1):
     A point's level is log2 lambda rounded; None when every level is 0.
     """
     n, d = eps_table.shape[0], X.shape[1]
-    if n == 1:
-        return None
-    low, high = column_extent(eps_table)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        spread = high / low
-    varying = np.count_nonzero(spread >= LEVEL_MIN_SPREAD)
-    if (d if eps_table.shape[1] == 1 else varying) < 2 or varying == 0:
-        return None
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log(eps_table[::max(1, n // TYPICAL_SAMPLE)])
-        coherence = np.var(logs.mean(axis=1)) / np.var(logs, axis=0).mean()
-    if not coherence >= LEVEL_MIN_COHERENCE:
+    if not levels_apply(eps_table, d):
         return None
     low, high = column_extent(X)
     cell = numbered_cells(low, high, np.broadcast_to(cell, (d,)))[0]

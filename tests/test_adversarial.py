@@ -265,8 +265,15 @@ def test_auto_never_takes_a_slow_index():
     assert chosen(uniform, [0.01]) == "grid"
     # Span over eps beyond what cells of eps's size can number: the ball tree.
     assert chosen(np.geomspace(1e-12, 1e12, 1000)[:, None] * [1, 1], [1e-6]) == "ball_tree"
-    # Eps over many orders of magnitude: the ball tree.
-    assert chosen(uniform, np.where(np.arange(1000) < 10, 0.1, 1e-5)) == "ball_tree"
+    # Eps over many orders of magnitude: the ball tree, unless most points have eps
+    # near the median (the grid's levels give the others cells of their own size).
+    assert chosen(uniform, 10 ** rng.uniform(-7, -1, 1000)) == "ball_tree"
+    assert chosen(uniform, np.where(np.arange(1000) < 10, 0.1, 1e-5)) == "grid"
+    assert chosen(uniform, np.where(np.arange(1000) < 100, 1e6, 0.01)) == "grid"
+    assert chosen(uniform, np.where(np.arange(1000) < 400, 0.1, 1e-5)) == "ball_tree"
+    # One feature: no levels, the ball tree.
+    assert choose_algorithm(uniform[:, :1], np.where(np.arange(1000) < 10, 0.1, 1e-5)[:, None],
+                            "auto", "euclidean", 2.0, window[:1]) == "ball_tree"
     assert chosen(uniform, np.where(np.arange(1000) < 10, 0.02, 0.01)) == "grid"
     # Integer data: the lattice for small eps, else cell lists.
     integers = rng.integers(0, 300, (1000, 2)).astype(float)
