@@ -181,6 +181,31 @@ def test_eps_over_many_orders(rule):
 
 
 @pytest.mark.parametrize("rule", ["union", "query"])
+def test_auto_takes_the_levelled_grid_for_a_few_outlying_eps(rule):
+    # Most eps near the median and a few far from it (both ways, and reaching
+    # everything): "auto" keeps the cell grid with levels, exact as brute force,
+    # with weights too.
+    from gridscan._index_choice import choose_algorithm
+    rng = np.random.default_rng(19)
+    n = 1500
+    X = rng.uniform(0, 1, (n, 2))
+    odd = rng.uniform(size=n)
+    weights = rng.choice([0.5, 1.0, 2.0], n)
+    for sample_eps in (np.where(odd < 0.05, 0.2, 0.02 * rng.uniform(0.5, 1.5, n)),
+                       np.where(odd < 0.1, 1e6, np.where(odd > 0.95, 1e-4, 0.03)),
+                       (1e-4 * (X[:, 0] + 0.01) ** -1.5).clip(max=0.2)):
+        E = np.column_stack([sample_eps] * 2)
+        assert choose_algorithm(X, sample_eps[:, None], "auto", "euclidean", 2.0,
+                                np.zeros(2, dtype=np.uint8)) == "grid"
+        for min_samples, w in ((5, None), (12, weights)):
+            expected, core = reference_dbscan(X, E, min_samples, rule=rule, weights=w)
+            model = GridDBSCAN(min_samples=min_samples, neighbors=rule, n_jobs=1)
+            model.fit(X, sample_weight=w, sample_eps=sample_eps)
+            np.testing.assert_array_equal(model.labels_, expected)
+            np.testing.assert_array_equal(model.core_sample_indices_, core)
+
+
+@pytest.mark.parametrize("rule", ["union", "query"])
 @pytest.mark.parametrize("leaf_size", [1, 4, 40])
 def test_few_points_reach_everything(rule, leaf_size):
     # 10% of the points hold every other in their neighbourhood.  Under "query" the
