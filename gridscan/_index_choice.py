@@ -86,11 +86,13 @@ LEVEL_COST_RATIO = 60.0
 # Eps spread beyond GRID_MAX_EPS_SPREAD still keep the cell grid, with levels
 # (cell_levels), in up to 3 features without window features when at least
 # GRID_MIN_TYPICAL_SHARE of the points have eps within GRID_MAX_EPS_SPREAD of the
-# median either way along every feature: the few others get coarser or finer
-# cells.  Measured on benchmarks/bench_adversarial.py at 200,000 points (CPU
-# seconds, one thread, grid against ball tree): range_eps_6 (82% typical) 0.20
-# against 0.52, few_huge_eps (90%) 0.12 against 1.68, eps_two_scales (99%) 1.26
-# against 1.90; eps_log_uniform (30% typical) 4.8 against 2.5 stays on the tree.
+# median either way along every feature and every larger eps reaches across the
+# whole data (its searches are full ranges).  CPU seconds at 200,000 uniform
+# 2-D points, one thread, grid against ball tree: 10% of eps 1e6, the rest 0.01
+# (few_huge_eps of benchmarks/bench_adversarial.py) 0.12 against 1.68; 24% of
+# 1e6, the rest 0.003, 0.50 against 1.01.  Larger eps that reach only part of
+# the data are not enough: 5% of 0.1, the rest 1e-5, 7.4 against 2.2; 20% of
+# 0.03, 2.5 against 1.3 (1% of 0.1, eps_two_scales, 1.26 against 1.90).
 GRID_MIN_TYPICAL_SHARE = 0.75
 
 
@@ -155,8 +157,9 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
       would make every search of the grid wide;
     - the cell grid with levels all the same (below TREE_MIN_FEATURES features,
       no window feature, levels_apply) when at least GRID_MIN_TYPICAL_SHARE of
-      the points have eps within GRID_MAX_EPS_SPREAD of the median: the others
-      get cells sized to their own eps;
+      the points have eps within GRID_MAX_EPS_SPREAD of the median and every
+      larger eps reaches across all the data: the others get cells sized to
+      their own eps;
     - else the ball tree, whose cost follows the data and each point's own eps.
     """
     n, d = X.shape
@@ -193,6 +196,7 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
         return "grid"
     if (d < TREE_MIN_FEATURES and not np.any(window) and levels_apply(eps_table, d)
             and typical_share(eps_table, typical) >= GRID_MIN_TYPICAL_SHARE
+            and large_eps_reach_everything(X, eps_table, typical)
             and cells_as_small_as_eps(X, eps_table, metric, p, window)):
         return "grid"
     return "ball_tree"
@@ -206,6 +210,17 @@ def typical_share(eps_table, typical):
         ratio = sample / typical
     near = np.all((ratio <= GRID_MAX_EPS_SPREAD) & (ratio * GRID_MAX_EPS_SPREAD >= 1), axis=1)
     return float(np.mean(near))
+
+
+def large_eps_reach_everything(X, eps_table, typical):
+    """Whether every eps row beyond GRID_MAX_EPS_SPREAD times the typical one along some
+    feature is at least the data's extent along every feature (its diagonal for one eps
+    per point): such searches take whole ranges."""
+    low, high = column_extent(X)
+    span = np.broadcast_to(high - low, (eps_table.shape[1],)) if eps_table.shape[1] > 1 \
+        else np.array([np.sqrt(np.sum(np.square(high - low)))])
+    large = np.any(eps_table > GRID_MAX_EPS_SPREAD * typical, axis=1)
+    return bool(np.all(eps_table[large] >= span))
 
 
 def levels_apply(eps_table, d):
