@@ -83,6 +83,18 @@ LEVEL_MIN_COHERENCE = 0.75
 MAX_CELL_LEVEL = 8
 LEVEL_COST_RATIO = 60.0
 
+# Eps spread beyond GRID_MAX_EPS_SPREAD still keep the cell grid, with levels
+# (cell_levels), in up to 3 features without window features when at least
+# GRID_MIN_TYPICAL_SHARE of the points have eps within GRID_MAX_EPS_SPREAD of the
+# median either way along every feature and every larger eps reaches across the
+# whole data (its searches are full ranges).  CPU seconds at 200,000 uniform
+# 2-D points, one thread, grid against ball tree: 10% of eps 1e6, the rest 0.01
+# (few_huge_eps of benchmarks/bench_adversarial.py) 0.12 against 1.68; 24% of
+# 1e6, the rest 0.003, 0.50 against 1.01.  Larger eps that reach only part of
+# the data are not enough: 5% of 0.1, the rest 1e-5, 7.4 against 2.2; 20% of
+# 0.03, 2.5 against 1.3 (1% of 0.1, eps_two_scales, 1.26 against 1.90).
+GRID_MIN_TYPICAL_SHARE = 0.75
+
 
 def typical_eps(eps_table):
     """The median eps row, over at most TYPICAL_SAMPLE rows spread evenly through the table.
@@ -143,6 +155,11 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
       GRID_MAX_EPS_SPREAD times the median along every feature
       (GRID_ROW_EPS_SPREAD along the row feature): one point of large eps
       would make every search of the grid wide;
+    - the cell grid with levels all the same (below TREE_MIN_FEATURES features,
+      no window feature, levels_apply) when at least GRID_MIN_TYPICAL_SHARE of
+      the points have eps within GRID_MAX_EPS_SPREAD of the median and every
+      larger eps reaches across all the data: the others get cells sized to
+      their own eps;
     - else the ball tree, whose cost follows the data and each point's own eps.
     """
     n, d = X.shape
@@ -177,7 +194,52 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
         limit[along] = GRID_ROW_EPS_SPREAD
     if np.all(spread <= limit) and cells_as_small_as_eps(X, eps_table, metric, p, window):
         return "grid"
+    if (d < TREE_MIN_FEATURES and not np.any(window) and levels_apply(eps_table, d)
+            and typical_share(eps_table, typical) >= GRID_MIN_TYPICAL_SHARE
+            and large_eps_reach_everything(X, eps_table, typical)
+            and cells_as_small_as_eps(X, eps_table, metric, p, window)):
+        return "grid"
     return "ball_tree"
+
+
+def typical_share(eps_table, typical):
+    """The share of eps rows (over at most TYPICAL_SAMPLE spread evenly) within
+    GRID_MAX_EPS_SPREAD times the typical row either way along every feature."""
+    sample = eps_table[::max(1, eps_table.shape[0] // TYPICAL_SAMPLE)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = sample / typical
+    near = np.all((ratio <= GRID_MAX_EPS_SPREAD) & (ratio * GRID_MAX_EPS_SPREAD >= 1), axis=1)
+    return float(np.mean(near))
+
+
+def large_eps_reach_everything(X, eps_table, typical):
+    """Whether every eps row beyond GRID_MAX_EPS_SPREAD times the typical one along some
+    feature is at least the data's extent along every feature (its diagonal for one eps
+    per point): such searches take whole ranges."""
+    low, high = column_extent(X)
+    span = np.broadcast_to(high - low, (eps_table.shape[1],)) if eps_table.shape[1] > 1 \
+        else np.array([np.sqrt(np.sum(np.square(high - low)))])
+    large = np.any(eps_table > GRID_MAX_EPS_SPREAD * typical, axis=1)
+    return bool(np.all(eps_table[large] >= span))
+
+
+def levels_apply(eps_table, d):
+    """Whether cell_levels may give the points of d features levels: eps of their own,
+    spread by LEVEL_MIN_SPREAD times or more along two features or more (every feature
+    for one eps per point), growing and shrinking together (LEVEL_MIN_COHERENCE)."""
+    n = eps_table.shape[0]
+    if n == 1:
+        return False
+    low, high = column_extent(eps_table)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = high / low
+    varying = np.count_nonzero(spread >= LEVEL_MIN_SPREAD)
+    if (d if eps_table.shape[1] == 1 else varying) < 2 or varying == 0:
+        return False
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(eps_table[::max(1, n // TYPICAL_SAMPLE)])
+        coherence = np.var(logs.mean(axis=1)) / np.var(logs, axis=0).mean()
+    return bool(coherence >= LEVEL_MIN_COHERENCE)
 
 
 def cells_as_small_as_eps(X, eps_table, metric, p, window):
@@ -207,18 +269,7 @@ def cell_levels(X, cell, eps_table, n_threads=1):
     A point's level is log2 lambda rounded; None when every level is 0.
     """
     n, d = eps_table.shape[0], X.shape[1]
-    if n == 1:
-        return None
-    low, high = column_extent(eps_table)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        spread = high / low
-    varying = np.count_nonzero(spread >= LEVEL_MIN_SPREAD)
-    if (d if eps_table.shape[1] == 1 else varying) < 2 or varying == 0:
-        return None
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log(eps_table[::max(1, n // TYPICAL_SAMPLE)])
-        coherence = np.var(logs.mean(axis=1)) / np.var(logs, axis=0).mean()
-    if not coherence >= LEVEL_MIN_COHERENCE:
+    if not levels_apply(eps_table, d):
         return None
     low, high = column_extent(X)
     cell = numbered_cells(low, high, np.broadcast_to(cell, (d,)))[0]

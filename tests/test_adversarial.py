@@ -181,6 +181,30 @@ def test_eps_over_many_orders(rule):
 
 
 @pytest.mark.parametrize("rule", ["union", "query"])
+def test_auto_takes_the_levelled_grid_for_a_few_outlying_eps(rule):
+    # Most eps near the median, a few far below it and a few reaching everything:
+    # "auto" keeps the cell grid with levels, exact as brute force, with weights too.
+    from gridscan._index_choice import choose_algorithm
+    rng = np.random.default_rng(19)
+    n = 1500
+    X = rng.uniform(0, 1, (n, 2))
+    odd = rng.uniform(size=n)
+    weights = rng.choice([0.5, 1.0, 2.0], n)
+    for sample_eps in (np.where(odd < 0.05, 2.0, 0.02 * rng.uniform(0.5, 1.5, n)),
+                       np.where(odd < 0.1, 1e6, np.where(odd > 0.95, 1e-4, 0.03)),
+                       np.where(odd < 0.2, 1e-5, 0.025)):
+        E = np.column_stack([sample_eps] * 2)
+        assert choose_algorithm(X, sample_eps[:, None], "auto", "euclidean", 2.0,
+                                np.zeros(2, dtype=np.uint8)) == "grid"
+        for min_samples, w in ((5, None), (12, weights)):
+            expected, core = reference_dbscan(X, E, min_samples, rule=rule, weights=w)
+            model = GridDBSCAN(min_samples=min_samples, neighbors=rule, n_jobs=1)
+            model.fit(X, sample_weight=w, sample_eps=sample_eps)
+            np.testing.assert_array_equal(model.labels_, expected)
+            np.testing.assert_array_equal(model.core_sample_indices_, core)
+
+
+@pytest.mark.parametrize("rule", ["union", "query"])
 @pytest.mark.parametrize("leaf_size", [1, 4, 40])
 def test_few_points_reach_everything(rule, leaf_size):
     # 10% of the points hold every other in their neighbourhood.  Under "query" the
@@ -265,8 +289,16 @@ def test_auto_never_takes_a_slow_index():
     assert chosen(uniform, [0.01]) == "grid"
     # Span over eps beyond what cells of eps's size can number: the ball tree.
     assert chosen(np.geomspace(1e-12, 1e12, 1000)[:, None] * [1, 1], [1e-6]) == "ball_tree"
-    # Eps over many orders of magnitude: the ball tree.
+    # Eps over many orders of magnitude: the ball tree, unless most points have eps
+    # near the median (the grid's levels give the others cells of their own size).
+    assert chosen(uniform, 10 ** rng.uniform(-7, -1, 1000)) == "ball_tree"
+    # and the larger ones reach across all the data (their searches take whole ranges).
+    assert chosen(uniform, np.where(np.arange(1000) < 100, 1e6, 0.01)) == "grid"
     assert chosen(uniform, np.where(np.arange(1000) < 10, 0.1, 1e-5)) == "ball_tree"
+    assert chosen(uniform, np.where(np.arange(1000) < 400, 1e6, 0.01)) == "ball_tree"
+    # One feature: no levels, the ball tree.
+    assert choose_algorithm(uniform[:, :1], np.where(np.arange(1000) < 10, 0.1, 1e-5)[:, None],
+                            "auto", "euclidean", 2.0, window[:1]) == "ball_tree"
     assert chosen(uniform, np.where(np.arange(1000) < 10, 0.02, 0.01)) == "grid"
     # Integer data: the lattice for small eps, else cell lists.
     integers = rng.integers(0, 300, (1000, 2)).astype(float)
