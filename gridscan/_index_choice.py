@@ -96,13 +96,17 @@ LEVEL_COST_RATIO = 60.0
 GRID_MIN_TYPICAL_SHARE = 0.75
 
 
+def sample_rows(eps_table):
+    """At most about TYPICAL_SAMPLE rows of eps_table, spread evenly through it (a view)."""
+    return eps_table[::max(1, eps_table.shape[0] // TYPICAL_SAMPLE)]
+
+
 def typical_eps(eps_table):
     """The median eps row, over at most TYPICAL_SAMPLE rows spread evenly through the table.
 
     It only sizes the grid's cells, which are exact for any size.
     """
-    step = max(1, eps_table.shape[0] // TYPICAL_SAMPLE)
-    return np.median(eps_table[::step], axis=0)
+    return np.median(sample_rows(eps_table), axis=0)
 
 
 def eps_by_position(index, eps_table, n_threads):
@@ -205,9 +209,8 @@ def choose_algorithm(X, eps_table, algorithm, metric, p, window, lattice_shape=N
 def typical_share(eps_table, typical):
     """The share of eps rows (over at most TYPICAL_SAMPLE spread evenly) within
     GRID_MAX_EPS_SPREAD times the typical row either way along every feature."""
-    sample = eps_table[::max(1, eps_table.shape[0] // TYPICAL_SAMPLE)]
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = sample / typical
+        ratio = sample_rows(eps_table) / typical
     near = np.all((ratio <= GRID_MAX_EPS_SPREAD) & (ratio * GRID_MAX_EPS_SPREAD >= 1), axis=1)
     return float(np.mean(near))
 
@@ -237,7 +240,7 @@ def levels_apply(eps_table, d):
     if (d if eps_table.shape[1] == 1 else varying) < 2 or varying == 0:
         return False
     with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log(eps_table[::max(1, n // TYPICAL_SAMPLE)])
+        logs = np.log(sample_rows(eps_table))
         coherence = np.var(logs.mean(axis=1)) / np.var(logs, axis=0).mean()
     return bool(coherence >= LEVEL_MIN_COHERENCE)
 
