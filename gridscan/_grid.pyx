@@ -209,12 +209,13 @@ def _row_strides(shape, along):
 OCCUPANCY_BITS_PER_POINT = 64
 
 
-def occupied_cells(X, cell_size, intp_t feature, int n_threads=1):
+def occupied_cells(X, cell_size, intp_t feature, int n_threads=1, extent=None):
     """(cells, columns): the occupied cells of a grid over X with sides ``cell_size``
     (as numbered_cells makes them), and how many of them remain when the cells
-    that differ only along ``feature`` count as one."""
+    that differ only along ``feature`` count as one.  ``extent`` is X's
+    column_extent when known."""
     X = np.ascontiguousarray(X)
-    low, high = column_extent(X)
+    low, high = column_extent(X) if extent is None else extent
     size, shape = numbered_cells(low, high, np.asarray(cell_size, dtype=np.float64))
     row_strides, n_rows = _row_strides(shape, feature)
     row_length = int(shape[feature])
@@ -936,12 +937,13 @@ cdef inline bint _clip_span(int64_t* lo, int64_t* hi, int64_t n) noexcept nogil:
     return True
 
 
-def cell_populations(X, cell_size, int n_threads=1):
+def cell_populations(X, cell_size, int n_threads=1, extent=None):
     """The number of points in the cell of each point (in X's row order) of the grid of
-    cells ``cell_size`` wide over X (wider where the grid could not number them)."""
+    cells ``cell_size`` wide over X (wider where the grid could not number them).
+    ``extent`` is X's column_extent when known."""
     X = np.ascontiguousarray(X)
     n = X.shape[0]
-    low, high = column_extent(X)
+    low, high = column_extent(X) if extent is None else extent
     keys, n_keys = _level_keys(X, low, high, np.asarray(cell_size, dtype=np.float64), None,
                                n_threads)
     order, keys = _radix_sort(keys, n_keys - 1, n_threads, overwrite_keys=True)
