@@ -224,7 +224,7 @@ cdef inline bint within_offsets(const double* dx, const double* e, intp_t n_cols
         # (Branch-free as within_window_isotropic.)
         for k in range(norm.n_features):
             is_window = norm.window[k]
-            acc = acc + (0.0 if is_window else dx[k] * dx[k])
+            acc = acc if is_window else acc + dx[k] * dx[k]
             widest = larger(widest, dx[k] if is_window else 0.0)
         return (acc <= e[0] * e[0]) & (widest <= e[0])
     limit = limit_of(e, n_cols, norm)
@@ -266,9 +266,9 @@ cdef inline bint within_window_isotropic(const floating* c, const floating* q, d
     """``within`` for the euclidean metric with window features, no periodic one, and an
     isotropic row e: the general loop's arithmetic without its branches.
 
-    A window feature adds 0 to the sum (which leaves it as it is) and its
-    difference to the largest window difference; the answer is the general
-    loop's, which stops at the first window difference beyond e.
+    A window feature leaves the sum as it is (a select, not a branch) and adds
+    its difference to the largest window difference; the answer is the
+    general loop's, which stops at the first window difference beyond e.
     """
     cdef intp_t k
     cdef double acc = 0.0, dx, widest = 0.0
@@ -284,7 +284,7 @@ cdef inline bint within_window_isotropic(const floating* c, const floating* q, d
     for k in range(norm.n_features):
         dx = <double> q[k] - <double> c[k]
         is_window = norm.window[k]
-        acc = acc + (0.0 if is_window else dx * dx)
+        acc = acc if is_window else acc + dx * dx
         widest = larger(widest, fabs(dx) if is_window else 0.0)
     return (acc <= e * e) & (widest <= e)
 
