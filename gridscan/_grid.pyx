@@ -71,7 +71,7 @@ from cython.parallel cimport prange, threadid
 from gridscan._arrays import column_extent, take_rows
 
 from libc.math cimport INFINITY, floor, fmax
-from libc.stdint cimport int32_t
+from libc.stdint cimport int32_t, uint64_t
 from libc.stdlib cimport calloc, free
 
 from cython cimport floating
@@ -203,23 +203,59 @@ def _row_strides(shape, along):
     return strides, rows
 
 
-def occupied_cells(X, cell_size, intp_t feature, int n_threads=1):
+# occupied_cells marks the cells in a bitmap, one pass and no sort, while the grid
+# has at most this many cells per point (a bit each: the bitmap is then no larger
+# than the keys the sort would take); beyond it the keys are sorted.
+OCCUPANCY_BITS_PER_POINT = 64
+
+
+def occupied_cells(X, cell_size, intp_t feature, int n_threads=1, extent=None):
     """(cells, columns): the occupied cells of a grid over X with sides ``cell_size``
     (as numbered_cells makes them), and how many of them remain when the cells
-    that differ only along ``feature`` count as one."""
+    that differ only along ``feature`` count as one.  ``extent`` is X's
+    column_extent when known."""
     X = np.ascontiguousarray(X)
-    low, high = column_extent(X)
+    low, high = column_extent(X) if extent is None else extent
     size, shape = numbered_cells(low, high, np.asarray(cell_size, dtype=np.float64))
     row_strides, n_rows = _row_strides(shape, feature)
-    keys = np.empty(X.shape[0], dtype=np.int64)
     row_length = int(shape[feature])
+    n_keys = n_rows * row_length
+    keys = np.empty(X.shape[0], dtype=np.int32 if n_keys - 1 < 2 ** 31 else np.int64)
     _cell_keys(X, low, 1.0 / size, shape, row_strides, feature,
                np.array([1.0 / size[feature]]), shape[feature:feature + 1], row_length, keys,
                n_threads)
-    keys = _radix_sort(keys, n_rows * row_length - 1, n_threads)[1]
+    if n_keys <= OCCUPANCY_BITS_PER_POINT * max(X.shape[0], 1):
+        cells = np.zeros((n_keys + 63) // 64, dtype=np.uint64)
+        columns = np.zeros((n_rows + 63) // 64, dtype=np.uint64)
+        return _mark_cells(keys, row_length, cells, columns)
+    keys = _radix_sort(keys, n_keys - 1, n_threads, overwrite_keys=True)[1]
     columns = keys // row_length
     return (int(np.count_nonzero(keys[1:] != keys[:-1])) + 1,
             int(np.count_nonzero(columns[1:] != columns[:-1])) + 1)
+
+
+def _mark_cells(const cell_key_t[::1] keys, int64_t row_length, uint64_t[::1] cells,
+                uint64_t[::1] columns):
+    """(distinct keys, distinct keys // row_length), marking them (OUT) in the zeroed
+    bitmaps ``cells`` and ``columns``."""
+    cdef intp_t i, n = keys.shape[0]
+    cdef int64_t key, column
+    cdef uint64_t bit
+    cdef intp_t n_cells = 0, n_columns = 0
+    with nogil:
+        for i in range(n):
+            poll_signals(i, POINTS_PER_POLL)
+            key = keys[i]
+            bit = (<uint64_t> 1) << (key & 63)
+            if not cells[key >> 6] & bit:
+                cells[key >> 6] |= bit
+                n_cells += 1
+                column = key // row_length
+                bit = (<uint64_t> 1) << (column & 63)
+                if not columns[column >> 6] & bit:
+                    columns[column >> 6] |= bit
+                    n_columns += 1
+    return n_cells, n_columns
 
 
 cdef class CellGrid(SpatialIndex):
@@ -901,12 +937,13 @@ cdef inline bint _clip_span(int64_t* lo, int64_t* hi, int64_t n) noexcept nogil:
     return True
 
 
-def cell_populations(X, cell_size, int n_threads=1):
+def cell_populations(X, cell_size, int n_threads=1, extent=None):
     """The number of points in the cell of each point (in X's row order) of the grid of
-    cells ``cell_size`` wide over X (wider where the grid could not number them)."""
+    cells ``cell_size`` wide over X (wider where the grid could not number them).
+    ``extent`` is X's column_extent when known."""
     X = np.ascontiguousarray(X)
     n = X.shape[0]
-    low, high = column_extent(X)
+    low, high = column_extent(X) if extent is None else extent
     keys, n_keys = _level_keys(X, low, high, np.asarray(cell_size, dtype=np.float64), None,
                                n_threads)
     order, keys = _radix_sort(keys, n_keys - 1, n_threads, overwrite_keys=True)

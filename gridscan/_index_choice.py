@@ -253,9 +253,13 @@ def cells_as_small_as_eps(X, eps_table, metric, p, window):
     return np.array_equal(numbered_cells(low, high, cell)[0], cell)
 
 
-def cell_levels(X, cell, eps_table, n_threads=1):
+def cell_levels(X, cell, eps_table, n_threads=1, features=None, extent=None):
     """Each point's cell level for a grid of cells ``cell`` wide (cells 2**level times as
     wide), in X's row order, or None to keep one cell size.
+
+    Only ``features`` (default: all) have cells; the others are one cell wide
+    (``cell`` spans the data along them) and take no part in the levels.
+    ``extent`` is X's column_extent when known.
 
     None unless the eps are the points' own, spread by LEVEL_MIN_SPREAD times
     or more along two features or more, and grow and shrink together along
@@ -271,18 +275,22 @@ def cell_levels(X, cell, eps_table, n_threads=1):
     lambda**(2d + 1) = (2d B / A) r / m**2 (LEVEL_COST_RATIO for 2d B / A).
     A point's level is log2 lambda rounded; None when every level is 0.
     """
-    n, d = eps_table.shape[0], X.shape[1]
-    if not levels_apply(eps_table, d):
+    features = np.arange(X.shape[1]) if features is None else np.asarray(features)
+    n, d = eps_table.shape[0], len(features)
+    columns = features if eps_table.shape[1] > 1 else [0]
+    if not levels_apply(eps_table if eps_table.shape[1] == 1
+                        else np.ascontiguousarray(eps_table[:, columns]), d):
         return None
-    low, high = column_extent(X)
-    cell = numbered_cells(low, high, np.broadcast_to(cell, (d,)))[0]
-    crowd = cell_populations(X, cell, n_threads)
+    low, high = column_extent(X) if extent is None else extent
+    cell = np.array(np.broadcast_to(cell, (X.shape[1],)), dtype=np.float64)
+    cell[features] = numbered_cells(low[features], high[features], cell[features])[0]
+    crowd = cell_populations(X, cell, n_threads, extent=(low, high))
     # log2 r: the mean over the features of log2 eps - log2 cell side.
     log_reach = np.zeros(n)
     with np.errstate(divide="ignore"):
-        for k in range(eps_table.shape[1]):
+        for k in columns:
             log_reach += np.log2(eps_table[:, k])
-    log_reach = log_reach / eps_table.shape[1] - np.log2(cell).mean()
+    log_reach = log_reach / len(columns) - np.log2(cell[features]).mean()
     level = np.rint((np.log2(LEVEL_COST_RATIO) + log_reach - 2 * np.log2(crowd)) / (2 * d + 1))
     level = np.clip(np.nan_to_num(level), -MAX_CELL_LEVEL, MAX_CELL_LEVEL).astype(np.intp)
     return level if level.any() else None
@@ -376,14 +384,15 @@ def new_index(kind, X, eps_table, metric, p, window, *, leaf_size=40, lattice_sh
                     scale=scale, n_jobs=n_threads)
 
 
-def unsplit_window_features(X, cell, window, n_threads):
+def unsplit_window_features(X, cell, window, n_threads, extent=None):
     """Mask of the window features whose cells would not split the other features' cells
-    (fewer than WINDOW_MIN_SPLIT cells per column on average, see occupied_cells)."""
+    (fewer than WINDOW_MIN_SPLIT cells per column on average, see occupied_cells).
+    ``extent`` is X's column_extent when known."""
     unsplit = np.zeros(X.shape[1], dtype=bool)
     if window.all():
         return unsplit
     for k in np.flatnonzero(window):
-        cells, columns = occupied_cells(X, cell, k, n_threads)
+        cells, columns = occupied_cells(X, cell, k, n_threads, extent)
         unsplit[k] = cells < WINDOW_MIN_SPLIT * columns
     return unsplit
 
@@ -395,17 +404,16 @@ def new_cell_grid(X, eps_table, metric, p, window, n_threads):
     typical = np.broadcast_to(typical_eps(eps_table), (d,))
     cell = grid_cell_size(typical, metric, p, window)
     one_cell = np.zeros(d, dtype=bool)
-    if d < TREE_MIN_FEATURES and X.shape[0] > 0:
-        one_cell = unsplit_window_features(X, cell, window.astype(bool), n_threads)
+    if d < TREE_MIN_FEATURES and X.shape[0] > 0 and window.any():
+        extent = column_extent(X)
+        one_cell = unsplit_window_features(X, cell, window.astype(bool), n_threads, extent)
     if one_cell.any():
-        # Levels (cell_levels) of the features that have cells.
-        keep = np.flatnonzero(~one_cell)
-        columns = keep if eps_table.shape[1] > 1 else [0]
-        level = cell_levels(np.ascontiguousarray(X[:, keep]), cell[keep],
-                            np.ascontiguousarray(eps_table[:, columns]), n_threads)
-        low, high = column_extent(X)
+        low, high = extent
         # Wider than the span, at any level: one cell along the feature.
         cell = np.where(one_cell, (2.0 * (high - low) + 1.0) * 2.0 ** MAX_CELL_LEVEL, cell)
+        # Levels (cell_levels) of the features that have cells.
+        level = cell_levels(X, cell, eps_table, n_threads, features=np.flatnonzero(~one_cell),
+                            extent=extent)
     else:
         level = cell_levels(X, cell, eps_table, n_threads)
     along = most_varying_feature(eps_table, typical)

@@ -193,6 +193,9 @@ cdef inline bint within(const floating* c, const floating* q, const double* e,
             dx = minimum_image(<double> q[k], <double> c[k], k, norm) / e[k]
             acc = acc + dx * dx
         return acc <= 1.0
+    if (n_cols == 1 and norm.window != NULL and norm.period == NULL
+            and norm.metric == EUCLIDEAN):
+        return within_window_isotropic(c, q, e[0], norm)
     limit = limit_of(e, n_cols, norm)
     for k in range(norm.n_features):
         if not admit(&acc, gap(<double> q[k], <double> c[k], k, norm), k, e, n_cols, limit,
@@ -209,7 +212,8 @@ cdef inline bint within_offsets(const double* dx, const double* e, intp_t n_cols
     differences between two boxes of points decides all their pairs at once.
     """
     cdef intp_t k
-    cdef double acc = 0.0, limit
+    cdef double acc = 0.0, limit, widest = 0.0
+    cdef bint is_window
     if (norm.plain_euclidean or norm.periodic_euclidean) and n_cols == 1:
         for k in range(norm.n_features):
             acc = acc + dx[k] * dx[k]
@@ -217,13 +221,12 @@ cdef inline bint within_offsets(const double* dx, const double* e, intp_t n_cols
     if n_cols == 1 and norm.metric == EUCLIDEAN and norm.window != NULL:
         # Window features beside euclidean ones (the differences are the same on a
         # periodic feature): the loop below without its branches.
+        # (Branch-free as within_window_isotropic.)
         for k in range(norm.n_features):
-            if norm.window[k]:
-                if dx[k] > e[0]:
-                    return False
-            else:
-                acc = acc + dx[k] * dx[k]
-        return acc <= e[0] * e[0]
+            is_window = norm.window[k]
+            acc = acc if is_window else acc + dx[k] * dx[k]
+            widest = larger(widest, dx[k] if is_window else 0.0)
+        return (acc <= e[0] * e[0]) & (widest <= e[0])
     limit = limit_of(e, n_cols, norm)
     for k in range(norm.n_features):
         if not admit(&acc, dx[k], k, e, n_cols, limit, norm):
@@ -261,17 +264,29 @@ cdef inline double point_distance(const double* a, const double* b,
 cdef inline bint within_window_isotropic(const floating* c, const floating* q, double e,
                                          const Norm* norm) noexcept nogil:
     """``within`` for the euclidean metric with window features, no periodic one, and an
-    isotropic row e: the general loop's arithmetic without its branches."""
+    isotropic row e: the general loop's arithmetic without its branches.
+
+    A window feature leaves the sum as it is (a select, not a branch) and adds
+    its difference to the largest window difference; the answer is the
+    general loop's, which stops at the first window difference beyond e.
+    """
     cdef intp_t k
-    cdef double acc = 0.0, dx
+    cdef double acc = 0.0, dx, widest = 0.0
+    cdef bint is_window
+    if norm.n_features == 3 and norm.window[2] and not (norm.window[0] or norm.window[1]):
+        # x, y beside a window feature (the ground range of radar.ppi_features): the
+        # same sum, unrolled.
+        dx = <double> q[0] - <double> c[0]
+        acc = dx * dx
+        dx = <double> q[1] - <double> c[1]
+        acc = acc + dx * dx
+        return (acc <= e * e) & (fabs(<double> q[2] - <double> c[2]) <= e)
     for k in range(norm.n_features):
         dx = <double> q[k] - <double> c[k]
-        if norm.window[k]:
-            if fabs(dx) > e:
-                return False
-        else:
-            acc = acc + dx * dx
-    return acc <= e * e
+        is_window = norm.window[k]
+        acc = acc if is_window else acc + dx * dx
+        widest = larger(widest, fabs(dx) if is_window else 0.0)
+    return (acc <= e * e) & (widest <= e)
 
 
 cdef inline bint related(const floating* x, const double* ex, intp_t ex_cols,

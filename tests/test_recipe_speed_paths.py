@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from reference import dbscan as reference_dbscan
 
-from gridscan import GridDBSCAN, RangeEps
+from gridscan import GridDBSCAN, RangeEps, _grid
 from gridscan.radar import beam_eps, make_radar_scan, ppi_features
 
 WINDOW_RANGE = np.array([False, False, True])
@@ -87,6 +87,21 @@ def test_window_that_splits_keeps_its_cells(rng, per_point):
     assert fitted_index(model, X, sample_eps).shape[2] > 1
     expected, _ = reference_dbscan(X, table, 4, window=WINDOW_RANGE, scaled=True)
     np.testing.assert_array_equal(model.labels_, expected)
+
+
+@pytest.mark.parametrize("bits_per_point", [64, 0])
+@pytest.mark.parametrize("feature", [0, 2])
+def test_occupied_cells_counts_cells_and_columns(rng, monkeypatch, bits_per_point, feature):
+    # The bitmap (few cells per point) and the sort (0 bits per point) count alike.
+    monkeypatch.setattr(_grid, "OCCUPANCY_BITS_PER_POINT", bits_per_point)
+    X = np.column_stack([rng.normal(0, 3, 2000), rng.uniform(0, 5, 2000),
+                         rng.integers(0, 7, 2000).astype(float)])
+    cell = np.array([0.7, 0.5, 1.0])
+    low = X.min(axis=0)
+    coords = np.floor((X - low) / cell).astype(np.int64)
+    columns = np.delete(coords, feature, axis=1)
+    expected = (len(np.unique(coords, axis=0)), len(np.unique(columns, axis=0)))
+    assert _grid.occupied_cells(X, cell, feature) == expected
 
 
 @pytest.mark.parametrize("metric,p", [("euclidean", None), ("manhattan", None),
