@@ -380,11 +380,11 @@ def test_pts_ratio_on_a_sparse_lattice_away_from_zero():
 
 @pytest.mark.parametrize("metric, p", [("euclidean", None), ("manhattan", None),
                                        ("chebyshev", None), ("minkowski", 3.0)])
-def test_union_counted_from_own_neighbourhoods(metric, p, every_thread):
-    # Under the union rule with whole weights, core points are counted from each
-    # point's own neighbourhood plus the weight of the points whose own eps reaches
-    # it (and connected from own neighbourhoods only): exact for eps rows per point
-    # and per feature, unit and whole weights, one or two threads.
+def test_spread_eps_in_blocks_and_forward_links(metric, p, every_thread):
+    # Eps over orders of magnitude with a few large ones: the tree's blocks group a
+    # leaf's points of one octave, and its connect pass links each block's own
+    # neighbourhoods only.  Exact for eps rows per point and per feature, with and
+    # without weights, under every algorithm and with one or two threads.
     rng = np.random.default_rng(23)
     n = 500
     X = rng.uniform(0, 1, (n, 2))
