@@ -708,7 +708,7 @@ cdef void _join_point(intp_t lowest, intp_t i, const RangeList* ranges,
                       const Norm* norm) noexcept nogil:
     """Join the core point i (of a block that is not a clique) to its core neighbours in
     blocks from ``lowest`` on."""
-    cdef intp_t r, c, j
+    cdef intp_t r, c, j, root
     for r in range(ranges.size):
         c = ranges.block[r]
         if c >= 0 and (c < lowest or first_core[c] < 0):
@@ -725,14 +725,18 @@ cdef void _join_point(intp_t lowest, intp_t i, const RangeList* ranges,
         if ranges.full[r]:
             _join_range(i, ranges.start[r], ranges.end[r], runs, parent)
             continue
+        # i's root as last seen: another thread may have moved it since, which costs
+        # no more than a test that was not needed.
+        root = uf_find(parent, i)
         for j in range(ranges.start[r], ranges.end[r]):
             if not is_core[j] or j == i:
                 continue
             # Already one set: no test needed (cells of many points, not cliques).
-            if uf_find(parent, j) == uf_find(parent, i):
+            if uf_find(parent, j) == root:
                 continue
             if _linked(points, e, i, j, mode, norm):
                 uf_union(parent, i, j)
+                root = uf_find(parent, i)
 
 
 def _number_clusters(const intp_t[::1] order, const uint8_t[::1] is_core,
