@@ -25,6 +25,8 @@
 # search for the box of its points); with one eps row for all points, every
 # largest node whose points are mutual neighbours (a clique: the diagonal of
 # its bounding box passes the kernel) is one block instead of its leaves.
+# With eps of their own, a block is a run of a leaf's points whose reach lies
+# in one octave (a point among much smaller eps searches alone).
 # ``node_block[i]`` is the block that node i is, or -1, and a search reports
 # such a node with its block.  The core passes then handle a clique at once
 # instead of point by point (identical or nearly identical points in numbers).
@@ -184,6 +186,11 @@ cdef class BallTree(SpatialIndex):
             self.set_periods(period, 0.0)
         self._set_own_eps(own_table)
 
+    def _setup(self, points, order, metric, double p, window):
+        SpatialIndex._setup(self, points, order, metric, p, window)
+        # No pair lists: a union search per block would reach the largest eps around.
+        self.links_forward = True
+
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
         return self._visit(0, q, mode, out)
 
@@ -223,9 +230,11 @@ cdef class BallTree(SpatialIndex):
         With one eps row for all points, a leaf is one search for all its
         points (the core tests each point against the candidates of the leaf's
         box), and a node whose points are mutual neighbours (a clique) is one
-        block.  With eps rows of their own, each point searches alone: its
-        own search finds whole nodes inside its neighbourhood, where a box of
-        points with different eps would find few.
+        block.  With eps rows of their own, consecutive points of a leaf whose
+        reach lies in one octave (within a factor of two) share a block: a
+        point whose reach differs more searches alone, for a box of points
+        with very different eps finds many candidates that only its largest
+        eps reaches.
         """
         n, n_nodes = self.n_points, self.n_nodes
         starts = np.asarray(self.node_start)
@@ -251,7 +260,13 @@ cdef class BallTree(SpatialIndex):
         inside = np.zeros(n + 2, dtype=np.intp)
         np.add.at(inside, starts[nodes] + 1, 1)
         np.add.at(inside, ends[nodes], -1)
-        blocks = np.flatnonzero(np.cumsum(inside)[:n + 1] == 0).astype(np.intp)
+        starts_block = np.cumsum(inside)[:n + 1] == 0
+        if not eps.shared and n > 1:
+            leaf_start = np.zeros(n, dtype=bool)
+            leaf_start[starts[n_nodes // 2:][ends[n_nodes // 2:] > starts[n_nodes // 2:]]] = True
+            octave = np.frexp(np.broadcast_to(eps.reach, (n,)))[1]
+            starts_block[1:n] &= leaf_start[1:] | (octave[1:] != octave[:n - 1])
+        blocks = np.flatnonzero(starts_block).astype(np.intp)
         node_block = np.full(n_nodes, -1, dtype=np.intp)
         node_block[nodes] = np.searchsorted(blocks, starts[nodes])
         self.blocks = blocks

@@ -24,7 +24,12 @@
 #            (_union_find.pxd): every edge of the cluster graph (q in N(p) or
 #            p in N(q)) under both neighbour rules.  Each pair of blocks is
 #            searched from the lower one only: with eps of their own, by a
-#            union search and the union test (either direction).
+#            union search and the union test (either direction).  An index
+#            without pair lists to share (the tree: index.links_forward)
+#            instead searches every block's own neighbourhoods (FORWARD) and
+#            joins across all blocks: each edge lies in the own neighbourhood
+#            of one of its ends, and a union search would reach as far as the
+#            largest eps around.
 #            The core points of a clique block are joined at once, and a
 #            candidate already in the block's set is skipped without a test.
 #            A full range joins i to all its core points through *runs*
@@ -130,10 +135,12 @@ def connect_core_points(SpatialIndex index, EpsRows eps, const uint8_t[::1] is_c
     """
     parent = np.arange(index.points.shape[0], dtype=np.intp)
     index.prepare_searches(eps, n_threads)     # (done already after find_core_points)
-    if not eps.shared:
+    # An index with no pair lists to share (the tree) links every block forward.
+    cdef bint every_block = not eps.shared and index.links_forward
+    if not eps.shared and not every_block:
         # The union searches reach back through the core points' own eps.
         index.set_point_eps(eps, is_core, n_threads)
-    _connect(index, index.points, eps, is_core, parent, n_threads)
+    _connect(index, index.points, eps, is_core, parent, every_block, n_threads)
     return parent
 
 
@@ -487,8 +494,13 @@ cdef inline intp_t _euclidean_hits(const floating* points, intp_t d, const float
 
 
 def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
-             const uint8_t[::1] is_core, intp_t[::1] parent, int n_threads):
-    """Pass 2: union-find parent (IN/OUT) joins every pair of core neighbours."""
+             const uint8_t[::1] is_core, intp_t[::1] parent, bint every_block, int n_threads):
+    """Pass 2: union-find parent (IN/OUT) joins every pair of core neighbours.
+
+    With ``every_block`` (eps of their own) each block searches its own
+    neighbourhoods (FORWARD) and joins them whichever block is lower: every
+    edge lies in the own neighbourhood of one of its ends.
+    """
     cdef Workspace work = Workspace(n_threads, points.shape[1])
     cdef const intp_t[::1] blocks = index.blocks
     cdef intp_t n_blocks = blocks.shape[0] - 1
@@ -497,8 +509,11 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef const EpsTable* e = &eps.table
     cdef const Norm* norm = &index.norm
     # Each pair of blocks is tested from one side only (the lower block): with
-    # eps of their own, by the union of both directions (an edge either way).
-    cdef Direction mode = FORWARD if eps.shared else UNION
+    # eps of their own, by the union of both directions (an edge either way);
+    # or, with every_block, from both sides in the forward direction.
+    cdef Direction mode = FORWARD if eps.shared or every_block else UNION
+    # The lowest block a block's search joins: itself (b), or any (0) with every_block.
+    cdef intp_t lowest
     cdef intp_t[::1] first_core = np.full(n_blocks, -1, dtype=np.intp)
     cdef uint8_t[::1] clique = np.zeros(n_blocks, dtype=np.uint8)
     cdef intp_t n = points.shape[0], p
@@ -548,13 +563,14 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
             if index.search(query, mode, ranges) < 0:
                 failed[0] = 1
                 continue
+            lowest = 0 if every_block else b
             if clique[b]:
-                _join_clique(b, first, end, query, ranges, &first_core[0], &clique[0],
+                _join_clique(b, lowest, first, end, query, ranges, &first_core[0], &clique[0],
                              points, e, &is_core[0], &parent[0], &runs, mode, norm)
             else:
                 for i in range(first, end):
                     if is_core[i]:
-                        _join_point(b, i, ranges, &first_core[0], &clique[0], points, e,
+                        _join_point(lowest, i, ranges, &first_core[0], &clique[0], points, e,
                                     &is_core[0], &parent[0], &runs, mode, norm)
     if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")
@@ -635,12 +651,13 @@ cdef inline bint _reaches_box(const Query* query, const floating* y, const doubl
     return mode == UNION and within_offsets(near, ey, ey_cols, norm)
 
 
-cdef void _join_clique(intp_t b, intp_t first, intp_t end, const Query* query,
+cdef void _join_clique(intp_t b, intp_t lowest, intp_t first, intp_t end, const Query* query,
                        const RangeList* ranges, const intp_t* first_core,
                        const uint8_t* clique, const floating[:, ::1] points,
                        const EpsTable* e, const uint8_t* is_core, intp_t* parent,
                        Runs* runs, Direction mode, const Norm* norm) noexcept nogil:
-    """Join the clique block b (core points first..end-1, all one set) to its core neighbours.
+    """Join the clique block b (core points first..end-1, all one set) to its core neighbours
+    in blocks from ``lowest`` on.
 
     ``query`` is the box of b's core points: a candidate out of its reach
     (_reaches_box) is linked to none of them and is not tested one by one.
@@ -649,7 +666,7 @@ cdef void _join_clique(intp_t b, intp_t first, intp_t end, const Query* query,
     cdef bint joined
     for r in range(ranges.size):
         c = ranges.block[r]
-        if c >= 0 and (c <= b or first_core[c] < 0):
+        if c >= 0 and (c == b or c < lowest or first_core[c] < 0):
             continue
         if c >= 0 and clique[c]:
             # Two cliques: one edge joins them all.
@@ -684,15 +701,17 @@ cdef void _join_clique(intp_t b, intp_t first, intp_t end, const Query* query,
                     break
 
 
-cdef void _join_point(intp_t b, intp_t i, const RangeList* ranges, const intp_t* first_core,
-                      const uint8_t* clique, const floating[:, ::1] points, const EpsTable* e,
+cdef void _join_point(intp_t lowest, intp_t i, const RangeList* ranges,
+                      const intp_t* first_core, const uint8_t* clique,
+                      const floating[:, ::1] points, const EpsTable* e,
                       const uint8_t* is_core, intp_t* parent, Runs* runs, Direction mode,
                       const Norm* norm) noexcept nogil:
-    """Join the core point i of block b (not a clique) to its core neighbours."""
-    cdef intp_t r, c, j
+    """Join the core point i (of a block that is not a clique) to its core neighbours in
+    blocks from ``lowest`` on."""
+    cdef intp_t r, c, j, root
     for r in range(ranges.size):
         c = ranges.block[r]
-        if c >= 0 and (c < b or first_core[c] < 0):
+        if c >= 0 and (c < lowest or first_core[c] < 0):
             continue
         if c >= 0 and clique[c]:
             # A clique's core points are one set: one edge joins them all to i.
@@ -706,14 +725,18 @@ cdef void _join_point(intp_t b, intp_t i, const RangeList* ranges, const intp_t*
         if ranges.full[r]:
             _join_range(i, ranges.start[r], ranges.end[r], runs, parent)
             continue
+        # i's root as last seen: another thread may have moved it since, which costs
+        # no more than a test that was not needed.
+        root = uf_find(parent, i)
         for j in range(ranges.start[r], ranges.end[r]):
             if not is_core[j] or j == i:
                 continue
             # Already one set: no test needed (cells of many points, not cliques).
-            if uf_find(parent, j) == uf_find(parent, i):
+            if uf_find(parent, j) == root:
                 continue
             if _linked(points, e, i, j, mode, norm):
                 uf_union(parent, i, j)
+                root = uf_find(parent, i)
 
 
 def _number_clusters(const intp_t[::1] order, const uint8_t[::1] is_core,

@@ -80,6 +80,9 @@ cdef class SpatialIndex:
     cdef Norm norm
     cdef intp_t n_points
     cdef bint reads_eps_bounds      # whether searches read EpsRows' reach and inner
+    # Whether, with eps of their own, the connect pass searches every block forward
+    # instead of each pair of blocks once by a union search (_core._connect).
+    cdef bint links_forward
     # The search state (docs/architecture.rst, "The search state"), recorded by the
     # base class's prepare_searches and set_point_eps around the subclasses' hooks:
     cdef readonly EpsRows search_eps    # eps the searches of the own blocks are ready for

@@ -485,6 +485,7 @@ cdef class SpatialIndex:
         self.norm.periodic_euclidean = False
         self.periods = None
         self.reads_eps_bounds = True
+        self.links_forward = False
 
     def set_periods(self, periods, point_reach):
         """Make the features with a period > 0 periodic (minimum-image differences).

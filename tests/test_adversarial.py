@@ -376,3 +376,31 @@ def test_pts_ratio_on_a_sparse_lattice_away_from_zero():
                                        0.05 * cells_near(X, eps, shape))
         assert (expected[-1] >= 0) == far_core
         assert_all_algorithms(X, expected, eps=eps, pts_ratio=0.05, grid_shape=shape)
+
+
+@pytest.mark.parametrize("metric, p", [("euclidean", None), ("manhattan", None),
+                                       ("chebyshev", None), ("minkowski", 3.0)])
+def test_spread_eps_in_blocks_and_forward_links(metric, p, every_thread):
+    # Eps over orders of magnitude with a few large ones: the tree's blocks group a
+    # leaf's points of one octave, and its connect pass links each block's own
+    # neighbourhoods only.  Exact for eps rows per point and per feature, with and
+    # without weights, under every algorithm and with one or two threads.
+    rng = np.random.default_rng(23)
+    n = 500
+    X = rng.uniform(0, 1, (n, 2))
+    odd = rng.uniform(size=n)
+    isotropic = np.where(odd < 0.03, 0.3, 10 ** rng.uniform(-4, -1.5, n))
+    for E in (np.column_stack([isotropic] * 2),
+              isotropic[:, None] * rng.uniform(0.3, 3.0, (n, 2))):
+        sample_eps = E[:, 0] if np.array_equal(E[:, 0], E[:, 1]) else E
+        for min_samples, w in ((4, None), (9, rng.integers(0, 4, n).astype(float))):
+            expected, core = reference_dbscan(X, E, min_samples, metric=metric,
+                                              p=2.0 if p is None else p, weights=w)
+            for algorithm in ALGORITHMS:
+                for n_jobs in (1, 2):
+                    model = GridDBSCAN(min_samples=min_samples, metric=metric, p=p,
+                                       algorithm=algorithm, n_jobs=n_jobs)
+                    model.fit(X, sample_weight=w, sample_eps=sample_eps)
+                    np.testing.assert_array_equal(model.labels_, expected,
+                                                  err_msg=f"{algorithm}, {n_jobs}")
+                    np.testing.assert_array_equal(model.core_sample_indices_, core)
