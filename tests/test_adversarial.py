@@ -404,3 +404,19 @@ def test_spread_eps_in_blocks_and_forward_links(metric, p, every_thread):
                     np.testing.assert_array_equal(model.labels_, expected,
                                                   err_msg=f"{algorithm}, {n_jobs}")
                     np.testing.assert_array_equal(model.core_sample_indices_, core)
+
+
+@pytest.mark.parametrize("rule", ["union", "query"])
+def test_links_that_only_one_end_reaches(rule):
+    # Ten tight groups 0.9 apart along x, each core on its own; group k and k + 1 are
+    # linked only by one point whose eps (1.0) reaches the other group, which cannot
+    # reach back: from group k forwards for even k, from group k + 1 backwards for odd
+    # k.  One cluster, whichever end of each link comes first in an index's order.
+    rng = np.random.default_rng(29)
+    X = np.vstack([[0.9 * k, 0.0] + rng.uniform(0, 1e-3, (5, 2)) for k in range(10)])
+    sample_eps = np.full(len(X), 0.01)
+    for k in range(9):
+        sample_eps[5 * (k if k % 2 == 0 else k + 1)] = 1.0
+    expected, _ = reference_dbscan(X, np.column_stack([sample_eps] * 2), 5, rule=rule)
+    assert np.all(expected == 0)
+    assert_all_algorithms(X, expected, sample_eps=sample_eps, min_samples=5, neighbors=rule)
