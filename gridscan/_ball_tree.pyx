@@ -262,9 +262,15 @@ cdef class BallTree(SpatialIndex):
         np.add.at(inside, ends[nodes], -1)
         starts_block = np.cumsum(inside)[:n + 1] == 0
         if not eps.shared and n > 1:
+            leaves = slice(n_nodes // 2, n_nodes)
+            sizes = ends[leaves] - starts[leaves]
             leaf_start = np.zeros(n, dtype=bool)
-            leaf_start[starts[n_nodes // 2:][ends[n_nodes // 2:] > starts[n_nodes // 2:]]] = True
-            octave = np.frexp(np.broadcast_to(eps.reach, (n,)))[1]
+            leaf_start[starts[leaves][sizes > 0]] = True
+            reach = np.broadcast_to(eps.reach, (n,))
+            # Reaches within the leaf's radius all share one class: the leaf's box
+            # bounds their search as much as their eps does.
+            small = reach <= np.repeat(np.asarray(self.node_radius)[leaves], sizes)
+            octave = np.where(small, np.iinfo(np.int32).min, np.frexp(reach)[1])
             starts_block[1:n] &= leaf_start[1:] | (octave[1:] != octave[:n - 1])
         blocks = np.flatnonzero(starts_block).astype(np.intp)
         node_block = np.full(n_nodes, -1, dtype=np.intp)

@@ -708,7 +708,7 @@ cdef void _join_point(intp_t lowest, intp_t i, const RangeList* ranges,
                       const Norm* norm) noexcept nogil:
     """Join the core point i (of a block that is not a clique) to its core neighbours in
     blocks from ``lowest`` on."""
-    cdef intp_t r, c, j, root
+    cdef intp_t r, c, j
     for r in range(ranges.size):
         c = ranges.block[r]
         if c >= 0 and (c < lowest or first_core[c] < 0):
@@ -725,18 +725,43 @@ cdef void _join_point(intp_t lowest, intp_t i, const RangeList* ranges,
         if ranges.full[r]:
             _join_range(i, ranges.start[r], ranges.end[r], runs, parent)
             continue
-        # i's root as last seen: another thread may have moved it since, which costs
-        # no more than a test that was not needed.
-        root = uf_find(parent, i)
-        for j in range(ranges.start[r], ranges.end[r]):
-            if not is_core[j] or j == i:
-                continue
-            # Already one set: no test needed (cells of many points, not cliques).
-            if uf_find(parent, j) == root:
-                continue
-            if _linked(points, e, i, j, mode, norm):
-                uf_union(parent, i, j)
-                root = uf_find(parent, i)
+        _join_candidates(i, ranges.start[r], ranges.end[r], points, e, parent, runs, mode,
+                         norm)
+
+
+cdef void _join_candidates(intp_t i, intp_t start, intp_t end, const floating[:, ::1] points,
+                           const EpsTable* e, intp_t* parent, Runs* runs, Direction mode,
+                           const Norm* norm) noexcept nogil:
+    """Join the core point i to its core neighbours among the candidates [start, end).
+
+    A candidate already in i's set needs no test, and neither does the rest of
+    its run.  A streak of consecutive core positions found in i's set (already
+    or by this join) becomes a run itself, so the next search that meets them,
+    from any point of the set, skips them together: a point with a large eps
+    meets the same small-eps points again and again.
+    """
+    # i's root as last seen: another thread may have moved it since, which costs
+    # no more than a test that was not needed.
+    cdef intp_t root = uf_find(parent, i)
+    cdef intp_t j = runs.next_core[start], streak = -1
+    while j < end:
+        if uf_find(parent, j) == root:
+            if streak < 0:
+                streak = j
+            j = runs.next_core[gs_atomic_load(&runs.run_end[j])]
+            continue
+        if _linked(points, e, i, j, mode, norm):
+            uf_union(parent, i, j)
+            root = uf_find(parent, i)
+            if streak < 0:
+                streak = j
+        elif streak >= 0:
+            # Every core position in [streak, j) is in i's set.
+            atomic_max(&runs.run_end[streak], j)
+            streak = -1
+        j = runs.next_core[j + 1]
+    if streak >= 0:
+        atomic_max(&runs.run_end[streak], j)
 
 
 def _number_clusters(const intp_t[::1] order, const uint8_t[::1] is_core,
