@@ -42,13 +42,13 @@ from gridscan._validation import (
 )
 
 from cython.parallel cimport prange, threadid
-from libc.math cimport INFINITY, fabs, fmax
+from libc.math cimport INFINITY, fabs
 
 from cython cimport floating
 
 from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, range_push
 from gridscan._kernels cimport (
-    FORWARD, REVERSE, Direction, Norm, accumulate, larger, point_distance, smaller, unreduce,
+    FORWARD, REVERSE, Direction, Norm, accumulate, larger, smaller, unreduce,
     within_offsets,
 )
 from gridscan._signals cimport CELLS_PER_POLL, check_signals, poll_signals
@@ -207,8 +207,8 @@ cdef class BallTree(SpatialIndex):
             bound = self.node_max_reach[node]
             inner = self.node_min_inner[node]
         else:
-            bound = fmax(q.reach, self.node_max_reach[node])
-            inner = fmax(q.inner, self.node_min_inner[node])
+            bound = larger(q.reach, self.node_max_reach[node])
+            inner = larger(q.inner, self.node_min_inner[node])
         if bound <= 0:
             return 0
         box_distances(&self.node_centroid[node, 0], q.lo, q.hi, &self.norm, &near, &far)
@@ -272,6 +272,8 @@ cdef class BallTree(SpatialIndex):
             small = reach <= np.repeat(np.asarray(self.node_radius)[leaves], sizes)
             octave = np.where(small, np.iinfo(np.int32).min, np.frexp(reach)[1])
             starts_block[1:n] &= leaf_start[1:] | (octave[1:] != octave[:n - 1])
+            # A reach of a typical leaf's width or more may hold whole nodes.
+            self.credit_reach = 2.0 * np.median(np.asarray(self.node_radius)[leaves][sizes > 0])
         blocks = np.flatnonzero(starts_block).astype(np.intp)
         node_block = np.full(n_nodes, -1, dtype=np.intp)
         node_block[nodes] = np.searchsorted(blocks, starts[nodes])
@@ -296,13 +298,13 @@ cdef class BallTree(SpatialIndex):
             for node in range(self.n_nodes - 1, -1, -1):
                 left = 2 * node + 1
                 if left < self.n_nodes:
-                    largest = fmax(self.node_max_reach[left], self.node_max_reach[left + 1])
+                    largest = larger(self.node_max_reach[left], self.node_max_reach[left + 1])
                     least = smaller(self.node_min_inner[left], self.node_min_inner[left + 1])
                 else:
                     largest = 0.0
                     least = INFINITY
                     for pos in range(self.node_start[node], self.node_end[node]):
-                        largest = fmax(largest, r[pos])
+                        largest = larger(largest, r[pos])
                         least = smaller(least, h[pos])
                 self.node_max_reach[node] = largest
                 self.node_min_inner[node] = least
@@ -430,7 +432,7 @@ cdef void _select(const floating* key, intp_t stride, intp_t* order,
         a = key[order[lo] * stride]
         b = key[order[(lo + hi) // 2] * stride]
         c = key[order[hi] * stride]
-        pivot = fmax(fmin3(a, b), fmin3(fmax(a, b), c))  # median of three
+        pivot = larger(smaller(a, b), smaller(larger(a, b), c))  # median of three
         i = lo
         j = hi
         while i <= j:
@@ -452,10 +454,6 @@ cdef void _select(const floating* key, intp_t stride, intp_t* order,
             return
 
 
-cdef inline double fmin3(double a, double b) noexcept nogil:
-    return a if a < b else b
-
-
 cdef inline void box_distances(const double* c, const double* lo, const double* hi,
                                const Norm* norm, double* near, double* far) noexcept nogil:
     """Smallest and largest metric distance (OUT) from point c to the box [lo, hi]."""
@@ -464,7 +462,7 @@ cdef inline void box_distances(const double* c, const double* lo, const double* 
     for k in range(norm.n_features):
         gap = lo[k] - c[k] if c[k] < lo[k] else (c[k] - hi[k] if c[k] > hi[k] else 0.0)
         acc_near = accumulate(acc_near, gap, norm)
-        acc_far = accumulate(acc_far, fmax(fabs(c[k] - lo[k]), fabs(hi[k] - c[k])), norm)
+        acc_far = accumulate(acc_far, larger(fabs(c[k] - lo[k]), fabs(hi[k] - c[k])), norm)
     near[0] = unreduce(acc_near, norm)
     far[0] = unreduce(acc_far, norm)
 
@@ -473,8 +471,8 @@ def _node_bounds(BallTree tree, const floating[:, ::1] points, int n_threads):
     """Centroid and radius of every node (OUT: tree.node_centroid, tree.node_radius)."""
     cdef intp_t node, pos, k, d = points.shape[1]
     cdef intp_t n_nodes = tree.n_nodes
-    cdef double radius, count
-    cdef double[:, ::1] buffer = np.empty((n_nodes, d))
+    cdef double farthest, acc, count
+    cdef const double* c
     with nogil:
         for node in prange(n_nodes, schedule="dynamic", num_threads=n_threads):
             if threadid() == 0 and (node % 64 == 0 or tree.node_end[node]
@@ -490,13 +488,15 @@ def _node_bounds(BallTree tree, const floating[:, ::1] points, int n_threads):
                     tree.node_centroid[node, k] += points[pos, k]
             for k in range(d):
                 tree.node_centroid[node, k] /= count
-            radius = 0.0
+            # The largest reduced distance, unreduced once (unreduce is monotone).
+            c = &tree.node_centroid[node, 0]
+            farthest = 0.0
             for pos in range(tree.node_start[node], tree.node_end[node]):
+                acc = 0.0
                 for k in range(d):
-                    buffer[node, k] = points[pos, k]
-                radius = fmax(radius, point_distance(&tree.node_centroid[node, 0],
-                                                     &buffer[node, 0], &tree.norm))
-            tree.node_radius[node] = radius
+                    acc = accumulate(acc, fabs(<double> points[pos, k] - c[k]), &tree.norm)
+                farthest = larger(farthest, acc)
+            tree.node_radius[node] = unreduce(farthest, &tree.norm)
 
 
 def _clique_nodes(BallTree tree, const floating[:, ::1] points, EpsRows eps,
