@@ -350,6 +350,8 @@ def _credit_whole_ranges(SpatialIndex index, const floating[:, ::1] points, EpsR
     one search are disjoint and each block credits once, so a credit is part
     of the weight of N(p); whole weights (whole_ranges) keep the sums exact.
     """
+    if index.credit_reach == INFINITY:
+        return
     cdef Workspace work = Workspace(n_threads, points.shape[1])
     cdef const intp_t[::1] blocks = index.blocks
     cdef intp_t n_blocks = blocks.shape[0] - 1, n = points.shape[0]
@@ -364,8 +366,6 @@ def _credit_whole_ranges(SpatialIndex index, const floating[:, ::1] points, EpsR
     cdef RangeList* ranges
     cdef int failed[1]
     failed[0] = 0
-    if credit_reach == INFINITY:
-        return
     with nogil:
         for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
             t = threadid()
@@ -734,7 +734,7 @@ cdef void _join_clique(intp_t b, intp_t lowest, intp_t first, intp_t end, const 
     ``query`` is the box of b's core points: a candidate out of its reach
     (_reaches_box) is linked to none of them and is not tested one by one.
     """
-    cdef intp_t r, c, i, j, d = points.shape[1]
+    cdef intp_t r, c, j
     cdef bint joined
     for r in range(ranges.size):
         c = ranges.block[r]
@@ -747,13 +747,8 @@ cdef void _join_clique(intp_t b, intp_t lowest, intp_t first, intp_t end, const 
             joined = ranges.full[r]
             j = first_core[c]
             while not joined and j < ranges.end[r]:
-                if is_core[j] and _reaches_box(query, &points[j, 0],
-                                               e.values + j * e.row_stride, e.n_cols, d,
-                                               mode, norm):
-                    for i in range(first, end):
-                        if is_core[i] and _linked(points, e, i, j, mode, norm):
-                            joined = True
-                            break
+                joined = is_core[j] and _links_block(first, end, j, query, points, e, is_core,
+                                                     mode, norm)
                 j = j + 1
             if joined:
                 uf_union(parent, first, first_core[c])
@@ -761,16 +756,9 @@ cdef void _join_clique(intp_t b, intp_t lowest, intp_t first, intp_t end, const 
         if ranges.full[r]:
             _join_range(first, ranges.start[r], ranges.end[r], runs, parent)
             continue
-        for j in range(ranges.start[r], ranges.end[r]):
-            # One edge joins j to the whole block.
-            if (not is_core[j] or uf_find(parent, j) == uf_find(parent, first)
-                    or not _reaches_box(query, &points[j, 0], e.values + j * e.row_stride,
-                                        e.n_cols, d, mode, norm)):
-                continue
-            for i in range(first, end):
-                if is_core[i] and _linked(points, e, i, j, mode, norm):
-                    uf_union(parent, first, j)
-                    break
+        # One edge joins j to the whole block.
+        _join_candidates(first, end, query, ranges.start[r], ranges.end[r], points, e, is_core,
+                         parent, runs, mode, norm)
 
 
 cdef void _join_point(intp_t lowest, intp_t i, const RangeList* ranges,
@@ -797,24 +785,27 @@ cdef void _join_point(intp_t lowest, intp_t i, const RangeList* ranges,
         if ranges.full[r]:
             _join_range(i, ranges.start[r], ranges.end[r], runs, parent)
             continue
-        _join_candidates(i, ranges.start[r], ranges.end[r], points, e, parent, runs, mode,
-                         norm)
+        _join_candidates(i, i + 1, NULL, ranges.start[r], ranges.end[r], points, e, is_core,
+                         parent, runs, mode, norm)
 
 
-cdef void _join_candidates(intp_t i, intp_t start, intp_t end, const floating[:, ::1] points,
-                           const EpsTable* e, intp_t* parent, Runs* runs, Direction mode,
-                           const Norm* norm) noexcept nogil:
-    """Join the core point i to its core neighbours among the candidates [start, end).
+cdef void _join_candidates(intp_t first, intp_t last, const Query* query, intp_t start,
+                           intp_t end, const floating[:, ::1] points, const EpsTable* e,
+                           const uint8_t* is_core, intp_t* parent, Runs* runs,
+                           Direction mode, const Norm* norm) noexcept nogil:
+    """Join the core points of first..last-1 (one set: a point, or a clique's core
+    points whose box is ``query``) to their core neighbours among the candidates
+    [start, end).
 
-    A candidate already in i's set needs no test, and neither does the rest of
-    its run.  A streak of consecutive core positions found in i's set (already
+    A candidate already in the set needs no test, and neither does the rest of
+    its run.  A streak of consecutive core positions found in the set (already
     or by this join) becomes a run itself, so the next search that meets them,
     from any point of the set, skips them together: a point with a large eps
     meets the same small-eps points again and again.
     """
-    # i's root as last seen: another thread may have moved it since, which costs
-    # no more than a test that was not needed.
-    cdef intp_t root = uf_find(parent, i)
+    # The set's root as last seen: another thread may have moved it since, which
+    # costs no more than a test that was not needed.
+    cdef intp_t root = uf_find(parent, first)
     cdef intp_t j = runs.next_core[start], streak = -1
     while j < end:
         if uf_find(parent, j) == root:
@@ -822,18 +813,34 @@ cdef void _join_candidates(intp_t i, intp_t start, intp_t end, const floating[:,
                 streak = j
             j = runs.next_core[gs_atomic_load(&runs.run_end[j])]
             continue
-        if _linked(points, e, i, j, mode, norm):
-            uf_union(parent, i, j)
-            root = uf_find(parent, i)
+        if _links_block(first, last, j, query, points, e, is_core, mode, norm):
+            uf_union(parent, first, j)
+            root = uf_find(parent, first)
             if streak < 0:
                 streak = j
         elif streak >= 0:
-            # Every core position in [streak, j) is in i's set.
+            # Every core position in [streak, j) is in the set.
             atomic_max(&runs.run_end[streak], j)
             streak = -1
         j = runs.next_core[j + 1]
     if streak >= 0:
         atomic_max(&runs.run_end[streak], j)
+
+
+cdef inline bint _links_block(intp_t first, intp_t last, intp_t j, const Query* query,
+                              const floating[:, ::1] points, const EpsTable* e,
+                              const uint8_t* is_core, Direction mode,
+                              const Norm* norm) noexcept nogil:
+    """Whether j is linked to a core point of first..last-1 (more than one: within reach
+    of their box first, _reaches_box)."""
+    cdef intp_t i
+    if last - first > 1 and not _reaches_box(query, &points[j, 0], e.values + j * e.row_stride,
+                                             e.n_cols, points.shape[1], mode, norm):
+        return False
+    for i in range(first, last):
+        if is_core[i] and _linked(points, e, i, j, mode, norm):
+            return True
+    return False
 
 
 def _number_clusters(const intp_t[::1] order, const uint8_t[::1] is_core,
