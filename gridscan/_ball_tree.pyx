@@ -35,7 +35,6 @@
 
 import numpy as np
 
-from gridscan._arrays import take_rows
 from gridscan._validation import (
     check_points, effective_n_threads, eps_rows, period_array, resolve_metric, window_mask,
     wrap_periodic,
@@ -177,10 +176,10 @@ cdef class BallTree(SpatialIndex):
         self.node_min_inner = np.zeros(self.n_nodes)
         self.node_centroid = np.zeros((self.n_nodes, d))
         order = np.arange(n, dtype=np.intp)
-        _partition(X, scale, order, self.node_start, self.node_end)
-        points = take_rows(X, order, effective_n_threads(n_jobs))
+        n_threads = effective_n_threads(n_jobs)
+        points = _partition(X, scale, order, self.node_start, self.node_end, n_threads)
         self._setup(points, order, metric, p, window_mask(window_features, d))
-        _node_bounds(self, points, effective_n_threads(n_jobs))
+        _node_bounds(self, points, n_threads)
         self.node_block = np.full(self.n_nodes, -1, dtype=np.intp)
         if period is not None:
             self.set_periods(period, 0.0)
@@ -356,58 +355,99 @@ def _rebuild_ball_tree(state):
 
 
 def _partition(const floating[:, ::1] X, scale, intp_t[::1] order,
-               intp_t[::1] node_start, intp_t[::1] node_end):
-    """Split order (IN/OUT) recursively at the median size or of the widest feature."""
-    cdef const double[::1] sizes = scale
-    cdef const double* size = NULL if scale is None else &sizes[0]
+               intp_t[::1] node_start, intp_t[::1] node_end, int n_threads):
+    """Split order (IN/OUT) recursively at the median size or of the widest feature.
+
+    Returns the points in tree order (X[order]): the splits move the rows
+    themselves, with their sizes and order, so every pass reads memory in
+    sequence.  The top levels are split in turn, then the subtrees below them
+    in parallel: they hold disjoint runs, and each split depends only on its
+    own points, so the tree is the same for any number of threads.
+    """
+    points = np.array(X, copy=True, order="C")
+    if X.shape[0] == 0:
+        return points
+    cdef floating[:, ::1] rows = points
+    sizes = None if scale is None else np.array(scale, dtype=np.float64, copy=True)
+    cdef double[::1] size_view = sizes
+    cdef double[::1] keys = np.empty(max(X.shape[0], 1))
+    cdef Rows r
+    r.d = X.shape[1]
+    r.size = NULL if scale is None else &size_view[0]
+    r.order = &order[0]
+    r.key = &keys[0]
+    cdef intp_t n_nodes = node_start.shape[0], node, subtrees = 2
+    # The first node of the level with at least two subtrees per thread.
+    while subtrees < 2 * n_threads:
+        subtrees = 2 * subtrees
+    cdef intp_t level_start = min(subtrees - 1, n_nodes)
+    cdef intp_t level_end = min(2 * level_start + 1, n_nodes)
     with nogil:
-        _split(X, size, &order[0], 0, X.shape[0], 0, node_start, node_end)
+        _split(&rows[0, 0], &r, 0, X.shape[0], 0, level_start, node_start, node_end)
+        for node in prange(level_start, level_end, schedule="dynamic", chunksize=1,
+                           num_threads=n_threads):
+            _split(&rows[0, 0], &r, node_start[node], node_end[node], node, n_nodes,
+                   node_start, node_end)
+    return points
 
 
-cdef int _split(const floating[:, ::1] X, const double* size, intp_t* order, intp_t start,
-                intp_t end, intp_t node, intp_t[::1] node_start,
-                intp_t[::1] node_end) except -1 nogil:
+cdef struct Rows:
+    # What a split moves along with the points: their sizes (or NULL), their rows of
+    # X, and the key of the split (scratch).
+    intp_t d
+    double* size
+    intp_t* order
+    double* key
+
+
+cdef int _split(floating* points, const Rows* r, intp_t start, intp_t end, intp_t node,
+                intp_t stop, intp_t[::1] node_start, intp_t[::1] node_end) except -1 nogil:
+    """Split node's run of rows and its subtree's, down to the leaves or to node ``stop``
+    and beyond (whose runs are only recorded)."""
     cdef intp_t n_nodes = node_start.shape[0]
-    cdef intp_t mid = start + (end - start) // 2, k
+    cdef intp_t mid = start + (end - start) // 2, k, i
     cdef double width
     node_start[node] = start
     node_end[node] = end
-    if 2 * node + 1 >= n_nodes:
+    if 2 * node + 1 >= n_nodes or node >= stop:
         return 0
     if end - start >= POINTS_PER_CHECK:
         check_signals()
     if end - start > 1:
-        k = _widest_feature(X, order, start, end, &width)
-        if size != NULL and _split_by_size(size, order, start, end, width):
-            _select(size, 1, order, start, end, mid)
+        k = _widest_feature(points, r.d, start, end, &width)
+        if r.size != NULL and _split_by_size(r.size, start, end, width):
+            for i in range(start, end):
+                r.key[i] = r.size[i]
         else:
-            _select(&X[0, k], X.shape[1], order, start, end, mid)
-    _split(X, size, order, start, mid, 2 * node + 1, node_start, node_end)
-    _split(X, size, order, mid, end, 2 * node + 2, node_start, node_end)
+            for i in range(start, end):
+                r.key[i] = points[i * r.d + k]
+        _select(points, r, start, end, mid)
+    _split(points, r, start, mid, 2 * node + 1, stop, node_start, node_end)
+    _split(points, r, mid, end, 2 * node + 2, stop, node_start, node_end)
     return 0
 
 
-cdef bint _split_by_size(const double* size, const intp_t* order, intp_t start, intp_t end,
+cdef bint _split_by_size(const double* size, intp_t start, intp_t end,
                          double width) noexcept nogil:
-    """Whether the largest size of order[start:end] exceeds width and SCALE_RATIO x the least."""
+    """Whether the largest size of start..end-1 exceeds width and SCALE_RATIO x the least."""
     cdef intp_t i
-    cdef double lo = size[order[start]], hi = lo
+    cdef double lo = size[start], hi = lo
     for i in range(start + 1, end):
-        lo = smaller(lo, size[order[i]])
-        hi = larger(hi, size[order[i]])
+        lo = smaller(lo, size[i])
+        hi = larger(hi, size[i])
     return hi > width and hi > SCALE_RATIO * lo
 
 
-cdef intp_t _widest_feature(const floating[:, ::1] X, const intp_t* order,
-                            intp_t start, intp_t end, double* width) noexcept nogil:
-    """The feature of largest spread over order[start:end], and that spread (OUT: width)."""
+cdef intp_t _widest_feature(const floating* points, intp_t d, intp_t start, intp_t end,
+                            double* width) noexcept nogil:
+    """The feature of largest spread over rows start..end-1, and that spread (OUT: width)."""
     cdef intp_t k, i, best = 0
     cdef double lo, hi, v, spread = -1.0
-    for k in range(X.shape[1]):
-        lo = X[order[start], k]
+    for k in range(d):
+        lo = points[start * d + k]
         hi = lo
         for i in range(start + 1, end):
-            v = X[order[i], k]
+            v = points[i * d + k]
             if v < lo:
                 lo = v
             elif v > hi:
@@ -419,31 +459,27 @@ cdef intp_t _widest_feature(const floating[:, ::1] X, const intp_t* order,
     return best
 
 
-cdef void _select(const floating* key, intp_t stride, intp_t* order,
-                  intp_t lo, intp_t hi, intp_t nth) noexcept nogil:
-    """Quickselect: order[lo:hi] rearranged so that order[nth] has the nth smallest key.
-
-    The key of row r is key[r * stride] (&X[0, k] and the row length: column k).
-    """
-    cdef intp_t i, j, tmp
+cdef void _select(floating* points, const Rows* r, intp_t lo, intp_t hi,
+                  intp_t nth) noexcept nogil:
+    """Quickselect: rows lo..hi-1 rearranged so that row nth has the nth smallest key."""
+    cdef intp_t i, j
+    cdef const double* key = r.key
     cdef double a, b, c, pivot
     hi -= 1
     while lo < hi:
-        a = key[order[lo] * stride]
-        b = key[order[(lo + hi) // 2] * stride]
-        c = key[order[hi] * stride]
+        a = key[lo]
+        b = key[(lo + hi) // 2]
+        c = key[hi]
         pivot = larger(smaller(a, b), smaller(larger(a, b), c))  # median of three
         i = lo
         j = hi
         while i <= j:
-            while key[order[i] * stride] < pivot:
+            while key[i] < pivot:
                 i += 1
-            while key[order[j] * stride] > pivot:
+            while key[j] > pivot:
                 j -= 1
             if i <= j:
-                tmp = order[i]
-                order[i] = order[j]
-                order[j] = tmp
+                _swap(points, r, i, j)
                 i += 1
                 j -= 1
         if nth <= j:
@@ -452,6 +488,27 @@ cdef void _select(const floating* key, intp_t stride, intp_t* order,
             lo = i
         else:
             return
+
+
+cdef inline void _swap(floating* points, const Rows* r, intp_t i, intp_t j) noexcept nogil:
+    """Exchange rows i and j, with their key, size and order."""
+    cdef intp_t k, t
+    cdef floating v
+    cdef double s
+    for k in range(r.d):
+        v = points[i * r.d + k]
+        points[i * r.d + k] = points[j * r.d + k]
+        points[j * r.d + k] = v
+    s = r.key[i]
+    r.key[i] = r.key[j]
+    r.key[j] = s
+    if r.size != NULL:
+        s = r.size[i]
+        r.size[i] = r.size[j]
+        r.size[j] = s
+    t = r.order[i]
+    r.order[i] = r.order[j]
+    r.order[j] = t
 
 
 cdef inline void box_distances(const double* c, const double* lo, const double* hi,
