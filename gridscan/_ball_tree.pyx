@@ -35,20 +35,19 @@
 
 import numpy as np
 
-from gridscan._arrays import take_rows
 from gridscan._validation import (
     check_points, effective_n_threads, eps_rows, period_array, resolve_metric, window_mask,
     wrap_periodic,
 )
 
 from cython.parallel cimport prange, threadid
-from libc.math cimport INFINITY, fabs, fmax
+from libc.math cimport INFINITY, fabs
 
 from cython cimport floating
 
 from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, range_push
 from gridscan._kernels cimport (
-    FORWARD, REVERSE, Direction, Norm, accumulate, larger, point_distance, smaller, unreduce,
+    FORWARD, REVERSE, Direction, Norm, accumulate, larger, smaller, unreduce,
     within_offsets,
 )
 from gridscan._signals cimport CELLS_PER_POLL, check_signals, poll_signals
@@ -177,10 +176,10 @@ cdef class BallTree(SpatialIndex):
         self.node_min_inner = np.zeros(self.n_nodes)
         self.node_centroid = np.zeros((self.n_nodes, d))
         order = np.arange(n, dtype=np.intp)
-        _partition(X, scale, order, self.node_start, self.node_end)
-        points = take_rows(X, order, effective_n_threads(n_jobs))
+        n_threads = effective_n_threads(n_jobs)
+        points = _partition(X, scale, order, self.node_start, self.node_end, n_threads)
         self._setup(points, order, metric, p, window_mask(window_features, d))
-        _node_bounds(self, points, effective_n_threads(n_jobs))
+        _node_bounds(self, points, n_threads)
         self.node_block = np.full(self.n_nodes, -1, dtype=np.intp)
         if period is not None:
             self.set_periods(period, 0.0)
@@ -207,8 +206,8 @@ cdef class BallTree(SpatialIndex):
             bound = self.node_max_reach[node]
             inner = self.node_min_inner[node]
         else:
-            bound = fmax(q.reach, self.node_max_reach[node])
-            inner = fmax(q.inner, self.node_min_inner[node])
+            bound = larger(q.reach, self.node_max_reach[node])
+            inner = larger(q.inner, self.node_min_inner[node])
         if bound <= 0:
             return 0
         box_distances(&self.node_centroid[node, 0], q.lo, q.hi, &self.norm, &near, &far)
@@ -262,10 +261,18 @@ cdef class BallTree(SpatialIndex):
         np.add.at(inside, ends[nodes], -1)
         starts_block = np.cumsum(inside)[:n + 1] == 0
         if not eps.shared and n > 1:
+            leaves = slice(n_nodes // 2, n_nodes)
+            sizes = ends[leaves] - starts[leaves]
             leaf_start = np.zeros(n, dtype=bool)
-            leaf_start[starts[n_nodes // 2:][ends[n_nodes // 2:] > starts[n_nodes // 2:]]] = True
-            octave = np.frexp(np.broadcast_to(eps.reach, (n,)))[1]
+            leaf_start[starts[leaves][sizes > 0]] = True
+            reach = np.broadcast_to(eps.reach, (n,))
+            # Reaches within the leaf's radius all share one class: the leaf's box
+            # bounds their search as much as their eps does.
+            small = reach <= np.repeat(np.asarray(self.node_radius)[leaves], sizes)
+            octave = np.where(small, np.iinfo(np.int32).min, np.frexp(reach)[1])
             starts_block[1:n] &= leaf_start[1:] | (octave[1:] != octave[:n - 1])
+            # A reach of a typical leaf's width or more may hold whole nodes.
+            self.credit_reach = 2.0 * np.median(np.asarray(self.node_radius)[leaves][sizes > 0])
         blocks = np.flatnonzero(starts_block).astype(np.intp)
         node_block = np.full(n_nodes, -1, dtype=np.intp)
         node_block[nodes] = np.searchsorted(blocks, starts[nodes])
@@ -290,13 +297,13 @@ cdef class BallTree(SpatialIndex):
             for node in range(self.n_nodes - 1, -1, -1):
                 left = 2 * node + 1
                 if left < self.n_nodes:
-                    largest = fmax(self.node_max_reach[left], self.node_max_reach[left + 1])
+                    largest = larger(self.node_max_reach[left], self.node_max_reach[left + 1])
                     least = smaller(self.node_min_inner[left], self.node_min_inner[left + 1])
                 else:
                     largest = 0.0
                     least = INFINITY
                     for pos in range(self.node_start[node], self.node_end[node]):
-                        largest = fmax(largest, r[pos])
+                        largest = larger(largest, r[pos])
                         least = smaller(least, h[pos])
                 self.node_max_reach[node] = largest
                 self.node_min_inner[node] = least
@@ -348,58 +355,99 @@ def _rebuild_ball_tree(state):
 
 
 def _partition(const floating[:, ::1] X, scale, intp_t[::1] order,
-               intp_t[::1] node_start, intp_t[::1] node_end):
-    """Split order (IN/OUT) recursively at the median size or of the widest feature."""
-    cdef const double[::1] sizes = scale
-    cdef const double* size = NULL if scale is None else &sizes[0]
+               intp_t[::1] node_start, intp_t[::1] node_end, int n_threads):
+    """Split order (IN/OUT) recursively at the median size or of the widest feature.
+
+    Returns the points in tree order (X[order]): the splits move the rows
+    themselves, with their sizes and order, so every pass reads memory in
+    sequence.  The top levels are split in turn, then the subtrees below them
+    in parallel: they hold disjoint runs, and each split depends only on its
+    own points, so the tree is the same for any number of threads.
+    """
+    points = np.array(X, copy=True, order="C")
+    if X.shape[0] == 0:
+        return points
+    cdef floating[:, ::1] rows = points
+    sizes = None if scale is None else np.array(scale, dtype=np.float64, copy=True)
+    cdef double[::1] size_view = sizes
+    cdef double[::1] keys = np.empty(max(X.shape[0], 1))
+    cdef Rows r
+    r.d = X.shape[1]
+    r.size = NULL if scale is None else &size_view[0]
+    r.order = &order[0]
+    r.key = &keys[0]
+    cdef intp_t n_nodes = node_start.shape[0], node, subtrees = 2
+    # The first node of the level with at least two subtrees per thread.
+    while subtrees < 2 * n_threads:
+        subtrees = 2 * subtrees
+    cdef intp_t level_start = min(subtrees - 1, n_nodes)
+    cdef intp_t level_end = min(2 * level_start + 1, n_nodes)
     with nogil:
-        _split(X, size, &order[0], 0, X.shape[0], 0, node_start, node_end)
+        _split(&rows[0, 0], &r, 0, X.shape[0], 0, level_start, node_start, node_end)
+        for node in prange(level_start, level_end, schedule="dynamic", chunksize=1,
+                           num_threads=n_threads):
+            _split(&rows[0, 0], &r, node_start[node], node_end[node], node, n_nodes,
+                   node_start, node_end)
+    return points
 
 
-cdef int _split(const floating[:, ::1] X, const double* size, intp_t* order, intp_t start,
-                intp_t end, intp_t node, intp_t[::1] node_start,
-                intp_t[::1] node_end) except -1 nogil:
+cdef struct Rows:
+    # What a split moves along with the points: their sizes (or NULL), their rows of
+    # X, and the key of the split (scratch).
+    intp_t d
+    double* size
+    intp_t* order
+    double* key
+
+
+cdef int _split(floating* points, const Rows* r, intp_t start, intp_t end, intp_t node,
+                intp_t stop, intp_t[::1] node_start, intp_t[::1] node_end) except -1 nogil:
+    """Split node's run of rows and its subtree's, down to the leaves or to node ``stop``
+    and beyond (whose runs are only recorded)."""
     cdef intp_t n_nodes = node_start.shape[0]
-    cdef intp_t mid = start + (end - start) // 2, k
+    cdef intp_t mid = start + (end - start) // 2, k, i
     cdef double width
     node_start[node] = start
     node_end[node] = end
-    if 2 * node + 1 >= n_nodes:
+    if 2 * node + 1 >= n_nodes or node >= stop:
         return 0
     if end - start >= POINTS_PER_CHECK:
         check_signals()
     if end - start > 1:
-        k = _widest_feature(X, order, start, end, &width)
-        if size != NULL and _split_by_size(size, order, start, end, width):
-            _select(size, 1, order, start, end, mid)
+        k = _widest_feature(points, r.d, start, end, &width)
+        if r.size != NULL and _split_by_size(r.size, start, end, width):
+            for i in range(start, end):
+                r.key[i] = r.size[i]
         else:
-            _select(&X[0, k], X.shape[1], order, start, end, mid)
-    _split(X, size, order, start, mid, 2 * node + 1, node_start, node_end)
-    _split(X, size, order, mid, end, 2 * node + 2, node_start, node_end)
+            for i in range(start, end):
+                r.key[i] = points[i * r.d + k]
+        _select(points, r, start, end, mid)
+    _split(points, r, start, mid, 2 * node + 1, stop, node_start, node_end)
+    _split(points, r, mid, end, 2 * node + 2, stop, node_start, node_end)
     return 0
 
 
-cdef bint _split_by_size(const double* size, const intp_t* order, intp_t start, intp_t end,
+cdef bint _split_by_size(const double* size, intp_t start, intp_t end,
                          double width) noexcept nogil:
-    """Whether the largest size of order[start:end] exceeds width and SCALE_RATIO x the least."""
+    """Whether the largest size of start..end-1 exceeds width and SCALE_RATIO x the least."""
     cdef intp_t i
-    cdef double lo = size[order[start]], hi = lo
+    cdef double lo = size[start], hi = lo
     for i in range(start + 1, end):
-        lo = smaller(lo, size[order[i]])
-        hi = larger(hi, size[order[i]])
+        lo = smaller(lo, size[i])
+        hi = larger(hi, size[i])
     return hi > width and hi > SCALE_RATIO * lo
 
 
-cdef intp_t _widest_feature(const floating[:, ::1] X, const intp_t* order,
-                            intp_t start, intp_t end, double* width) noexcept nogil:
-    """The feature of largest spread over order[start:end], and that spread (OUT: width)."""
+cdef intp_t _widest_feature(const floating* points, intp_t d, intp_t start, intp_t end,
+                            double* width) noexcept nogil:
+    """The feature of largest spread over rows start..end-1, and that spread (OUT: width)."""
     cdef intp_t k, i, best = 0
     cdef double lo, hi, v, spread = -1.0
-    for k in range(X.shape[1]):
-        lo = X[order[start], k]
+    for k in range(d):
+        lo = points[start * d + k]
         hi = lo
         for i in range(start + 1, end):
-            v = X[order[i], k]
+            v = points[i * d + k]
             if v < lo:
                 lo = v
             elif v > hi:
@@ -411,31 +459,27 @@ cdef intp_t _widest_feature(const floating[:, ::1] X, const intp_t* order,
     return best
 
 
-cdef void _select(const floating* key, intp_t stride, intp_t* order,
-                  intp_t lo, intp_t hi, intp_t nth) noexcept nogil:
-    """Quickselect: order[lo:hi] rearranged so that order[nth] has the nth smallest key.
-
-    The key of row r is key[r * stride] (&X[0, k] and the row length: column k).
-    """
-    cdef intp_t i, j, tmp
+cdef void _select(floating* points, const Rows* r, intp_t lo, intp_t hi,
+                  intp_t nth) noexcept nogil:
+    """Quickselect: rows lo..hi-1 rearranged so that row nth has the nth smallest key."""
+    cdef intp_t i, j
+    cdef const double* key = r.key
     cdef double a, b, c, pivot
     hi -= 1
     while lo < hi:
-        a = key[order[lo] * stride]
-        b = key[order[(lo + hi) // 2] * stride]
-        c = key[order[hi] * stride]
-        pivot = fmax(fmin3(a, b), fmin3(fmax(a, b), c))  # median of three
+        a = key[lo]
+        b = key[(lo + hi) // 2]
+        c = key[hi]
+        pivot = larger(smaller(a, b), smaller(larger(a, b), c))  # median of three
         i = lo
         j = hi
         while i <= j:
-            while key[order[i] * stride] < pivot:
+            while key[i] < pivot:
                 i += 1
-            while key[order[j] * stride] > pivot:
+            while key[j] > pivot:
                 j -= 1
             if i <= j:
-                tmp = order[i]
-                order[i] = order[j]
-                order[j] = tmp
+                _swap(points, r, i, j)
                 i += 1
                 j -= 1
         if nth <= j:
@@ -446,8 +490,25 @@ cdef void _select(const floating* key, intp_t stride, intp_t* order,
             return
 
 
-cdef inline double fmin3(double a, double b) noexcept nogil:
-    return a if a < b else b
+cdef inline void _swap(floating* points, const Rows* r, intp_t i, intp_t j) noexcept nogil:
+    """Exchange rows i and j, with their key, size and order."""
+    cdef intp_t k, t
+    cdef floating v
+    cdef double s
+    for k in range(r.d):
+        v = points[i * r.d + k]
+        points[i * r.d + k] = points[j * r.d + k]
+        points[j * r.d + k] = v
+    s = r.key[i]
+    r.key[i] = r.key[j]
+    r.key[j] = s
+    if r.size != NULL:
+        s = r.size[i]
+        r.size[i] = r.size[j]
+        r.size[j] = s
+    t = r.order[i]
+    r.order[i] = r.order[j]
+    r.order[j] = t
 
 
 cdef inline void box_distances(const double* c, const double* lo, const double* hi,
@@ -458,7 +519,7 @@ cdef inline void box_distances(const double* c, const double* lo, const double* 
     for k in range(norm.n_features):
         gap = lo[k] - c[k] if c[k] < lo[k] else (c[k] - hi[k] if c[k] > hi[k] else 0.0)
         acc_near = accumulate(acc_near, gap, norm)
-        acc_far = accumulate(acc_far, fmax(fabs(c[k] - lo[k]), fabs(hi[k] - c[k])), norm)
+        acc_far = accumulate(acc_far, larger(fabs(c[k] - lo[k]), fabs(hi[k] - c[k])), norm)
     near[0] = unreduce(acc_near, norm)
     far[0] = unreduce(acc_far, norm)
 
@@ -467,8 +528,8 @@ def _node_bounds(BallTree tree, const floating[:, ::1] points, int n_threads):
     """Centroid and radius of every node (OUT: tree.node_centroid, tree.node_radius)."""
     cdef intp_t node, pos, k, d = points.shape[1]
     cdef intp_t n_nodes = tree.n_nodes
-    cdef double radius, count
-    cdef double[:, ::1] buffer = np.empty((n_nodes, d))
+    cdef double farthest, acc, count
+    cdef const double* c
     with nogil:
         for node in prange(n_nodes, schedule="dynamic", num_threads=n_threads):
             if threadid() == 0 and (node % 64 == 0 or tree.node_end[node]
@@ -484,13 +545,15 @@ def _node_bounds(BallTree tree, const floating[:, ::1] points, int n_threads):
                     tree.node_centroid[node, k] += points[pos, k]
             for k in range(d):
                 tree.node_centroid[node, k] /= count
-            radius = 0.0
+            # The largest reduced distance, unreduced once (unreduce is monotone).
+            c = &tree.node_centroid[node, 0]
+            farthest = 0.0
             for pos in range(tree.node_start[node], tree.node_end[node]):
+                acc = 0.0
                 for k in range(d):
-                    buffer[node, k] = points[pos, k]
-                radius = fmax(radius, point_distance(&tree.node_centroid[node, 0],
-                                                     &buffer[node, 0], &tree.norm))
-            tree.node_radius[node] = radius
+                    acc = accumulate(acc, fabs(<double> points[pos, k] - c[k]), &tree.norm)
+                farthest = larger(farthest, acc)
+            tree.node_radius[node] = unreduce(farthest, &tree.norm)
 
 
 def _clique_nodes(BallTree tree, const floating[:, ::1] points, EpsRows eps,

@@ -19,6 +19,12 @@
 #            most are then neighbours of all the block's points or of none, and
 #            only the others are tested point by point (a dense spot among
 #            sparse surroundings stays linear).
+#            Under the union rule with eps of their own, blocks of large reach
+#            (index.credit_reach: the tree's) first credit their weight to the
+#            whole ranges of their FORWARD searches: those points are in the
+#            large eps, hence the block is in their N (_credit_whole_ranges).
+#            A point credited its minimum is core without a search: a point
+#            among a few large eps no longer searches as far as they reach.
 # 2. connect for every pair of core points i, j with one in the other's own
 #            neighbourhood, union(i, j) in a lock-free union-find
 #            (_union_find.pxd): every edge of the cluster graph (q in N(p) or
@@ -66,7 +72,7 @@ from gridscan._kernels cimport (
 from gridscan._signals cimport POINTS_PER_POLL, poll_signals
 from gridscan._typedefs cimport intp_t, uint8_t
 from gridscan._union_find cimport (
-    atomic_max, atomic_min, gs_atomic_load, uf_find, uf_flatten, uf_union,
+    atomic_add, atomic_max, atomic_min, gs_atomic_load, uf_find, uf_flatten, uf_union,
 )
 
 # Features of a point at most (the scratch arrays of _decide_ranges live on the stack).
@@ -122,6 +128,9 @@ def find_core_points(SpatialIndex index, EpsRows eps, weights, const double[::1]
     cdef Direction mode = UNION if union_rule and not eps.shared else FORWARD
     if mode == UNION:
         index.set_point_eps(eps, n_threads=n_threads)
+        if can_stop_early and whole_ranges:
+            _credit_whole_ranges(index, index.points, eps, weights, unit_weights, min_weight,
+                                 is_core, n_threads)
     _count(index, index.points, eps, weights, weight_prefix, min_weight, can_stop_early,
            whole_ranges, unit_weights, mode, is_core, n_threads)
     return is_core
@@ -321,6 +330,69 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                                      possible if can_stop_early and whole_ranges else INFINITY,
                                      <Direction> mode, norm)
                 is_core[i] = total >= need
+    if failed[0]:
+        raise MemoryError("gridscan: out of memory while collecting candidate ranges")
+
+
+def _credit_whole_ranges(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
+                         const double[::1] weights, bint unit_weights,
+                         const double[::1] min_weight, uint8_t[::1] is_core, int n_threads):
+    """Pass 1a, under the union rule: flag core (is_core, OUT) the points that the whole
+    ranges of large neighbourhoods already give enough weight.
+
+    A whole range of a block's FORWARD search lies in the own neighbourhood of
+    every point of the block, so under the union rule the block's points all
+    belong to N(p) of every p in the range.  Blocks of reach credit_reach or
+    more (the index's choice; a few large eps among small ones) search, each
+    credits its weight to its whole ranges, and a point credited its minimum
+    is core without a search of its own: one large eps that reaches most of
+    the data costs its search, not a test per point it reaches.  The ranges of
+    one search are disjoint and each block credits once, so a credit is part
+    of the weight of N(p); whole weights (whole_ranges) keep the sums exact.
+    """
+    if index.credit_reach == INFINITY:
+        return
+    cdef Workspace work = Workspace(n_threads, points.shape[1])
+    cdef const intp_t[::1] blocks = index.blocks
+    cdef intp_t n_blocks = blocks.shape[0] - 1, n = points.shape[0]
+    cdef intp_t chunk = parallel_chunk(n_blocks, n_threads)
+    cdef intp_t b, j, r, t, weight, pos, total = 0
+    cdef intp_t min_stride = 0 if min_weight.shape[0] == 1 else 1
+    cdef double credit_reach = index.credit_reach
+    cdef const EpsTable* e = &eps.table
+    # credit[pos] - credit[pos - 1]: the weight credited from pos on (a difference array).
+    cdef intp_t[::1] credit = np.zeros(n + 1, dtype=np.intp)
+    cdef Query* query
+    cdef RangeList* ranges
+    cdef int failed[1]
+    failed[0] = 0
+    with nogil:
+        for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
+            t = threadid()
+            if t == 0:
+                poll_signals(b, BLOCKS_PER_POLL)
+            query = work.queries[t]
+            load_block_query(query, points, blocks[b], blocks[b + 1], NULL, 0, e, FORWARD, b)
+            if query.reach < credit_reach:
+                continue
+            ranges = work.ranges[t]
+            ranges.size = 0
+            if index.search(query, FORWARD, ranges) < 0:
+                failed[0] = 1
+                continue
+            weight = blocks[b + 1] - blocks[b]
+            if not unit_weights:
+                weight = 0
+                for j in range(blocks[b], blocks[b + 1]):
+                    weight = weight + <intp_t> weights[j]
+            for r in range(ranges.size):
+                if ranges.full[r]:
+                    atomic_add(&credit[ranges.start[r]], weight)
+                    atomic_add(&credit[ranges.end[r]], -weight)
+        for pos in range(n):
+            total = total + credit[pos]
+            if total >= min_weight[pos * min_stride]:
+                is_core[pos] = 1
     if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")
 
@@ -662,7 +734,7 @@ cdef void _join_clique(intp_t b, intp_t lowest, intp_t first, intp_t end, const 
     ``query`` is the box of b's core points: a candidate out of its reach
     (_reaches_box) is linked to none of them and is not tested one by one.
     """
-    cdef intp_t r, c, i, j, d = points.shape[1]
+    cdef intp_t r, c, j
     cdef bint joined
     for r in range(ranges.size):
         c = ranges.block[r]
@@ -675,13 +747,8 @@ cdef void _join_clique(intp_t b, intp_t lowest, intp_t first, intp_t end, const 
             joined = ranges.full[r]
             j = first_core[c]
             while not joined and j < ranges.end[r]:
-                if is_core[j] and _reaches_box(query, &points[j, 0],
-                                               e.values + j * e.row_stride, e.n_cols, d,
-                                               mode, norm):
-                    for i in range(first, end):
-                        if is_core[i] and _linked(points, e, i, j, mode, norm):
-                            joined = True
-                            break
+                joined = is_core[j] and _links_block(first, end, j, query, points, e, is_core,
+                                                     mode, norm)
                 j = j + 1
             if joined:
                 uf_union(parent, first, first_core[c])
@@ -689,16 +756,9 @@ cdef void _join_clique(intp_t b, intp_t lowest, intp_t first, intp_t end, const 
         if ranges.full[r]:
             _join_range(first, ranges.start[r], ranges.end[r], runs, parent)
             continue
-        for j in range(ranges.start[r], ranges.end[r]):
-            # One edge joins j to the whole block.
-            if (not is_core[j] or uf_find(parent, j) == uf_find(parent, first)
-                    or not _reaches_box(query, &points[j, 0], e.values + j * e.row_stride,
-                                        e.n_cols, d, mode, norm)):
-                continue
-            for i in range(first, end):
-                if is_core[i] and _linked(points, e, i, j, mode, norm):
-                    uf_union(parent, first, j)
-                    break
+        # One edge joins j to the whole block.
+        _join_candidates(first, end, query, ranges.start[r], ranges.end[r], points, e, is_core,
+                         parent, runs, mode, norm)
 
 
 cdef void _join_point(intp_t lowest, intp_t i, const RangeList* ranges,
@@ -708,7 +768,7 @@ cdef void _join_point(intp_t lowest, intp_t i, const RangeList* ranges,
                       const Norm* norm) noexcept nogil:
     """Join the core point i (of a block that is not a clique) to its core neighbours in
     blocks from ``lowest`` on."""
-    cdef intp_t r, c, j, root
+    cdef intp_t r, c, j
     for r in range(ranges.size):
         c = ranges.block[r]
         if c >= 0 and (c < lowest or first_core[c] < 0):
@@ -725,18 +785,62 @@ cdef void _join_point(intp_t lowest, intp_t i, const RangeList* ranges,
         if ranges.full[r]:
             _join_range(i, ranges.start[r], ranges.end[r], runs, parent)
             continue
-        # i's root as last seen: another thread may have moved it since, which costs
-        # no more than a test that was not needed.
-        root = uf_find(parent, i)
-        for j in range(ranges.start[r], ranges.end[r]):
-            if not is_core[j] or j == i:
-                continue
-            # Already one set: no test needed (cells of many points, not cliques).
-            if uf_find(parent, j) == root:
-                continue
-            if _linked(points, e, i, j, mode, norm):
-                uf_union(parent, i, j)
-                root = uf_find(parent, i)
+        _join_candidates(i, i + 1, NULL, ranges.start[r], ranges.end[r], points, e, is_core,
+                         parent, runs, mode, norm)
+
+
+cdef void _join_candidates(intp_t first, intp_t last, const Query* query, intp_t start,
+                           intp_t end, const floating[:, ::1] points, const EpsTable* e,
+                           const uint8_t* is_core, intp_t* parent, Runs* runs,
+                           Direction mode, const Norm* norm) noexcept nogil:
+    """Join the core points of first..last-1 (one set: a point, or a clique's core
+    points whose box is ``query``) to their core neighbours among the candidates
+    [start, end).
+
+    A candidate already in the set needs no test, and neither does the rest of
+    its run.  A streak of consecutive core positions found in the set (already
+    or by this join) becomes a run itself, so the next search that meets them,
+    from any point of the set, skips them together: a point with a large eps
+    meets the same small-eps points again and again.
+    """
+    # The set's root as last seen: another thread may have moved it since, which
+    # costs no more than a test that was not needed.
+    cdef intp_t root = uf_find(parent, first)
+    cdef intp_t j = runs.next_core[start], streak = -1
+    while j < end:
+        if uf_find(parent, j) == root:
+            if streak < 0:
+                streak = j
+            j = runs.next_core[gs_atomic_load(&runs.run_end[j])]
+            continue
+        if _links_block(first, last, j, query, points, e, is_core, mode, norm):
+            uf_union(parent, first, j)
+            root = uf_find(parent, first)
+            if streak < 0:
+                streak = j
+        elif streak >= 0:
+            # Every core position in [streak, j) is in the set.
+            atomic_max(&runs.run_end[streak], j)
+            streak = -1
+        j = runs.next_core[j + 1]
+    if streak >= 0:
+        atomic_max(&runs.run_end[streak], j)
+
+
+cdef inline bint _links_block(intp_t first, intp_t last, intp_t j, const Query* query,
+                              const floating[:, ::1] points, const EpsTable* e,
+                              const uint8_t* is_core, Direction mode,
+                              const Norm* norm) noexcept nogil:
+    """Whether j is linked to a core point of first..last-1 (more than one: within reach
+    of their box first, _reaches_box)."""
+    cdef intp_t i
+    if last - first > 1 and not _reaches_box(query, &points[j, 0], e.values + j * e.row_stride,
+                                             e.n_cols, points.shape[1], mode, norm):
+        return False
+    for i in range(first, last):
+        if is_core[i] and _linked(points, e, i, j, mode, norm):
+            return True
+    return False
 
 
 def _number_clusters(const intp_t[::1] order, const uint8_t[::1] is_core,

@@ -83,6 +83,10 @@ cdef class SpatialIndex:
     # Whether, with eps of their own, the connect pass searches every block forward
     # instead of each pair of blocks once by a union search (_core._connect).
     cdef bint links_forward
+    # Under the union rule with eps of their own, blocks whose reach is at least this
+    # first credit the points of the whole ranges their FORWARD searches find
+    # (_core._credit_whole_ranges); INFINITY: no block does.
+    cdef double credit_reach
     # The search state (docs/architecture.rst, "The search state"), recorded by the
     # base class's prepare_searches and set_point_eps around the subclasses' hooks:
     cdef readonly EpsRows search_eps    # eps the searches of the own blocks are ready for

@@ -486,6 +486,7 @@ cdef class SpatialIndex:
         self.periods = None
         self.reads_eps_bounds = True
         self.links_forward = False
+        self.credit_reach = INFINITY
 
     def set_periods(self, periods, point_reach):
         """Make the features with a period > 0 periodic (minimum-image differences).

@@ -28,7 +28,7 @@
 # distance against eps squared), so a scalar eps reproduces its ties.
 # Coordinates are read as float or double and always compared in double.
 
-from libc.math cimport fabs, pow, sqrt, fmax
+from libc.math cimport fabs, pow, sqrt
 
 from cython cimport floating
 
@@ -132,7 +132,7 @@ cdef inline double accumulate(double acc, double dx, const Norm* norm) noexcept 
     if norm.metric == MANHATTAN:
         return acc + dx
     if norm.metric == CHEBYSHEV:
-        return fmax(acc, dx)
+        return larger(acc, dx)
     return acc + pow(dx, norm.p)
 
 

@@ -66,3 +66,10 @@ cdef inline void atomic_max(intp_t* target, intp_t value) noexcept nogil:
         if gs_atomic_cas(target, current, value):
             return
         current = gs_atomic_load(target)
+
+
+cdef inline void atomic_add(intp_t* target, intp_t value) noexcept nogil:
+    """target += value, safe against other threads doing the same."""
+    cdef intp_t current = gs_atomic_load(target)
+    while not gs_atomic_cas(target, current, current + value):
+        current = gs_atomic_load(target)

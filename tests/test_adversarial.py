@@ -420,3 +420,33 @@ def test_links_that_only_one_end_reaches(rule):
     expected, _ = reference_dbscan(X, np.column_stack([sample_eps] * 2), 5, rule=rule)
     assert np.all(expected == 0)
     assert_all_algorithms(X, expected, sample_eps=sample_eps, min_samples=5, neighbors=rule)
+
+
+@pytest.mark.parametrize("metric, p", [("euclidean", None), ("chebyshev", None),
+                                       ("minkowski", 3.0)])
+@pytest.mark.parametrize("periodic", [False, True])
+def test_large_eps_credit_whole_ranges(metric, p, periodic):
+    # A few points whose eps reaches whole leaves among many that reach nobody: under
+    # the union rule a small point's weight is its own plus that of the large points
+    # reaching it, decided for most of them by the large points' whole ranges.  The
+    # minimum lies between the counts that occur, so a credit too many or too few
+    # changes which points are core.  Whole-number weights (zeros included), periodic
+    # x, one and two threads, against the brute force.
+    rng = np.random.default_rng(31)
+    n_small, n_large = 600, 8
+    X = rng.uniform(0, 1, (n_small + n_large, 2))
+    sample_eps = np.concatenate([np.full(n_small, 1e-4), rng.uniform(0.25, 0.5, n_large)])
+    E = np.column_stack([sample_eps] * 2)
+    periods = [1.0, None] if periodic else None
+    for min_samples, w in ((4, None), (6, rng.integers(0, 3, len(X)).astype(float))):
+        expected, core = reference_dbscan(X, E, min_samples, metric=metric,
+                                          p=2.0 if p is None else p, weights=w,
+                                          periods=periods)
+        small_core = np.isin(np.arange(n_small), core)
+        assert 0.1 < small_core.mean() < 0.9
+        for n_jobs in (1, 2):
+            model = GridDBSCAN(min_samples=min_samples, metric=metric, p=p, periods=periods,
+                               algorithm="ball_tree", leaf_size=8, n_jobs=n_jobs)
+            model.fit(X, sample_weight=w, sample_eps=sample_eps)
+            np.testing.assert_array_equal(model.labels_, expected)
+            np.testing.assert_array_equal(model.core_sample_indices_, core)
