@@ -83,7 +83,9 @@ from gridscan._index cimport (
 from gridscan._kernels cimport (
     FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, larger, smaller, within_offsets,
 )
-from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals
+from gridscan._signals cimport (
+    CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals, raise_pending, signal_raised,
+)
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
 
 # Cell keys: 4 bytes when the grid's keys fit, else 8 (_cell_keys, _radix_sort).
@@ -1000,16 +1002,20 @@ def _fill_level_keys(const floating[:, ::1] X, const double[::1] origin,
     (for _level_keys)."""
     cdef intp_t i, k, n = X.shape[0], d = X.shape[1], level
     cdef int64_t key
+    cdef int interrupted[1]
+    interrupted[0] = 0
     with nogil:
         for i in prange(n, schedule="static", num_threads=n_threads):
-            if threadid() == 0:
-                poll_signals(i, POINTS_PER_POLL)
+            if threadid() == 0 and signal_raised(i, POINTS_PER_POLL):
+                interrupted[0] = 1
             level = of[i]
             key = offset[level]
             for k in range(d):
                 key = key + _clipped_cell(X[i, k], origin[k], inv[level, k],
                                           n_along[level, k]) * stride[level, k]
             keys[i] = <cell_key_t> key
+    if interrupted[0]:
+        raise_pending()
 
 
 def _row_means(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,
@@ -1041,15 +1047,19 @@ def _cell_keys(const floating[:, ::1] X, const double[::1] origin, const double[
     cdef intp_t i, n = X.shape[0], d = X.shape[1]
     cdef int64_t row, r
     cdef bint per_row = row_inv_size.shape[0] > 1
+    cdef int interrupted[1]
+    interrupted[0] = 0
     with nogil:
         for i in prange(n, schedule="static", num_threads=n_threads):
-            if threadid() == 0:
-                poll_signals(i, POINTS_PER_POLL)
+            if threadid() == 0 and signal_raised(i, POINTS_PER_POLL):
+                interrupted[0] = 1
             row = _row_of(&X[i, 0], &origin[0], &inv_size[0], &dims[0], &row_strides[0],
                           along, d)
             r = row if per_row else 0
             keys[i] = <cell_key_t> (row * row_length + _clipped_cell(
                 X[i, along], origin[along], row_inv_size[r], row_cells[r]))
+    if interrupted[0]:
+        raise_pending()
 
 
 cdef inline int64_t _row_of(const floating* x, const double* origin, const double* inv_size,
@@ -1135,10 +1145,12 @@ def _cell_boxes(const floating[:, ::1] points, const intp_t[::1] cell_start,
                 double[:, ::1] lo, double[:, ::1] hi, int n_threads):
     """Bounding box (OUT: lo, hi) of the points of every cell."""
     cdef intp_t u, i, k, d = points.shape[1]
+    cdef int interrupted[1]
+    interrupted[0] = 0
     with nogil:
         for u in prange(cell_start.shape[0] - 1, schedule="static", num_threads=n_threads):
-            if threadid() == 0:
-                poll_signals(u, CELLS_PER_POLL)
+            if threadid() == 0 and signal_raised(u, CELLS_PER_POLL):
+                interrupted[0] = 1
             for k in range(d):
                 lo[u, k] = points[cell_start[u], k]
                 hi[u, k] = points[cell_start[u], k]
@@ -1146,6 +1158,8 @@ def _cell_boxes(const floating[:, ::1] points, const intp_t[::1] cell_start,
                 for k in range(d):
                     lo[u, k] = smaller(lo[u, k], points[i, k])
                     hi[u, k] = larger(hi[u, k], points[i, k])
+    if interrupted[0]:
+        raise_pending()
 
 
 def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep, int n_threads):
@@ -1154,10 +1168,12 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep, int n_
     cdef intp_t u, i, k, d = grid.norm.n_features, cols = e.n_cols
     cdef int64_t row
     cdef const double* eps_row
+    cdef int interrupted[1]
+    interrupted[0] = 0
     with nogil:
         for u in prange(grid.n_cells, schedule="static", num_threads=n_threads):
-            if threadid() == 0:
-                poll_signals(u, CELLS_PER_POLL)
+            if threadid() == 0 and signal_raised(u, CELLS_PER_POLL):
+                interrupted[0] = 1
             for i in range(grid.cell_start[u], grid.cell_start[u + 1]):
                 if not keep[i]:
                     continue
@@ -1174,6 +1190,8 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep, int n_
                 row = grid.cell_key[u] // grid.row_length
                 grid.row_reach[row] = larger(grid.row_reach[row],
                                              grid.cell_eps_max[u, 0 if cols == 1 else grid.along])
+    if interrupted[0]:
+        raise_pending()
 
 
 cdef int _pair_push(PairBuffer* pairs, intp_t cell, uint8_t flags) noexcept nogil:
