@@ -465,21 +465,45 @@ cdef class CellGrid(SpatialIndex):
             self, self.points, eps, n_threads)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
-        cdef intp_t i, u
+        cdef intp_t i, u, size
+        cdef intp_t first = 0, end = 0
         cdef uint8_t hit, full, flags
+        cdef const uint8_t* pair_flags
+        cdef const intp_t* pair_cell
+        cdef const intp_t* cell_start
         if q.block < 0 or not self._uses_pair_list(q, mode):
             return self._collect(q, mode, 0, out, NULL)
         hit = PAIR_FORWARD if mode == FORWARD else (
             PAIR_REVERSE if mode == REVERSE else PAIR_FORWARD | PAIR_REVERSE)
         full = PAIR_FORWARD_FULL if mode == FORWARD else (
             PAIR_REVERSE_FULL if mode == REVERSE else PAIR_FORWARD_FULL | PAIR_REVERSE_FULL)
-        for i in range(self.pair_start[q.block], self.pair_start[q.block + 1]):
-            flags = self.pair_flags[i]
+        first = self.pair_start[q.block]
+        end = self.pair_start[q.block + 1]
+        if out.capacity - out.size < end - first:
+            for i in range(first, end):
+                flags = self.pair_flags[i]
+                if flags & hit:
+                    u = self.pair_cell[i]
+                    if range_push(out, self.cell_start[u], self.cell_start[u + 1],
+                                  (flags & full) != 0, u) < 0:
+                        return -1
+            return 0
+        # Room for the whole list (the usual case once the list has grown): written in
+        # place, through local pointers, instead of a call per pair.
+        pair_flags = &self.pair_flags[0]
+        pair_cell = &self.pair_cell[0]
+        cell_start = &self.cell_start[0]
+        size = out.size
+        for i in range(first, end):
+            flags = pair_flags[i]
             if flags & hit:
-                u = self.pair_cell[i]
-                if range_push(out, self.cell_start[u], self.cell_start[u + 1],
-                              (flags & full) != 0, u) < 0:
-                    return -1
+                u = pair_cell[i]
+                out.start[size] = cell_start[u]
+                out.end[size] = cell_start[u + 1]
+                out.full[size] = (flags & full) != 0
+                out.block[size] = u
+                size += 1
+        out.size = size
         return 0
 
     cdef bint _uses_pair_list(self, const Query* q, Direction mode) noexcept nogil:
