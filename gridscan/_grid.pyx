@@ -83,7 +83,9 @@ from gridscan._index cimport (
 from gridscan._kernels cimport (
     FORWARD, REVERSE, UNION, Direction, EpsTable, Norm, larger, smaller, within_offsets,
 )
-from gridscan._signals cimport CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals
+from gridscan._signals cimport (
+    CELLS_PER_POLL, POINTS_PER_POLL, check_signals, poll_signals, raise_pending, signal_raised,
+)
 from gridscan._typedefs cimport int64_t, intp_t, uint8_t
 
 # Cell keys: 4 bytes when the grid's keys fit, else 8 (_cell_keys, _radix_sort).
@@ -463,21 +465,45 @@ cdef class CellGrid(SpatialIndex):
             self, self.points, eps, n_threads)
 
     cdef int candidates(self, const Query* q, Direction mode, RangeList* out) noexcept nogil:
-        cdef intp_t i, u
+        cdef intp_t i, u, size
+        cdef intp_t first = 0, end = 0
         cdef uint8_t hit, full, flags
+        cdef const uint8_t* pair_flags
+        cdef const intp_t* pair_cell
+        cdef const intp_t* cell_start
         if q.block < 0 or not self._uses_pair_list(q, mode):
             return self._collect(q, mode, 0, out, NULL)
         hit = PAIR_FORWARD if mode == FORWARD else (
             PAIR_REVERSE if mode == REVERSE else PAIR_FORWARD | PAIR_REVERSE)
         full = PAIR_FORWARD_FULL if mode == FORWARD else (
             PAIR_REVERSE_FULL if mode == REVERSE else PAIR_FORWARD_FULL | PAIR_REVERSE_FULL)
-        for i in range(self.pair_start[q.block], self.pair_start[q.block + 1]):
-            flags = self.pair_flags[i]
+        first = self.pair_start[q.block]
+        end = self.pair_start[q.block + 1]
+        if out.capacity - out.size < end - first:
+            for i in range(first, end):
+                flags = self.pair_flags[i]
+                if flags & hit:
+                    u = self.pair_cell[i]
+                    if range_push(out, self.cell_start[u], self.cell_start[u + 1],
+                                  (flags & full) != 0, u) < 0:
+                        return -1
+            return 0
+        # Room for the whole list (the usual case once the list has grown): written in
+        # place, through local pointers, instead of a call per pair.
+        pair_flags = &self.pair_flags[0]
+        pair_cell = &self.pair_cell[0]
+        cell_start = &self.cell_start[0]
+        size = out.size
+        for i in range(first, end):
+            flags = pair_flags[i]
             if flags & hit:
-                u = self.pair_cell[i]
-                if range_push(out, self.cell_start[u], self.cell_start[u + 1],
-                              (flags & full) != 0, u) < 0:
-                    return -1
+                u = pair_cell[i]
+                out.start[size] = cell_start[u]
+                out.end[size] = cell_start[u + 1]
+                out.full[size] = (flags & full) != 0
+                out.block[size] = u
+                size += 1
+        out.size = size
         return 0
 
     cdef bint _uses_pair_list(self, const Query* q, Direction mode) noexcept nogil:
@@ -1000,16 +1026,20 @@ def _fill_level_keys(const floating[:, ::1] X, const double[::1] origin,
     (for _level_keys)."""
     cdef intp_t i, k, n = X.shape[0], d = X.shape[1], level
     cdef int64_t key
+    cdef int interrupted[1]
+    interrupted[0] = 0
     with nogil:
         for i in prange(n, schedule="static", num_threads=n_threads):
-            if threadid() == 0:
-                poll_signals(i, POINTS_PER_POLL)
+            if threadid() == 0 and signal_raised(i, POINTS_PER_POLL):
+                interrupted[0] = 1
             level = of[i]
             key = offset[level]
             for k in range(d):
                 key = key + _clipped_cell(X[i, k], origin[k], inv[level, k],
                                           n_along[level, k]) * stride[level, k]
             keys[i] = <cell_key_t> key
+    if interrupted[0]:
+        raise_pending()
 
 
 def _row_means(const floating[:, ::1] X, const double[::1] origin, const double[::1] inv_size,
@@ -1041,15 +1071,19 @@ def _cell_keys(const floating[:, ::1] X, const double[::1] origin, const double[
     cdef intp_t i, n = X.shape[0], d = X.shape[1]
     cdef int64_t row, r
     cdef bint per_row = row_inv_size.shape[0] > 1
+    cdef int interrupted[1]
+    interrupted[0] = 0
     with nogil:
         for i in prange(n, schedule="static", num_threads=n_threads):
-            if threadid() == 0:
-                poll_signals(i, POINTS_PER_POLL)
+            if threadid() == 0 and signal_raised(i, POINTS_PER_POLL):
+                interrupted[0] = 1
             row = _row_of(&X[i, 0], &origin[0], &inv_size[0], &dims[0], &row_strides[0],
                           along, d)
             r = row if per_row else 0
             keys[i] = <cell_key_t> (row * row_length + _clipped_cell(
                 X[i, along], origin[along], row_inv_size[r], row_cells[r]))
+    if interrupted[0]:
+        raise_pending()
 
 
 cdef inline int64_t _row_of(const floating* x, const double* origin, const double* inv_size,
@@ -1135,10 +1169,12 @@ def _cell_boxes(const floating[:, ::1] points, const intp_t[::1] cell_start,
                 double[:, ::1] lo, double[:, ::1] hi, int n_threads):
     """Bounding box (OUT: lo, hi) of the points of every cell."""
     cdef intp_t u, i, k, d = points.shape[1]
+    cdef int interrupted[1]
+    interrupted[0] = 0
     with nogil:
         for u in prange(cell_start.shape[0] - 1, schedule="static", num_threads=n_threads):
-            if threadid() == 0:
-                poll_signals(u, CELLS_PER_POLL)
+            if threadid() == 0 and signal_raised(u, CELLS_PER_POLL):
+                interrupted[0] = 1
             for k in range(d):
                 lo[u, k] = points[cell_start[u], k]
                 hi[u, k] = points[cell_start[u], k]
@@ -1146,6 +1182,8 @@ def _cell_boxes(const floating[:, ::1] points, const intp_t[::1] cell_start,
                 for k in range(d):
                     lo[u, k] = smaller(lo[u, k], points[i, k])
                     hi[u, k] = larger(hi[u, k], points[i, k])
+    if interrupted[0]:
+        raise_pending()
 
 
 def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep, int n_threads):
@@ -1154,10 +1192,12 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep, int n_
     cdef intp_t u, i, k, d = grid.norm.n_features, cols = e.n_cols
     cdef int64_t row
     cdef const double* eps_row
+    cdef int interrupted[1]
+    interrupted[0] = 0
     with nogil:
         for u in prange(grid.n_cells, schedule="static", num_threads=n_threads):
-            if threadid() == 0:
-                poll_signals(u, CELLS_PER_POLL)
+            if threadid() == 0 and signal_raised(u, CELLS_PER_POLL):
+                interrupted[0] = 1
             for i in range(grid.cell_start[u], grid.cell_start[u + 1]):
                 if not keep[i]:
                     continue
@@ -1174,6 +1214,8 @@ def _cell_eps_bounds(CellGrid grid, EpsRows eps, const uint8_t[::1] keep, int n_
                 row = grid.cell_key[u] // grid.row_length
                 grid.row_reach[row] = larger(grid.row_reach[row],
                                              grid.cell_eps_max[u, 0 if cols == 1 else grid.along])
+    if interrupted[0]:
+        raise_pending()
 
 
 cdef int _pair_push(PairBuffer* pairs, intp_t cell, uint8_t flags) noexcept nogil:

@@ -30,7 +30,9 @@ from gridscan._kernels cimport (
     CHEBYSHEV, EUCLIDEAN, FORWARD, MANHATTAN, MINKOWSKI, REVERSE, UNION, Direction, EpsTable,
     Metric, Norm, accumulate, larger, scaled_distance, smaller, unreduce, within,
 )
-from gridscan._signals cimport POINTS_PER_POLL, QUERIES_PER_POLL, check_signals, poll_signals
+from gridscan._signals cimport (
+    POINTS_PER_POLL, QUERIES_PER_POLL, check_signals, raise_pending, signal_raised,
+)
 from gridscan._typedefs cimport intp_t, uint8_t
 
 METRIC_CODES = {"euclidean": EUCLIDEAN, "manhattan": MANHATTAN,
@@ -386,6 +388,7 @@ cdef class EpsRows:
         cdef const double[:, ::1] v = np.ascontiguousarray(values, dtype=np.float64)
         cdef intp_t n_rows = v.shape[0], n_cols = v.shape[1], r
         cdef double[::1] reach_view, inner_view
+        cdef int interrupted[1]
         if n_cols != 1 and n_cols != index.norm.n_features:
             raise ValueError(f"eps rows have {n_cols} columns; expected 1 or "
                              f"{index.norm.n_features}")
@@ -395,12 +398,15 @@ cdef class EpsRows:
         elif reach is None:
             reach_view = np.empty(n_rows)
             inner_view = np.empty(n_rows)
+            interrupted[0] = 0
             with nogil:
                 for r in prange(n_rows, schedule="static", num_threads=n_threads):
-                    if threadid() == 0:
-                        poll_signals(r, POINTS_PER_POLL)
+                    if threadid() == 0 and signal_raised(r, POINTS_PER_POLL):
+                        interrupted[0] = 1
                     reach_view[r] = _reach(&v[r, 0], n_cols, &index.norm)
                     inner_view[r] = _inner(&v[r, 0], n_cols, &index.norm)
+            if interrupted[0]:
+                raise_pending()
         else:
             reach_view = np.ascontiguousarray(reach, dtype=np.float64)
             inner_view = np.ascontiguousarray(inner, dtype=np.float64)

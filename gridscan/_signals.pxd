@@ -49,6 +49,11 @@ cdef extern from *:
     """
     bint gs_signal_check_due() nogil
 
+cdef extern from "Python.h":
+    # The C functions themselves, for code that must not raise (signal_raised).
+    int gs_check_signals "PyErr_CheckSignals" ()
+    void* gs_error_occurred "PyErr_Occurred" ()
+
 cdef enum:
     POINTS_PER_POLL = 1048576     # points or keys of a simple O(n) loop between polls
     CELLS_PER_POLL = 4096         # cells (each with its own search) between polls
@@ -68,3 +73,23 @@ cdef inline int poll_signals(Py_ssize_t step, Py_ssize_t every) except -1 nogil:
     if (step & (every - 1)) == 0:
         return check_signals()
     return 0
+
+
+cdef inline bint signal_raised(Py_ssize_t step, Py_ssize_t every) noexcept nogil:
+    """poll_signals() for the body of a prange loop: True when a signal handler raised,
+    its exception left pending until raise_pending() after the loop.
+
+    A prange body that can raise makes Cython flush memory (a full fence) after every
+    iteration, which stalls a loop of scattered stores several times over.  Call it
+    on the calling thread only (threadid() == 0 in a parallel region): the exception
+    is pending on that thread.
+    """
+    if (step & (every - 1)) != 0 or not gs_signal_check_due():
+        return False
+    with gil:
+        return gs_check_signals() < 0
+
+
+cdef inline int raise_pending() except -1:
+    """Raise the exception a signal handler left pending (see signal_raised)."""
+    return -1 if gs_error_occurred() != NULL else 0
