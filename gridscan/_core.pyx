@@ -374,12 +374,15 @@ def _credit_whole_ranges(SpatialIndex index, const floating[:, ::1] points, EpsR
     cdef Query* query
     cdef RangeList* ranges
     cdef int failed[1]
+    cdef int interrupted[1]
     failed[0] = 0
+    interrupted[0] = 0
     with nogil:
         for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
             t = threadid()
-            if t == 0:
-                poll_signals(b, BLOCKS_PER_POLL)
+            if interrupted[0] or t == 0 and signal_raised(b, BLOCKS_PER_POLL):
+                interrupted[0] = 1
+                continue
             query = work.queries[t]
             load_block_query(query, points, blocks[b], blocks[b + 1], NULL, 0, e, FORWARD, b)
             if query.reach < credit_reach:
@@ -398,6 +401,9 @@ def _credit_whole_ranges(SpatialIndex index, const floating[:, ::1] points, EpsR
                 if ranges.full[r]:
                     atomic_add(&credit[ranges.start[r]], weight)
                     atomic_add(&credit[ranges.end[r]], -weight)
+    if interrupted[0]:
+        raise_pending()
+    with nogil:
         for pos in range(n):
             total = total + credit[pos]
             if total >= min_weight[pos * min_stride]:
