@@ -50,7 +50,9 @@ from gridscan._kernels cimport (
     FORWARD, REVERSE, Direction, Norm, accumulate, larger, smaller, unreduce,
     within_offsets,
 )
-from gridscan._signals cimport CELLS_PER_POLL, check_signals, poll_signals
+from gridscan._signals cimport (
+    CELLS_PER_POLL, check_signals, poll_signals, raise_pending, signal_raised,
+)
 from gridscan._typedefs cimport intp_t, uint8_t
 
 # Relative tolerance of the pruning tests: a node is skipped or taken whole
@@ -372,6 +374,8 @@ def _partition(const floating[:, ::1] X, scale, intp_t[::1] order,
     cdef double[::1] size_view = sizes
     cdef double[::1] keys = np.empty(max(X.shape[0], 1))
     cdef Rows r
+    cdef bint interrupted = False
+    r.interrupted = &interrupted
     r.d = X.shape[1]
     r.size = NULL if scale is None else &size_view[0]
     r.order = &order[0]
@@ -388,6 +392,8 @@ def _partition(const floating[:, ::1] X, scale, intp_t[::1] order,
                            num_threads=n_threads):
             _split(&rows[0, 0], &r, node_start[node], node_end[node], node, n_nodes,
                    node_start, node_end)
+    if interrupted:
+        raise_pending()
     return points
 
 
@@ -398,10 +404,12 @@ cdef struct Rows:
     double* size
     intp_t* order
     double* key
+    # Set once a signal handler raised (on the calling thread): every split stops.
+    bint* interrupted
 
 
-cdef int _split(floating* points, const Rows* r, intp_t start, intp_t end, intp_t node,
-                intp_t stop, intp_t[::1] node_start, intp_t[::1] node_end) except -1 nogil:
+cdef void _split(floating* points, const Rows* r, intp_t start, intp_t end, intp_t node,
+                 intp_t stop, intp_t[::1] node_start, intp_t[::1] node_end) noexcept nogil:
     """Split node's run of rows and its subtree's, down to the leaves or to node ``stop``
     and beyond (whose runs are only recorded)."""
     cdef intp_t n_nodes = node_start.shape[0]
@@ -409,10 +417,11 @@ cdef int _split(floating* points, const Rows* r, intp_t start, intp_t end, intp_
     cdef double width
     node_start[node] = start
     node_end[node] = end
-    if 2 * node + 1 >= n_nodes or node >= stop:
-        return 0
-    if end - start >= POINTS_PER_CHECK:
-        check_signals()
+    if 2 * node + 1 >= n_nodes or node >= stop or r.interrupted[0]:
+        return
+    if end - start >= POINTS_PER_CHECK and signal_raised(0, 1):
+        r.interrupted[0] = True
+        return
     if end - start > 1:
         k = _widest_feature(points, r.d, start, end, &width)
         if r.size != NULL and _split_by_size(r.size, start, end, width):
@@ -424,7 +433,6 @@ cdef int _split(floating* points, const Rows* r, intp_t start, intp_t end, intp_
         _select(points, r, start, end, mid)
     _split(points, r, start, mid, 2 * node + 1, stop, node_start, node_end)
     _split(points, r, mid, end, 2 * node + 2, stop, node_start, node_end)
-    return 0
 
 
 cdef bint _split_by_size(const double* size, intp_t start, intp_t end,
