@@ -26,7 +26,9 @@
 # largest node whose points are mutual neighbours (a clique: the diagonal of
 # its bounding box passes the kernel) is one block instead of its leaves.
 # With eps of their own, a block is a run of a leaf's points whose reach lies
-# in one octave (a point among much smaller eps searches alone).
+# in one octave, or within the leaf's radius (a point among much smaller eps
+# searches alone), and ``credit_reach`` (twice the median leaf radius) marks
+# the blocks whose whole ranges the union count credits first (_core.pyx).
 # ``node_block[i]`` is the block that node i is, or -1, and a search reports
 # such a node with its block.  The core passes then handle a clique at once
 # instead of point by point (identical or nearly identical points in numbers).
@@ -232,10 +234,10 @@ cdef class BallTree(SpatialIndex):
         points (the core tests each point against the candidates of the leaf's
         box), and a node whose points are mutual neighbours (a clique) is one
         block.  With eps rows of their own, consecutive points of a leaf whose
-        reach lies in one octave (within a factor of two) share a block: a
-        point whose reach differs more searches alone, for a box of points
-        with very different eps finds many candidates that only its largest
-        eps reaches.
+        reach lies in one octave (within a factor of two), or within the
+        leaf's radius, share a block: a point whose reach differs more
+        searches alone, for a box of points with very different eps finds
+        many candidates that only its largest eps reaches.
         """
         n, n_nodes = self.n_points, self.n_nodes
         starts = np.asarray(self.node_start)
@@ -268,13 +270,14 @@ cdef class BallTree(SpatialIndex):
             leaf_start = np.zeros(n, dtype=bool)
             leaf_start[starts[leaves][sizes > 0]] = True
             reach = np.broadcast_to(eps.reach, (n,))
+            leaf_radius = np.asarray(self.node_radius)[leaves]
             # Reaches within the leaf's radius all share one class: the leaf's box
             # bounds their search as much as their eps does.
-            small = reach <= np.repeat(np.asarray(self.node_radius)[leaves], sizes)
+            small = reach <= np.repeat(leaf_radius, sizes)
             octave = np.where(small, np.iinfo(np.int32).min, np.frexp(reach)[1])
             starts_block[1:n] &= leaf_start[1:] | (octave[1:] != octave[:n - 1])
             # A reach of a typical leaf's width or more may hold whole nodes.
-            self.credit_reach = 2.0 * np.median(np.asarray(self.node_radius)[leaves][sizes > 0])
+            self.credit_reach = 2.0 * np.median(leaf_radius[sizes > 0])
         blocks = np.flatnonzero(starts_block).astype(np.intp)
         node_block = np.full(n_nodes, -1, dtype=np.intp)
         node_block[nodes] = np.searchsorted(blocks, starts[nodes])
@@ -372,7 +375,7 @@ def _partition(const floating[:, ::1] X, scale, intp_t[::1] order,
     cdef floating[:, ::1] rows = points
     sizes = None if scale is None else np.array(scale, dtype=np.float64, copy=True)
     cdef double[::1] size_view = sizes
-    cdef double[::1] keys = np.empty(max(X.shape[0], 1))
+    cdef double[::1] keys = np.empty(X.shape[0])
     cdef Rows r
     cdef bint interrupted = False
     r.interrupted = &interrupted
