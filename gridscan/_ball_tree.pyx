@@ -219,6 +219,8 @@ cdef class BallTree(SpatialIndex):
         tol = SLACK * (far + radius + bound)
         if near - radius > bound + tol:
             return 0
+        if q.settled != NULL and q.settled(q.settled_state, start, end):
+            return 0
         if far + radius + tol < inner:
             return range_push(out, start, end, True, self.node_block[node])
         if 2 * node + 1 >= self.n_nodes:

@@ -58,6 +58,7 @@ import numpy as np
 
 from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY
+from libc.stdlib cimport calloc, free
 
 from cython cimport floating
 
@@ -89,6 +90,13 @@ cdef enum:
 # every block.
 cdef enum:
     BLOCKS_PER_POLL = 16
+
+# The rounds of _credit_whole_ranges: every CREDIT_STRIDES[k]-th block not taken before.
+CREDIT_STRIDES = (64, 8, 1)
+
+# Runs that _all_joined follows at most before it lets the search look inside a range.
+cdef enum:
+    SETTLED_RUNS = 8
 
 
 def find_core_points(SpatialIndex index, EpsRows eps, weights, const double[::1] min_weight,
@@ -358,58 +366,87 @@ def _credit_whole_ranges(SpatialIndex index, const floating[:, ::1] points, EpsR
     the data costs its search, not a test per point it reaches.  The ranges of
     one search are disjoint and each block credits once, so a credit is part
     of the weight of N(p); whole weights (whole_ranges) keep the sums exact.
+
+    The blocks credit in rounds (every CREDIT_STRIDES[k]-th block not taken
+    yet), and the points core after a round are left out of the later rounds'
+    searches: a point credited its minimum needs no more, and a search that
+    meets only such points stops high in the tree.
     """
     if index.credit_reach == INFINITY:
         return
     cdef Workspace work = Workspace(n_threads, points.shape[1])
     cdef const intp_t[::1] blocks = index.blocks
     cdef intp_t n_blocks = blocks.shape[0] - 1, n = points.shape[0]
-    cdef intp_t chunk = parallel_chunk(n_blocks, n_threads)
-    cdef intp_t b, j, r, t, weight, pos, total = 0
+    cdef intp_t chunk
+    cdef intp_t b, k, j, r, t, weight, pos, total, stride, taken
     cdef intp_t min_stride = 0 if min_weight.shape[0] == 1 else 1
     cdef double credit_reach = index.credit_reach
     cdef const EpsTable* e = &eps.table
     # credit[pos] - credit[pos - 1]: the weight credited from pos on (a difference array).
     cdef intp_t[::1] credit = np.zeros(n + 1, dtype=np.intp)
+    # next_open[pos]: the first position from pos on that is not core yet (n: none).
+    cdef intp_t[::1] next_open = np.empty(n + 1, dtype=np.intp)
     cdef Query* query
     cdef RangeList* ranges
     cdef int failed[1]
     cdef int interrupted[1]
     failed[0] = 0
     interrupted[0] = 0
-    with nogil:
-        for b in prange(n_blocks, schedule="dynamic", chunksize=chunk, num_threads=n_threads):
-            t = threadid()
-            if interrupted[0] or t == 0 and signal_raised(b, BLOCKS_PER_POLL):
-                interrupted[0] = 1
-                continue
-            query = work.queries[t]
-            load_block_query(query, points, blocks[b], blocks[b + 1], NULL, 0, e, FORWARD, b)
-            if query.reach < credit_reach:
-                continue
-            ranges = work.ranges[t]
-            ranges.size = 0
-            if index.search(query, FORWARD, ranges) < 0:
-                failed[0] = 1
-                continue
-            weight = blocks[b + 1] - blocks[b]
-            if not unit_weights:
-                weight = 0
-                for j in range(blocks[b], blocks[b + 1]):
-                    weight = weight + <intp_t> weights[j]
-            for r in range(ranges.size):
-                if ranges.full[r]:
-                    atomic_add(&credit[ranges.start[r]], weight)
-                    atomic_add(&credit[ranges.end[r]], -weight)
-    if interrupted[0]:
-        raise_pending()
-    with nogil:
-        for pos in range(n):
-            total = total + credit[pos]
-            if total >= min_weight[pos * min_stride]:
-                is_core[pos] = 1
-    if failed[0]:
-        raise MemoryError("gridscan: out of memory while collecting candidate ranges")
+    taken = 0
+    for stride in CREDIT_STRIDES:
+        chunk = parallel_chunk(n_blocks // stride + 1, n_threads)
+        with nogil:
+            for k in prange(n_blocks // stride + 1, schedule="dynamic", chunksize=chunk,
+                            num_threads=n_threads):
+                b = k * stride
+                if b >= n_blocks or taken > 0 and b % taken == 0:
+                    continue
+                t = threadid()
+                if interrupted[0] or t == 0 and signal_raised(k, BLOCKS_PER_POLL):
+                    interrupted[0] = 1
+                    continue
+                query = work.queries[t]
+                load_block_query(query, points, blocks[b], blocks[b + 1], NULL, 0, e, FORWARD,
+                                 b)
+                if query.reach < credit_reach:
+                    continue
+                if taken > 0:
+                    query.settled = _all_core
+                    query.settled_state = &next_open[0]
+                ranges = work.ranges[t]
+                ranges.size = 0
+                if index.search(query, FORWARD, ranges) < 0:
+                    failed[0] = 1
+                    continue
+                weight = blocks[b + 1] - blocks[b]
+                if not unit_weights:
+                    weight = 0
+                    for j in range(blocks[b], blocks[b + 1]):
+                        weight = weight + <intp_t> weights[j]
+                for r in range(ranges.size):
+                    if ranges.full[r]:
+                        atomic_add(&credit[ranges.start[r]], weight)
+                        atomic_add(&credit[ranges.end[r]], -weight)
+            if interrupted[0] == 0 and failed[0] == 0:
+                total = 0
+                for pos in range(n):
+                    total = total + credit[pos]
+                    if total >= min_weight[pos * min_stride]:
+                        is_core[pos] = 1
+                next_open[n] = n
+                for pos in range(n - 1, -1, -1):
+                    next_open[pos] = next_open[pos + 1] if is_core[pos] else pos
+        if interrupted[0]:
+            raise_pending()
+        if failed[0]:
+            raise MemoryError("gridscan: out of memory while collecting candidate ranges")
+        taken = stride
+
+
+cdef bint _all_core(void* state, intp_t start, intp_t end) noexcept nogil:
+    """Whether every position in [start, end) is core already (a RangeTest; state:
+    next_open of _credit_whole_ranges)."""
+    return (<const intp_t*> state)[start] >= end
 
 
 cdef inline double _range_weight(const double* prefix, bint unit_weights, intp_t start,
@@ -609,6 +646,13 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
     cdef Runs runs
     runs.next_core = &next_core[0]
     runs.run_end = &run_end[0]
+    # Each thread's searching set, for the searches to leave out what it already holds.
+    cdef JoinedSet* joined = <JoinedSet*> calloc(n_threads, sizeof(JoinedSet))
+    if joined == NULL:
+        raise MemoryError("gridscan: could not allocate search workspace")
+    for t in range(n_threads):
+        joined[t].parent = &parent[0]
+        joined[t].runs = &runs
     cdef Query* query
     cdef RangeList* ranges
     cdef int failed[1]
@@ -648,6 +692,9 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
             first = first_core[b]
             query = work.queries[t]
             load_block_query(query, points, start, end, &is_core[0], 1, e, mode, b)
+            joined[t].first = first
+            query.settled = _all_joined
+            query.settled_state = &joined[t]
             ranges = work.ranges[t]
             ranges.size = 0
             if index.search(query, mode, ranges) < 0:
@@ -662,6 +709,7 @@ def _connect(SpatialIndex index, const floating[:, ::1] points, EpsRows eps,
                     if is_core[i]:
                         _join_point(lowest, i, ranges, &first_core[0], &clique[0], points, e,
                                     &is_core[0], &parent[0], &runs, mode, norm)
+    free(joined)
     if interrupted[0]:
         raise_pending()
     if failed[0]:
@@ -684,6 +732,37 @@ cdef struct Runs:
     # run_end (n,): for a core p, every core position in [p, run_end[p]) is in
     # p's set (p + 1 at first; it only ever grows).
     intp_t* run_end
+
+
+cdef struct JoinedSet:
+    # The set of a searching block in the connect pass (first: one of its core points).
+    intp_t* parent
+    Runs* runs
+    intp_t first
+
+
+cdef bint _all_joined(void* state, intp_t start, intp_t end) noexcept nogil:
+    """Whether every core position in [start, end) is already in the set of state.first
+    (a RangeTest: the connect search then leaves the range out).
+
+    Follows at most SETTLED_RUNS runs; when it follows more than one, the first
+    learns where the last ends, so the next test of these positions takes one.
+    """
+    cdef JoinedSet* s = <JoinedSet*> state
+    cdef intp_t head = s.runs.next_core[start], p = head, steps = 0
+    cdef intp_t root
+    if p >= end:
+        return True
+    root = uf_find(s.parent, s.first)
+    while p < end:
+        if steps == SETTLED_RUNS or uf_find(s.parent, p) != root:
+            break
+        p = s.runs.next_core[gs_atomic_load(&s.runs.run_end[p])]
+        steps = steps + 1
+    if steps > 1:
+        # Every core position in [head, p) is in the set.
+        atomic_max(&s.runs.run_end[head], p)
+    return p >= end
 
 
 cdef void _join_range(intp_t i, intp_t start, intp_t end, Runs* runs,

@@ -4,11 +4,17 @@ from gridscan._typedefs cimport intp_t, uint8_t
 from cython cimport floating
 
 
+# A test a search's caller may give: whether the positions [start, end) hold nothing it
+# still needs (state: the caller's).
+ctypedef bint (*RangeTest)(void* state, intp_t start, intp_t end) noexcept nogil
+
+
 cdef struct Query:
     # One neighbourhood search as an index sees it: a box of query points (lo == hi
     # for a single point) with the elementwise largest and smallest eps rows among
     # them.  Ranges are pruned only when no pair (query point, range point) can be
-    # neighbours, and flagged full only when every such pair is.
+    # neighbours, or when the caller's ``settled`` test accepts them, and flagged
+    # full only when every such pair is.
     const double* lo
     const double* hi
     const double* eps_max     # unused by REVERSE searches
@@ -17,6 +23,10 @@ cdef struct Query:
     double reach              # largest reach of the query points (0 for REVERSE)
     double inner              # smallest inner radius of the query points (0 for REVERSE)
     intp_t block              # the index block (number) holding all the query points, or -1
+    # NULL, or a test of the caller's: an index MAY leave out any range (a node of a
+    # tree, say) it accepts, and need not ask.  Workspace queries start with NULL.
+    RangeTest settled
+    void* settled_state
 
 
 cdef struct RangePiece:
