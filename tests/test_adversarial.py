@@ -450,3 +450,37 @@ def test_large_eps_credit_whole_ranges(metric, p, periodic):
             model.fit(X, sample_weight=w, sample_eps=sample_eps)
             np.testing.assert_array_equal(model.labels_, expected)
             np.testing.assert_array_equal(model.core_sample_indices_, core)
+
+
+@pytest.mark.parametrize("rule", ["union", "query"])
+def test_searches_leave_out_settled_ranges(rule):
+    # Eps over orders of magnitude in nine squares in a row, further apart than the
+    # largest eps; squares 2m and 2m + 1 are joined by one point whose eps reaches into
+    # the next square, which cannot reach back.  The tree's connect searches leave out
+    # the nodes already in the searching set (a square joined early is one set when
+    # its bridge searches it, and must still be joined), and under the union rule its
+    # credit rounds leave out the points already core.  Many blocks (every credit
+    # round takes some), whole-number weights, one and two threads, against the brute
+    # force.
+    rng = np.random.default_rng(37)
+    per_square = 250
+    corners = [[1.5 * k, 0.0] for k in range(9)]
+    X = np.vstack([np.add(c, rng.uniform(0, 1, (per_square, 2))) for c in corners]
+                  + [np.add(corners[k], [0.95, 0.5]) for k in range(0, 8, 2)])
+    sample_eps = 10 ** rng.uniform(-4, np.log10(0.4), len(X))
+    sample_eps[-4:] = 0.7    # reaches 0.15 into the next square
+    E = np.column_stack([sample_eps] * 2)
+    for min_samples, w in ((3, None), (5, rng.integers(0, 3, len(X)).astype(float))):
+        expected, core = reference_dbscan(X, E, min_samples, rule=rule, weights=w)
+        # Each square's main cluster: squares 2m and 2m + 1 share theirs, no others do.
+        main = [np.bincount(expected[k * per_square:(k + 1) * per_square] + 1).argmax() - 1
+                for k in range(9)]
+        assert main[0:8:2] == main[1:8:2] and len(set(main)) == 5 and -1 not in main
+        for algorithm in ("ball_tree", "auto"):
+            for n_jobs in (1, 2):
+                model = GridDBSCAN(min_samples=min_samples, algorithm=algorithm, leaf_size=4,
+                                   neighbors=rule, n_jobs=n_jobs)
+                model.fit(X, sample_weight=w, sample_eps=sample_eps)
+                np.testing.assert_array_equal(model.labels_, expected,
+                                              err_msg=f"{algorithm}, {n_jobs}")
+                np.testing.assert_array_equal(model.core_sample_indices_, core)
