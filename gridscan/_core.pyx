@@ -25,6 +25,8 @@
 #            large eps, hence the block is in their N (_credit_whole_ranges).
 #            A point credited its minimum is core without a search: a point
 #            among a few large eps no longer searches as far as they reach.
+#            The credits come in rounds, and a round's searches leave out
+#            the points an earlier one made core (Query.settled).
 # 2. connect for every pair of core points i, j with one in the other's own
 #            neighbourhood, union(i, j) in a lock-free union-find
 #            (_union_find.pxd): every edge of the cluster graph (q in N(p) or
@@ -37,7 +39,9 @@
 #            of one of its ends, and a union search would reach as far as the
 #            largest eps around.
 #            The core points of a clique block are joined at once, and a
-#            candidate already in the block's set is skipped without a test.
+#            candidate already in the block's set is skipped without a test;
+#            a search may leave out whole nodes whose core points are all in
+#            that set already (_all_joined, Query.settled).
 #            A full range joins i to all its core points through *runs*
 #            (_join_range): consecutive core positions known to be one set are
 #            skipped together, so a large eps that reaches most of the data
