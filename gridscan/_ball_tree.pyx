@@ -29,9 +29,10 @@
 # in one octave, or within the leaf's radius (a point among much smaller eps
 # searches alone), and ``credit_reach`` (twice the median leaf radius) marks
 # the blocks whose whole ranges the union count credits first (_core.pyx).
-# ``node_block[i]`` is the block that node i is, or -1, and a search reports
-# such a node with its block.  The core passes then handle a clique at once
-# instead of point by point (identical or nearly identical points in numbers).
+# ``node_block[i]`` is the block that node i is (a clique, or a leaf that is one
+# block), or -1, and a search reports such a node with its block.  The core
+# passes then handle a clique at once instead of point by point (identical or
+# nearly identical points in numbers), and skip a block without core points.
 #
 # Every array is a plain numpy array, so the tree pickles as its arrays.
 
@@ -281,6 +282,12 @@ cdef class BallTree(SpatialIndex):
             # A reach of a typical leaf's width or more may hold whole nodes.
             self.credit_reach = 2.0 * np.median(leaf_radius[sizes > 0])
         blocks = np.flatnonzero(starts_block).astype(np.intp)
+        if not eps.shared and n > 1:
+            # A leaf that is one block is reported as it: the passes then skip it
+            # whole when it holds no core point.
+            leaf_nodes = np.arange(n_nodes // 2, n_nodes)[sizes > 0]
+            first = np.searchsorted(blocks, starts[leaf_nodes])
+            nodes = leaf_nodes[blocks[first + 1] == ends[leaf_nodes]]
         node_block = np.full(n_nodes, -1, dtype=np.intp)
         node_block[nodes] = np.searchsorted(blocks, starts[nodes])
         self.blocks = blocks
