@@ -49,11 +49,11 @@ from cython cimport floating
 
 from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, range_push
 from gridscan._kernels cimport (
-    FORWARD, REVERSE, Direction, Norm, accumulate, larger, smaller, unreduce,
+    EUCLIDEAN, FORWARD, REVERSE, Direction, Norm, accumulate, larger, smaller, unreduce,
     within_offsets,
 )
 from gridscan._signals cimport (
-    CELLS_PER_POLL, check_signals, poll_signals, raise_pending, signal_raised,
+    CELLS_PER_POLL, poll_signals, raise_pending, signal_raised,
 )
 from gridscan._typedefs cimport intp_t, uint8_t
 
@@ -418,8 +418,11 @@ cdef void _split(floating* points, const Rows* r, intp_t start, intp_t end, intp
     """Split node's run of rows and its subtree's, down to the leaves or to node ``stop``
     and beyond (whose runs are only recorded)."""
     cdef intp_t n_nodes = node_start.shape[0]
-    cdef intp_t mid = start + (end - start) // 2, k, i
+    cdef intp_t mid = start + (end - start) // 2, k, i, d = r.d
     cdef double width
+    # Fields in locals: stores through the pointers would make the compiler reload them.
+    cdef double* key = r.key
+    cdef const double* size = r.size
     node_start[node] = start
     node_end[node] = end
     if 2 * node + 1 >= n_nodes or node >= stop or r.interrupted[0]:
@@ -428,13 +431,13 @@ cdef void _split(floating* points, const Rows* r, intp_t start, intp_t end, intp
         r.interrupted[0] = True
         return
     if end - start > 1:
-        k = _widest_feature(points, r.d, start, end, &width)
-        if r.size != NULL and _split_by_size(r.size, start, end, width):
+        k = _widest_feature(points, d, start, end, &width)
+        if size != NULL and _split_by_size(size, start, end, width):
             for i in range(start, end):
-                r.key[i] = r.size[i]
+                key[i] = size[i]
         else:
             for i in range(start, end):
-                r.key[i] = points[i * r.d + k]
+                key[i] = points[i * d + k]
         _select(points, r, start, end, mid)
     _split(points, r, start, mid, 2 * node + 1, stop, node_start, node_end)
     _split(points, r, mid, end, 2 * node + 2, stop, node_start, node_end)
@@ -461,10 +464,8 @@ cdef intp_t _widest_feature(const floating* points, intp_t d, intp_t start, intp
         hi = lo
         for i in range(start + 1, end):
             v = points[i * d + k]
-            if v < lo:
-                lo = v
-            elif v > hi:
-                hi = v
+            lo = smaller(lo, v)
+            hi = larger(hi, v)
         if hi - lo > spread:
             spread = hi - lo
             best = k
@@ -475,9 +476,13 @@ cdef intp_t _widest_feature(const floating* points, intp_t d, intp_t start, intp
 cdef void _select(floating* points, const Rows* r, intp_t lo, intp_t hi,
                   intp_t nth) noexcept nogil:
     """Quickselect: rows lo..hi-1 rearranged so that row nth has the nth smallest key."""
-    cdef intp_t i, j
-    cdef const double* key = r.key
+    cdef intp_t i, j, k, t, d = r.d
+    # Fields in locals: stores through the pointers would make the compiler reload them.
+    cdef double* key = r.key
+    cdef double* size = r.size
+    cdef intp_t* order = r.order
     cdef double a, b, c, pivot
+    cdef floating v
     hi -= 1
     while lo < hi:
         a = key[lo]
@@ -492,7 +497,21 @@ cdef void _select(floating* points, const Rows* r, intp_t lo, intp_t hi,
             while key[j] > pivot:
                 j -= 1
             if i <= j:
-                _swap(points, r, i, j)
+                # Exchange rows i and j, with their key, size and order.
+                for k in range(d):
+                    v = points[i * d + k]
+                    points[i * d + k] = points[j * d + k]
+                    points[j * d + k] = v
+                a = key[i]
+                key[i] = key[j]
+                key[j] = a
+                if size != NULL:
+                    a = size[i]
+                    size[i] = size[j]
+                    size[j] = a
+                t = order[i]
+                order[i] = order[j]
+                order[j] = t
                 i += 1
                 j -= 1
         if nth <= j:
@@ -501,27 +520,6 @@ cdef void _select(floating* points, const Rows* r, intp_t lo, intp_t hi,
             lo = i
         else:
             return
-
-
-cdef inline void _swap(floating* points, const Rows* r, intp_t i, intp_t j) noexcept nogil:
-    """Exchange rows i and j, with their key, size and order."""
-    cdef intp_t k, t
-    cdef floating v
-    cdef double s
-    for k in range(r.d):
-        v = points[i * r.d + k]
-        points[i * r.d + k] = points[j * r.d + k]
-        points[j * r.d + k] = v
-    s = r.key[i]
-    r.key[i] = r.key[j]
-    r.key[j] = s
-    if r.size != NULL:
-        s = r.size[i]
-        r.size[i] = r.size[j]
-        r.size[j] = s
-    t = r.order[i]
-    r.order[i] = r.order[j]
-    r.order[j] = t
 
 
 cdef inline void box_distances(const double* c, const double* lo, const double* hi,
@@ -538,35 +536,105 @@ cdef inline void box_distances(const double* c, const double* lo, const double* 
 
 
 def _node_bounds(BallTree tree, const floating[:, ::1] points, int n_threads):
-    """Centroid and radius of every node (OUT: tree.node_centroid, tree.node_radius)."""
-    cdef intp_t node, pos, k, d = points.shape[1]
-    cdef intp_t n_nodes = tree.n_nodes
-    cdef double farthest, acc, count
-    cdef const double* c
+    """Centroid and radius of every node (OUT: tree.node_centroid, tree.node_radius).
+
+    O(n log n) in all, spread evenly over the threads: a leaf sums its points,
+    a parent adds its children's sums (O(n) for every centroid), then each leaf
+    measures its points' largest distance to the centroid of each of its
+    ancestors (while they are in cache) and a node's radius is the largest over
+    its leaves: the exact largest distance from its centroid to its points,
+    whatever the number of threads.
+    """
+    cdef intp_t n_nodes = tree.n_nodes, d = points.shape[1]
+    if n_nodes == 0 or tree.node_end[0] == 0:
+        return
+    cdef intp_t first_leaf = n_nodes // 2, n_levels = 0, node, leaf, level, k
+    while (1 << n_levels) <= n_nodes:
+        n_levels += 1
+    # farthest[leaf - first_leaf, level]: the leaf's largest reduced distance to its
+    # ancestor on that level (0 the root).
+    cdef double[:, ::1] farthest = np.zeros((n_nodes - first_leaf, n_levels))
+    cdef double* centroid = &tree.node_centroid[0, 0]
+    cdef double* radius = &tree.node_radius[0]
+    cdef const intp_t* start = &tree.node_start[0]
+    cdef const intp_t* end = &tree.node_end[0]
+    cdef const floating* rows = &points[0, 0]
+    cdef bint interrupted = False
+    cdef bint* stop = &interrupted      # shared: a prange makes assigned locals private
     with nogil:
-        for node in prange(n_nodes, schedule="dynamic", num_threads=n_threads):
-            if threadid() == 0 and (node % 64 == 0 or tree.node_end[node]
-                                    - tree.node_start[node] >= POINTS_PER_CHECK):
-                check_signals()
-            if tree.node_end[node] == tree.node_start[node]:
+        for leaf in prange(first_leaf, n_nodes, schedule="static", num_threads=n_threads):
+            if threadid() == 0 and signal_raised(leaf, 256):
+                stop[0] = True
+            if not stop[0]:
+                _leaf_sums(rows, d, start[leaf], end[leaf], centroid + leaf * d)
+    if interrupted:
+        raise_pending()
+    with nogil:
+        # Parents' sums, deepest first; then every sum divided by its count.
+        for node in range(first_leaf - 1, -1, -1):
+            for k in range(d):
+                centroid[node * d + k] = (centroid[(2 * node + 1) * d + k]
+                                          + centroid[(2 * node + 2) * d + k])
+        for node in range(n_nodes):
+            if end[node] > start[node]:
+                for k in range(d):
+                    centroid[node * d + k] /= <double> (end[node] - start[node])
+        for leaf in prange(first_leaf, n_nodes, schedule="static", num_threads=n_threads):
+            if threadid() == 0 and signal_raised(leaf, 256):
+                stop[0] = True
+            if stop[0]:
                 continue
-            count = tree.node_end[node] - tree.node_start[node]
+            node = leaf
+            for level in range(n_levels - 1, -1, -1):
+                farthest[leaf - first_leaf, level] = _farthest(
+                    rows, d, start[leaf], end[leaf], centroid + node * d, &tree.norm)
+                node = (node - 1) // 2
+    if interrupted:
+        raise_pending()
+    with nogil:
+        # The largest reduced distance, unreduced once (unreduce is monotone).
+        for node in range(n_nodes):
+            radius[node] = 0.0
+        for leaf in range(first_leaf, n_nodes):
+            node = leaf
+            for level in range(n_levels - 1, -1, -1):
+                radius[node] = larger(radius[node], farthest[leaf - first_leaf, level])
+                node = (node - 1) // 2
+        for node in range(n_nodes):
+            radius[node] = unreduce(radius[node], &tree.norm)
+
+
+cdef void _leaf_sums(const floating* rows, intp_t d, intp_t start, intp_t end,
+                     double* total) noexcept nogil:
+    """total (OUT) = the sum of rows start..end-1."""
+    cdef intp_t pos, k
+    for k in range(d):
+        total[k] = 0.0
+    for pos in range(start, end):
+        for k in range(d):
+            total[k] += rows[pos * d + k]
+
+
+cdef double _farthest(const floating* rows, intp_t d, intp_t start, intp_t end,
+                      const double* c, const Norm* norm) noexcept nogil:
+    """The largest reduced distance from c to rows start..end-1 (0 when none)."""
+    cdef intp_t pos, k
+    cdef double acc, dx, far = 0.0
+    if norm.metric == EUCLIDEAN:
+        # The common case without accumulate's branches; same arithmetic.
+        for pos in range(start, end):
+            acc = 0.0
             for k in range(d):
-                tree.node_centroid[node, k] = 0.0
-            for pos in range(tree.node_start[node], tree.node_end[node]):
-                for k in range(d):
-                    tree.node_centroid[node, k] += points[pos, k]
-            for k in range(d):
-                tree.node_centroid[node, k] /= count
-            # The largest reduced distance, unreduced once (unreduce is monotone).
-            c = &tree.node_centroid[node, 0]
-            farthest = 0.0
-            for pos in range(tree.node_start[node], tree.node_end[node]):
-                acc = 0.0
-                for k in range(d):
-                    acc = accumulate(acc, fabs(<double> points[pos, k] - c[k]), &tree.norm)
-                farthest = larger(farthest, acc)
-            tree.node_radius[node] = unreduce(farthest, &tree.norm)
+                dx = <double> rows[pos * d + k] - c[k]
+                acc = acc + dx * dx
+            far = larger(far, acc)
+        return far
+    for pos in range(start, end):
+        acc = 0.0
+        for k in range(d):
+            acc = accumulate(acc, fabs(<double> rows[pos * d + k] - c[k]), norm)
+        far = larger(far, acc)
+    return far
 
 
 def _clique_nodes(BallTree tree, const floating[:, ::1] points, EpsRows eps,
