@@ -374,73 +374,183 @@ def _partition(const floating[:, ::1] X, scale, intp_t[::1] order,
     points = np.array(X, copy=True, order="C")
     if X.shape[0] == 0:
         return points
+    cdef intp_t n = X.shape[0]
     cdef floating[:, ::1] rows = points
+    cdef floating[:, ::1] spare_rows = np.empty_like(points)
     sizes = None if scale is None else np.array(scale, dtype=np.float64, copy=True)
     cdef double[::1] size_view = sizes
-    cdef double[::1] keys = np.empty(X.shape[0])
+    cdef double[::1] spare_size = None if scale is None else np.empty(n)
+    cdef intp_t[::1] spare_order = np.empty(n, dtype=np.intp)
+    cdef double[:, ::1] keys = np.empty((2, n))
     cdef Rows r
     cdef bint interrupted = False
     r.interrupted = &interrupted
     r.d = X.shape[1]
     r.size = NULL if scale is None else &size_view[0]
+    r.spare_size = NULL if scale is None else &spare_size[0]
     r.order = &order[0]
-    r.key = &keys[0]
-    cdef intp_t n_nodes = node_start.shape[0], node, subtrees = 2
+    r.spare_order = &spare_order[0]
+    r.key = &keys[0, 0]
+    r.spare_key = &keys[1, 0]
+    cdef intp_t n_nodes = node_start.shape[0], node, subtrees = 2, depth = 1
     # The first node of the level with at least two subtrees per thread.
     while subtrees < 2 * n_threads:
         subtrees = 2 * subtrees
+        depth += 1
     cdef intp_t level_start = min(subtrees - 1, n_nodes)
     cdef intp_t level_end = min(2 * level_start + 1, n_nodes)
     with nogil:
-        _split(&rows[0, 0], &r, 0, X.shape[0], 0, level_start, node_start, node_end)
+        _split(&rows[0, 0], &spare_rows[0, 0], &r, False, 0, n, 0, level_start,
+               node_start, node_end)
+        # Each level's rows are in the spare arrays when its depth is odd.
         for node in prange(level_start, level_end, schedule="dynamic", chunksize=1,
                            num_threads=n_threads):
-            _split(&rows[0, 0], &r, node_start[node], node_end[node], node, n_nodes,
-                   node_start, node_end)
+            _split(&rows[0, 0], &spare_rows[0, 0], &r, depth % 2 == 1, node_start[node],
+                   node_end[node], node, n_nodes, node_start, node_end)
     if interrupted:
         raise_pending()
     return points
 
 
 cdef struct Rows:
-    # What a split moves along with the points: their sizes (or NULL), their rows of
-    # X, and the key of the split (scratch).
+    # What a split moves along with the points: their sizes (or NULL) and their rows
+    # of X, each with a spare array of the same size: a split moves a node's rows from
+    # one to the other (its children split them back).  The keys of the split and
+    # their spare are scratch.
     intp_t d
     double* size
+    double* spare_size
     intp_t* order
+    intp_t* spare_order
     double* key
+    double* spare_key
     # Set once a signal handler raised (on the calling thread): every split stops.
     bint* interrupted
 
 
-cdef void _split(floating* points, const Rows* r, intp_t start, intp_t end, intp_t node,
-                 intp_t stop, intp_t[::1] node_start, intp_t[::1] node_end) noexcept nogil:
+cdef void _split(floating* points, floating* spare, const Rows* r, bint in_spare,
+                 intp_t start, intp_t end, intp_t node, intp_t stop,
+                 intp_t[::1] node_start, intp_t[::1] node_end) noexcept nogil:
     """Split node's run of rows and its subtree's, down to the leaves or to node ``stop``
-    and beyond (whose runs are only recorded)."""
+    and beyond (whose runs are only recorded).  The node's rows are in the spare
+    arrays when in_spare; the leaves' rows end in the main ones."""
     cdef intp_t n_nodes = node_start.shape[0]
-    cdef intp_t mid = start + (end - start) // 2, k, i, d = r.d
-    cdef double width
-    # Fields in locals: stores through the pointers would make the compiler reload them.
+    cdef intp_t mid = start + (end - start) // 2, k, i, n_less, d = r.d
+    cdef double width, median
+    cdef bint by_size = False
+    # The arrays holding the rows (src) and receiving them (dst).
+    cdef floating* src = spare if in_spare else points
+    cdef floating* dst = points if in_spare else spare
+    cdef double* src_size = r.spare_size if in_spare else r.size
+    cdef double* dst_size = r.size if in_spare else r.spare_size
+    cdef intp_t* src_order = r.spare_order if in_spare else r.order
+    cdef intp_t* dst_order = r.order if in_spare else r.spare_order
     cdef double* key = r.key
-    cdef const double* size = r.size
     node_start[node] = start
     node_end[node] = end
-    if 2 * node + 1 >= n_nodes or node >= stop or r.interrupted[0]:
+    if node >= stop or r.interrupted[0]:
+        return
+    if 2 * node + 1 >= n_nodes:
+        if in_spare:
+            for i in range(start * d, end * d):
+                points[i] = spare[i]
+            for i in range(start, end):
+                r.order[i] = r.spare_order[i]
+                if r.size != NULL:
+                    r.size[i] = r.spare_size[i]
         return
     if end - start >= POINTS_PER_CHECK and signal_raised(0, 1):
         r.interrupted[0] = True
         return
+    k = 0
+    median = 0.0
+    n_less = 0
     if end - start > 1:
-        k = _widest_feature(points, d, start, end, &width)
-        if size != NULL and _split_by_size(size, start, end, width):
+        k = _widest_feature(src, d, start, end, &width)
+        by_size = src_size != NULL and _split_by_size(src_size, start, end, width)
+        if by_size:
             for i in range(start, end):
-                key[i] = size[i]
+                key[i] = src_size[i]
         else:
             for i in range(start, end):
-                key[i] = points[i * d + k]
-        _select(points, r, start, end, mid)
-    _split(points, r, start, mid, 2 * node + 1, stop, node_start, node_end)
-    _split(points, r, mid, end, 2 * node + 2, stop, node_start, node_end)
+                key[i] = src[i * d + k]
+        median = _select(key, r.spare_key, start, end, mid - start, &n_less)
+    _divide(src, dst, src_size, dst_size, src_order, dst_order, d, k, by_size, start, end,
+            mid, median, n_less)
+    _split(points, spare, r, not in_spare, start, mid, 2 * node + 1, stop,
+           node_start, node_end)
+    _split(points, spare, r, not in_spare, mid, end, 2 * node + 2, stop,
+           node_start, node_end)
+
+
+cdef double _select(double* a, double* b, intp_t lo, intp_t hi, intp_t rank,
+                    intp_t* n_less) noexcept nogil:
+    """The key of the given rank among a[lo..hi-1] and how many keys are smaller than it
+    (OUT: n_less); a and b[lo..hi-1] are scratch.
+
+    Quickselect without a branch per key (a mispredicted branch per key made
+    most of the build's time): each pass writes a key to both ends of the other
+    array and moves the end that matches, keeping the keys below the pivot and
+    those above it, and drops the ones equal to it.
+    """
+    cdef intp_t i, left, right
+    cdef double x, p, c
+    cdef double* t
+    n_less[0] = 0
+    while True:
+        p = a[lo]
+        x = a[lo + (hi - lo) // 2]
+        c = a[hi - 1]
+        p = larger(smaller(p, x), smaller(larger(p, x), c))  # median of three
+        left = lo
+        right = hi - 1
+        for i in range(lo, hi):
+            x = a[i]
+            b[left] = x
+            b[right] = x
+            left += x < p
+            right -= x > p
+        # b[lo..left-1] < p, b[right+1..hi-1] > p, and right + 1 - left keys equal p.
+        if rank < left - lo:
+            hi = left
+        elif rank < right + 1 - lo:
+            n_less[0] += left - lo
+            return p
+        else:
+            rank -= right + 1 - lo
+            n_less[0] += right + 1 - lo
+            lo = right + 1
+        t = a
+        a = b
+        b = t
+
+
+cdef void _divide(const floating* src, floating* dst, const double* src_size,
+                  double* dst_size, const intp_t* src_order, intp_t* dst_order, intp_t d,
+                  intp_t k, bint by_size, intp_t start, intp_t end, intp_t mid,
+                  double median, intp_t n_less) noexcept nogil:
+    """Move rows start..end-1 (with their size and order) from src to dst, in order:
+    those whose key is below the median to start.., those above it to mid.., and as
+    many equal to it to each side as fill start..mid-1 (a stable split, without a
+    branch per row)."""
+    cdef intp_t i, j, q, left = start, right = mid
+    cdef intp_t ties = mid - start - n_less     # keys equal to the median that go left
+    cdef double x
+    cdef bint to_left, tie
+    for i in range(start, end):
+        x = src_size[i] if by_size else src[i * d + k]
+        tie = x == median
+        # Bitwise, not and/or: no branch to mispredict.
+        to_left = (x < median) | (tie & (ties > 0))
+        ties -= tie & to_left
+        j = left if to_left else right
+        left += to_left
+        right += 1 - to_left
+        for q in range(d):
+            dst[j * d + q] = src[i * d + q]
+        dst_order[j] = src_order[i]
+        if src_size != NULL:
+            dst_size[j] = src_size[i]
 
 
 cdef bint _split_by_size(const double* size, intp_t start, intp_t end,
@@ -471,55 +581,6 @@ cdef intp_t _widest_feature(const floating* points, intp_t d, intp_t start, intp
             best = k
     width[0] = spread
     return best
-
-
-cdef void _select(floating* points, const Rows* r, intp_t lo, intp_t hi,
-                  intp_t nth) noexcept nogil:
-    """Quickselect: rows lo..hi-1 rearranged so that row nth has the nth smallest key."""
-    cdef intp_t i, j, k, t, d = r.d
-    # Fields in locals: stores through the pointers would make the compiler reload them.
-    cdef double* key = r.key
-    cdef double* size = r.size
-    cdef intp_t* order = r.order
-    cdef double a, b, c, pivot
-    cdef floating v
-    hi -= 1
-    while lo < hi:
-        a = key[lo]
-        b = key[(lo + hi) // 2]
-        c = key[hi]
-        pivot = larger(smaller(a, b), smaller(larger(a, b), c))  # median of three
-        i = lo
-        j = hi
-        while i <= j:
-            while key[i] < pivot:
-                i += 1
-            while key[j] > pivot:
-                j -= 1
-            if i <= j:
-                # Exchange rows i and j, with their key, size and order.
-                for k in range(d):
-                    v = points[i * d + k]
-                    points[i * d + k] = points[j * d + k]
-                    points[j * d + k] = v
-                a = key[i]
-                key[i] = key[j]
-                key[j] = a
-                if size != NULL:
-                    a = size[i]
-                    size[i] = size[j]
-                    size[j] = a
-                t = order[i]
-                order[i] = order[j]
-                order[j] = t
-                i += 1
-                j -= 1
-        if nth <= j:
-            hi = j
-        elif nth >= i:
-            lo = i
-        else:
-            return
 
 
 cdef inline void box_distances(const double* c, const double* lo, const double* hi,
