@@ -50,11 +50,11 @@ from cython cimport floating
 
 from gridscan._index cimport EpsRows, Query, RangeList, SpatialIndex, range_push
 from gridscan._kernels cimport (
-    FORWARD, REVERSE, Direction, Norm, accumulate, larger, smaller, unreduce,
+    EUCLIDEAN, FORWARD, REVERSE, Direction, Norm, accumulate, larger, smaller, unreduce,
     within_offsets,
 )
 from gridscan._signals cimport (
-    CELLS_PER_POLL, check_signals, poll_signals, raise_pending, signal_raised,
+    CELLS_PER_POLL, poll_signals, raise_pending, signal_raised,
 )
 from gridscan._typedefs cimport intp_t, uint8_t
 
@@ -381,70 +381,183 @@ def _partition(const floating[:, ::1] X, scale, intp_t[::1] order,
     points = np.array(X, copy=True, order="C")
     if X.shape[0] == 0:
         return points
+    cdef intp_t n = X.shape[0]
     cdef floating[:, ::1] rows = points
+    cdef floating[:, ::1] spare_rows = np.empty_like(points)
     sizes = None if scale is None else np.array(scale, dtype=np.float64, copy=True)
     cdef double[::1] size_view = sizes
-    cdef double[::1] keys = np.empty(X.shape[0])
+    cdef double[::1] spare_size = None if scale is None else np.empty(n)
+    cdef intp_t[::1] spare_order = np.empty(n, dtype=np.intp)
+    cdef double[:, ::1] keys = np.empty((2, n))
     cdef Rows r
     cdef bint interrupted = False
     r.interrupted = &interrupted
     r.d = X.shape[1]
     r.size = NULL if scale is None else &size_view[0]
+    r.spare_size = NULL if scale is None else &spare_size[0]
     r.order = &order[0]
-    r.key = &keys[0]
-    cdef intp_t n_nodes = node_start.shape[0], node, subtrees = 2
+    r.spare_order = &spare_order[0]
+    r.key = &keys[0, 0]
+    r.spare_key = &keys[1, 0]
+    cdef intp_t n_nodes = node_start.shape[0], node, subtrees = 2, depth = 1
     # The first node of the level with at least two subtrees per thread.
     while subtrees < 2 * n_threads:
         subtrees = 2 * subtrees
+        depth += 1
     cdef intp_t level_start = min(subtrees - 1, n_nodes)
     cdef intp_t level_end = min(2 * level_start + 1, n_nodes)
     with nogil:
-        _split(&rows[0, 0], &r, 0, X.shape[0], 0, level_start, node_start, node_end)
+        _split(&rows[0, 0], &spare_rows[0, 0], &r, False, 0, n, 0, level_start,
+               node_start, node_end)
+        # Each level's rows are in the spare arrays when its depth is odd.
         for node in prange(level_start, level_end, schedule="dynamic", chunksize=1,
                            num_threads=n_threads):
-            _split(&rows[0, 0], &r, node_start[node], node_end[node], node, n_nodes,
-                   node_start, node_end)
+            _split(&rows[0, 0], &spare_rows[0, 0], &r, depth % 2 == 1, node_start[node],
+                   node_end[node], node, n_nodes, node_start, node_end)
     if interrupted:
         raise_pending()
     return points
 
 
 cdef struct Rows:
-    # What a split moves along with the points: their sizes (or NULL), their rows of
-    # X, and the key of the split (scratch).
+    # What a split moves along with the points: their sizes (or NULL) and their rows
+    # of X, each with a spare array of the same size: a split moves a node's rows from
+    # one to the other (its children split them back).  The keys of the split and
+    # their spare are scratch.
     intp_t d
     double* size
+    double* spare_size
     intp_t* order
+    intp_t* spare_order
     double* key
+    double* spare_key
     # Set once a signal handler raised (on the calling thread): every split stops.
     bint* interrupted
 
 
-cdef void _split(floating* points, const Rows* r, intp_t start, intp_t end, intp_t node,
-                 intp_t stop, intp_t[::1] node_start, intp_t[::1] node_end) noexcept nogil:
+cdef void _split(floating* points, floating* spare, const Rows* r, bint in_spare,
+                 intp_t start, intp_t end, intp_t node, intp_t stop,
+                 intp_t[::1] node_start, intp_t[::1] node_end) noexcept nogil:
     """Split node's run of rows and its subtree's, down to the leaves or to node ``stop``
-    and beyond (whose runs are only recorded)."""
+    and beyond (whose runs are only recorded).  The node's rows are in the spare
+    arrays when in_spare; the leaves' rows end in the main ones."""
     cdef intp_t n_nodes = node_start.shape[0]
-    cdef intp_t mid = start + (end - start) // 2, k, i
-    cdef double width
+    cdef intp_t mid = start + (end - start) // 2, k, i, n_less, d = r.d
+    cdef double width, median
+    cdef bint by_size = False
+    # The arrays holding the rows (src) and receiving them (dst).
+    cdef floating* src = spare if in_spare else points
+    cdef floating* dst = points if in_spare else spare
+    cdef double* src_size = r.spare_size if in_spare else r.size
+    cdef double* dst_size = r.size if in_spare else r.spare_size
+    cdef intp_t* src_order = r.spare_order if in_spare else r.order
+    cdef intp_t* dst_order = r.order if in_spare else r.spare_order
+    cdef double* key = r.key
     node_start[node] = start
     node_end[node] = end
-    if 2 * node + 1 >= n_nodes or node >= stop or r.interrupted[0]:
+    if node >= stop or r.interrupted[0]:
+        return
+    if 2 * node + 1 >= n_nodes:
+        if in_spare:
+            for i in range(start * d, end * d):
+                points[i] = spare[i]
+            for i in range(start, end):
+                r.order[i] = r.spare_order[i]
+                if r.size != NULL:
+                    r.size[i] = r.spare_size[i]
         return
     if end - start >= POINTS_PER_CHECK and signal_raised(0, 1):
         r.interrupted[0] = True
         return
+    k = 0
+    median = 0.0
+    n_less = 0
     if end - start > 1:
-        k = _widest_feature(points, r.d, start, end, &width)
-        if r.size != NULL and _split_by_size(r.size, start, end, width):
+        k = _widest_feature(src, d, start, end, &width)
+        by_size = src_size != NULL and _split_by_size(src_size, start, end, width)
+        if by_size:
             for i in range(start, end):
-                r.key[i] = r.size[i]
+                key[i] = src_size[i]
         else:
             for i in range(start, end):
-                r.key[i] = points[i * r.d + k]
-        _select(points, r, start, end, mid)
-    _split(points, r, start, mid, 2 * node + 1, stop, node_start, node_end)
-    _split(points, r, mid, end, 2 * node + 2, stop, node_start, node_end)
+                key[i] = src[i * d + k]
+        median = _select(key, r.spare_key, start, end, mid - start, &n_less)
+    _divide(src, dst, src_size, dst_size, src_order, dst_order, d, k, by_size, start, end,
+            mid, median, n_less)
+    _split(points, spare, r, not in_spare, start, mid, 2 * node + 1, stop,
+           node_start, node_end)
+    _split(points, spare, r, not in_spare, mid, end, 2 * node + 2, stop,
+           node_start, node_end)
+
+
+cdef double _select(double* a, double* b, intp_t lo, intp_t hi, intp_t rank,
+                    intp_t* n_less) noexcept nogil:
+    """The key of the given rank among a[lo..hi-1] and how many keys are smaller than it
+    (OUT: n_less); a and b[lo..hi-1] are scratch.
+
+    Quickselect without a branch per key (a mispredicted branch per key made
+    most of the build's time): each pass writes a key to both ends of the other
+    array and moves the end that matches, keeping the keys below the pivot and
+    those above it, and drops the ones equal to it.
+    """
+    cdef intp_t i, left, right
+    cdef double x, p, c
+    cdef double* t
+    n_less[0] = 0
+    while True:
+        p = a[lo]
+        x = a[lo + (hi - lo) // 2]
+        c = a[hi - 1]
+        p = larger(smaller(p, x), smaller(larger(p, x), c))  # median of three
+        left = lo
+        right = hi - 1
+        for i in range(lo, hi):
+            x = a[i]
+            b[left] = x
+            b[right] = x
+            left += x < p
+            right -= x > p
+        # b[lo..left-1] < p, b[right+1..hi-1] > p, and right + 1 - left keys equal p.
+        if rank < left - lo:
+            hi = left
+        elif rank < right + 1 - lo:
+            n_less[0] += left - lo
+            return p
+        else:
+            rank -= right + 1 - lo
+            n_less[0] += right + 1 - lo
+            lo = right + 1
+        t = a
+        a = b
+        b = t
+
+
+cdef void _divide(const floating* src, floating* dst, const double* src_size,
+                  double* dst_size, const intp_t* src_order, intp_t* dst_order, intp_t d,
+                  intp_t k, bint by_size, intp_t start, intp_t end, intp_t mid,
+                  double median, intp_t n_less) noexcept nogil:
+    """Move rows start..end-1 (with their size and order) from src to dst, in order:
+    those whose key is below the median to start.., those above it to mid.., and as
+    many equal to it to each side as fill start..mid-1 (a stable split, without a
+    branch per row)."""
+    cdef intp_t i, j, q, left = start, right = mid
+    cdef intp_t ties = mid - start - n_less     # keys equal to the median that go left
+    cdef double x
+    cdef bint to_left, tie
+    for i in range(start, end):
+        x = src_size[i] if by_size else src[i * d + k]
+        tie = x == median
+        # Bitwise, not and/or: no branch to mispredict.
+        to_left = (x < median) | (tie & (ties > 0))
+        ties -= tie & to_left
+        j = left if to_left else right
+        left += to_left
+        right += 1 - to_left
+        for q in range(d):
+            dst[j * d + q] = src[i * d + q]
+        dst_order[j] = src_order[i]
+        if src_size != NULL:
+            dst_size[j] = src_size[i]
 
 
 cdef bint _split_by_size(const double* size, intp_t start, intp_t end,
@@ -468,67 +581,13 @@ cdef intp_t _widest_feature(const floating* points, intp_t d, intp_t start, intp
         hi = lo
         for i in range(start + 1, end):
             v = points[i * d + k]
-            if v < lo:
-                lo = v
-            elif v > hi:
-                hi = v
+            lo = smaller(lo, v)
+            hi = larger(hi, v)
         if hi - lo > spread:
             spread = hi - lo
             best = k
     width[0] = spread
     return best
-
-
-cdef void _select(floating* points, const Rows* r, intp_t lo, intp_t hi,
-                  intp_t nth) noexcept nogil:
-    """Quickselect: rows lo..hi-1 rearranged so that row nth has the nth smallest key."""
-    cdef intp_t i, j
-    cdef const double* key = r.key
-    cdef double a, b, c, pivot
-    hi -= 1
-    while lo < hi:
-        a = key[lo]
-        b = key[(lo + hi) // 2]
-        c = key[hi]
-        pivot = larger(smaller(a, b), smaller(larger(a, b), c))  # median of three
-        i = lo
-        j = hi
-        while i <= j:
-            while key[i] < pivot:
-                i += 1
-            while key[j] > pivot:
-                j -= 1
-            if i <= j:
-                _swap(points, r, i, j)
-                i += 1
-                j -= 1
-        if nth <= j:
-            hi = j
-        elif nth >= i:
-            lo = i
-        else:
-            return
-
-
-cdef inline void _swap(floating* points, const Rows* r, intp_t i, intp_t j) noexcept nogil:
-    """Exchange rows i and j, with their key, size and order."""
-    cdef intp_t k, t
-    cdef floating v
-    cdef double s
-    for k in range(r.d):
-        v = points[i * r.d + k]
-        points[i * r.d + k] = points[j * r.d + k]
-        points[j * r.d + k] = v
-    s = r.key[i]
-    r.key[i] = r.key[j]
-    r.key[j] = s
-    if r.size != NULL:
-        s = r.size[i]
-        r.size[i] = r.size[j]
-        r.size[j] = s
-    t = r.order[i]
-    r.order[i] = r.order[j]
-    r.order[j] = t
 
 
 cdef inline void box_distances(const double* c, const double* lo, const double* hi,
@@ -545,35 +604,105 @@ cdef inline void box_distances(const double* c, const double* lo, const double* 
 
 
 def _node_bounds(BallTree tree, const floating[:, ::1] points, int n_threads):
-    """Centroid and radius of every node (OUT: tree.node_centroid, tree.node_radius)."""
-    cdef intp_t node, pos, k, d = points.shape[1]
-    cdef intp_t n_nodes = tree.n_nodes
-    cdef double farthest, acc, count
-    cdef const double* c
+    """Centroid and radius of every node (OUT: tree.node_centroid, tree.node_radius).
+
+    O(n log n) in all, spread evenly over the threads: a leaf sums its points,
+    a parent adds its children's sums (O(n) for every centroid), then each leaf
+    measures its points' largest distance to the centroid of each of its
+    ancestors (while they are in cache) and a node's radius is the largest over
+    its leaves: the exact largest distance from its centroid to its points,
+    whatever the number of threads.
+    """
+    cdef intp_t n_nodes = tree.n_nodes, d = points.shape[1]
+    if n_nodes == 0 or tree.node_end[0] == 0:
+        return
+    cdef intp_t first_leaf = n_nodes // 2, n_levels = 0, node, leaf, level, k
+    while (1 << n_levels) <= n_nodes:
+        n_levels += 1
+    # farthest[leaf - first_leaf, level]: the leaf's largest reduced distance to its
+    # ancestor on that level (0 the root).
+    cdef double[:, ::1] farthest = np.zeros((n_nodes - first_leaf, n_levels))
+    cdef double* centroid = &tree.node_centroid[0, 0]
+    cdef double* radius = &tree.node_radius[0]
+    cdef const intp_t* start = &tree.node_start[0]
+    cdef const intp_t* end = &tree.node_end[0]
+    cdef const floating* rows = &points[0, 0]
+    cdef bint interrupted = False
+    cdef bint* stop = &interrupted      # shared: a prange makes assigned locals private
     with nogil:
-        for node in prange(n_nodes, schedule="dynamic", num_threads=n_threads):
-            if threadid() == 0 and (node % 64 == 0 or tree.node_end[node]
-                                    - tree.node_start[node] >= POINTS_PER_CHECK):
-                check_signals()
-            if tree.node_end[node] == tree.node_start[node]:
+        for leaf in prange(first_leaf, n_nodes, schedule="static", num_threads=n_threads):
+            if threadid() == 0 and signal_raised(leaf, 256):
+                stop[0] = True
+            if not stop[0]:
+                _leaf_sums(rows, d, start[leaf], end[leaf], centroid + leaf * d)
+    if interrupted:
+        raise_pending()
+    with nogil:
+        # Parents' sums, deepest first; then every sum divided by its count.
+        for node in range(first_leaf - 1, -1, -1):
+            for k in range(d):
+                centroid[node * d + k] = (centroid[(2 * node + 1) * d + k]
+                                          + centroid[(2 * node + 2) * d + k])
+        for node in range(n_nodes):
+            if end[node] > start[node]:
+                for k in range(d):
+                    centroid[node * d + k] /= <double> (end[node] - start[node])
+        for leaf in prange(first_leaf, n_nodes, schedule="static", num_threads=n_threads):
+            if threadid() == 0 and signal_raised(leaf, 256):
+                stop[0] = True
+            if stop[0]:
                 continue
-            count = tree.node_end[node] - tree.node_start[node]
+            node = leaf
+            for level in range(n_levels - 1, -1, -1):
+                farthest[leaf - first_leaf, level] = _farthest(
+                    rows, d, start[leaf], end[leaf], centroid + node * d, &tree.norm)
+                node = (node - 1) // 2
+    if interrupted:
+        raise_pending()
+    with nogil:
+        # The largest reduced distance, unreduced once (unreduce is monotone).
+        for node in range(n_nodes):
+            radius[node] = 0.0
+        for leaf in range(first_leaf, n_nodes):
+            node = leaf
+            for level in range(n_levels - 1, -1, -1):
+                radius[node] = larger(radius[node], farthest[leaf - first_leaf, level])
+                node = (node - 1) // 2
+        for node in range(n_nodes):
+            radius[node] = unreduce(radius[node], &tree.norm)
+
+
+cdef void _leaf_sums(const floating* rows, intp_t d, intp_t start, intp_t end,
+                     double* total) noexcept nogil:
+    """total (OUT) = the sum of rows start..end-1."""
+    cdef intp_t pos, k
+    for k in range(d):
+        total[k] = 0.0
+    for pos in range(start, end):
+        for k in range(d):
+            total[k] += rows[pos * d + k]
+
+
+cdef double _farthest(const floating* rows, intp_t d, intp_t start, intp_t end,
+                      const double* c, const Norm* norm) noexcept nogil:
+    """The largest reduced distance from c to rows start..end-1 (0 when none)."""
+    cdef intp_t pos, k
+    cdef double acc, dx, far = 0.0
+    if norm.metric == EUCLIDEAN:
+        # The common case without accumulate's branches; same arithmetic.
+        for pos in range(start, end):
+            acc = 0.0
             for k in range(d):
-                tree.node_centroid[node, k] = 0.0
-            for pos in range(tree.node_start[node], tree.node_end[node]):
-                for k in range(d):
-                    tree.node_centroid[node, k] += points[pos, k]
-            for k in range(d):
-                tree.node_centroid[node, k] /= count
-            # The largest reduced distance, unreduced once (unreduce is monotone).
-            c = &tree.node_centroid[node, 0]
-            farthest = 0.0
-            for pos in range(tree.node_start[node], tree.node_end[node]):
-                acc = 0.0
-                for k in range(d):
-                    acc = accumulate(acc, fabs(<double> points[pos, k] - c[k]), &tree.norm)
-                farthest = larger(farthest, acc)
-            tree.node_radius[node] = unreduce(farthest, &tree.norm)
+                dx = <double> rows[pos * d + k] - c[k]
+                acc = acc + dx * dx
+            far = larger(far, acc)
+        return far
+    for pos in range(start, end):
+        acc = 0.0
+        for k in range(d):
+            acc = accumulate(acc, fabs(<double> rows[pos * d + k] - c[k]), norm)
+        far = larger(far, acc)
+    return far
 
 
 def _clique_nodes(BallTree tree, const floating[:, ::1] points, EpsRows eps,
