@@ -105,6 +105,10 @@ cdef const double EXTENT_MARGIN = 1e-12
 # Cells along a row are at most this many times finer or coarser than typical.
 cdef const double MAX_ROW_SCALE = 16.0
 
+# A cell of the cell tree whose largest eps exceeds this many times the least of
+# its leaf's cells finds its pairs on its own (_leaf_pairs).
+cdef const double WIDE_CELL_EPS = 4.0
+
 # Flags of a pair of cells (u, c) in the pair lists (prepare_searches), seen
 # from u: some point of c may lie in the neighbourhood of some point of u
 # (FORWARD), every one does (FORWARD_FULL), and the same with the roles swapped
@@ -609,8 +613,21 @@ cdef class CellGrid(SpatialIndex):
         q.eps_cols = self.pair_eps_max.shape[1]
         q.block = u
 
-    cdef int _leaf_pairs(self, intp_t u, Direction mode, intp_t* leaf, Query* leaf_query,
-                         RangeList* near_cells, RangeList* out, PairBuffer* pairs) noexcept nogil:
+    cdef bint _wide_cell(self, intp_t u, intp_t leaf) noexcept nogil:
+        """Whether cell u's largest eps (UNION pair lists: one row per cell) exceeds
+        WIDE_CELL_EPS times the least of its leaf's cells along some column."""
+        cdef intp_t c, k
+        cdef double least
+        for k in range(self.pair_eps_max.shape[1]):
+            least = INFINITY
+            for c in range(self.tree_start[leaf], self.tree_end[leaf]):
+                least = smaller(least, self.pair_eps_max[c, k])
+            if self.pair_eps_max[u, k] > WIDE_CELL_EPS * least:
+                return True
+        return False
+
+    cdef int _leaf_pairs(self, intp_t u, Direction mode, intp_t* leaf, RangeList* near_cells,
+                         RangeList* out, PairBuffer* pairs) noexcept nogil:
         """The pairs of cell u and the cells c >= u (to out or pairs, as _collect's search
         in mode from all of u's points would give them) through the cell tree.
 
@@ -618,26 +635,54 @@ cdef class CellGrid(SpatialIndex):
         searched last, -1 at first), for the box and the largest eps of its
         cells: each of them then tests only the cells found (near_cells).  A
         UNION search reaches only the nodes whose own largest eps reach it.
+        A wide cell (_wide_cell: a point of huge eps among small ones, a
+        coarser level beside finer ones) searches the tree on its own and is
+        left out of the leaf's search, which would otherwise reach as far for
+        every cell of the leaf.
         """
-        cdef intp_t i, c, e_row = 0 if mode == FORWARD else u
+        cdef intp_t i, c, k, e_row = 0 if mode == FORWARD else u
+        cdef intp_t d = self.norm.n_features, cols = self.pair_eps_max.shape[1]
+        cdef double box_lo[MAX_DIMS]
+        cdef double box_hi[MAX_DIMS]
+        cdef double eps_max[MAX_DIMS]
+        cdef bint any_narrow = False
         cdef Query q
         if leaf[0] < 0 or u >= self.tree_end[leaf[0]]:
             if leaf[0] < 0:
                 leaf[0] = self.tree_nodes // 2
             while self.tree_end[leaf[0]] <= u:
                 leaf[0] += 1
-            leaf_query.lo = &self.tree_lo[leaf[0], 0]
-            leaf_query.hi = &self.tree_hi[leaf[0], 0]
-            leaf_query.eps_max = &self.pair_eps_max[0, 0] if mode == FORWARD \
-                else &self.tree_eps_max[leaf[0], 0]
-            leaf_query.eps_min = leaf_query.eps_max
-            leaf_query.eps_cols = self.pair_eps_max.shape[1]
-            leaf_query.block = -1
             near_cells.size = 0
-            if self._collect_tree(leaf_query, mode, self.tree_start[leaf[0]], near_cells,
-                                  NULL) < 0:
-                return -1
+            for k in range(d):
+                box_lo[k] = INFINITY
+                box_hi[k] = -INFINITY
+            for k in range(cols):
+                eps_max[k] = 0.0
+            for c in range(self.tree_start[leaf[0]], self.tree_end[leaf[0]]):
+                if mode != FORWARD and self._wide_cell(c, leaf[0]):
+                    continue
+                any_narrow = True
+                for k in range(d):
+                    box_lo[k] = smaller(box_lo[k], self.cell_lo[c, k])
+                    box_hi[k] = larger(box_hi[k], self.cell_hi[c, k])
+                for k in range(cols):
+                    eps_max[k] = larger(eps_max[k], self.pair_eps_max[0 if mode == FORWARD
+                                                                      else c, k])
+            if any_narrow:
+                q.lo = box_lo
+                q.hi = box_hi
+                q.eps_max = eps_max
+                q.eps_min = eps_max
+                q.eps_cols = cols
+                q.block = -1
+                q.settled = NULL
+                if self._collect_tree(&q, mode, self.tree_start[leaf[0]], near_cells,
+                                      NULL) < 0:
+                    return -1
         self._cell_query(u, e_row, &q)
+        q.settled = NULL
+        if mode != FORWARD and self._wide_cell(u, leaf[0]):
+            return self._collect_tree(&q, mode, u, out, pairs)
         for i in range(near_cells.size):
             c = near_cells.block[i]
             if c >= u and self._test_cell(&q, mode, c, out, pairs) < 0:
@@ -1313,8 +1358,8 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
                     first_pair[u] = found[s].size
                     ranges.size = 0
                     if grid.tree_nodes > 0:
-                        if grid._leaf_pairs(u, mode, &leaf, leaf_work.queries[s],
-                                            leaf_work.ranges[s], ranges, pairs) < 0:
+                        if grid._leaf_pairs(u, mode, &leaf, leaf_work.ranges[s], ranges,
+                                            pairs) < 0:
                             failed[0] = 1
                     else:
                         if near[s].of_row != grid.cell_key[u] // grid.row_length:
