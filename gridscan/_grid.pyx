@@ -62,7 +62,8 @@
 # list of occupied rows near it (_near_rows) and walk each such row in order
 # (_join_rows), instead of a span and a binary search per row and cell;
 # through the tree, the cells of a leaf share one search for the leaf's box
-# and largest eps (_leaf_pairs).
+# and largest eps (_leaf_pairs), but for a cell whose eps is far larger than
+# the others' (a huge eps among small ones), which searches on its own.
 
 import numpy as np
 
