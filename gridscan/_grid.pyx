@@ -62,8 +62,11 @@
 # list of occupied rows near it (_near_rows) and walk each such row in order
 # (_join_rows), instead of a span and a binary search per row and cell;
 # through the tree, the cells of a leaf share one search for the leaf's box
-# and largest eps (_leaf_pairs), but for a cell whose eps is far larger than
-# the others' (a huge eps among small ones), which searches on its own.
+# and largest eps (_leaf_pairs).  A cell whose eps is far larger than its
+# leaf's others (a huge eps among small ones: a wide cell) searches on its
+# own and finds its pairs with all the other cells, below it too; the other
+# searches leave the wide cells out, else every leaf's search would reach
+# every wide cell (the few huge eps reach all of them).
 
 import numpy as np
 
