@@ -584,25 +584,25 @@ cdef class CellGrid(SpatialIndex):
         cdef intp_t first_leaf = self.tree_nodes // 2
         cdef bint reached
         cdef double reach
-        cdef const double* node_eps
         stack[0] = 0
         top = 1
         while top > 0:
             top -= 1
             node = stack[top]
-            if self.tree_end[node] <= first_cell or self.tree_start[node] >= end_cell:
+            if self.tree_end[node] <= first_cell or (end_cell < self.n_cells
+                                                     and self.tree_start[node] >= end_cell):
                 continue
             _near_gaps(q.lo, q.hi, &self.tree_lo[node, 0], &self.tree_hi[node, 0], d, near)
-            node_eps = &self.pair_tree_eps[node, 0] if narrow else &self.tree_eps_max[node, 0]
             if (mode == UNION or pairs != NULL) and q.eps_cols == 1 and self.eps_cols == 1:
                 # One radius per point: either direction reaches exactly when the larger does.
-                reach = larger(q.eps_max[0], node_eps[0])
+                reach = larger(q.eps_max[0], self._node_eps(node, narrow)[0])
                 reached = within_offsets(near, &reach, 1, &self.norm)
             else:
                 reached = mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols,
                                                              &self.norm)
                 if not reached and (mode != FORWARD or pairs != NULL):
-                    reached = within_offsets(near, node_eps, self.eps_cols, &self.norm)
+                    reached = within_offsets(near, self._node_eps(node, narrow), self.eps_cols,
+                                             &self.norm)
             if not reached:
                 continue
             if node >= first_leaf:
@@ -618,6 +618,10 @@ cdef class CellGrid(SpatialIndex):
                 stack[top + 1] = 2 * node + 1
                 top += 2
         return 0
+
+    cdef inline const double* _node_eps(self, intp_t node, bint narrow) noexcept nogil:
+        """The largest eps row of node's points (of its narrow cells: pair_tree_eps)."""
+        return &self.pair_tree_eps[node, 0] if narrow else &self.tree_eps_max[node, 0]
 
     cdef inline void _cell_query(self, intp_t u, intp_t e_row, Query* q) noexcept nogil:
         """q (OUT): the box of cell u's points with the pair-list eps row e_row."""
