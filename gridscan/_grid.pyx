@@ -62,7 +62,11 @@
 # list of occupied rows near it (_near_rows) and walk each such row in order
 # (_join_rows), instead of a span and a binary search per row and cell;
 # through the tree, the cells of a leaf share one search for the leaf's box
-# and largest eps (_leaf_pairs).
+# and largest eps (_leaf_pairs).  A cell whose eps is far larger than its
+# leaf's others (a huge eps among small ones: a wide cell) searches on its
+# own and finds its pairs with all the other cells, below it too; the other
+# searches leave the wide cells out, else every leaf's search would reach
+# every wide cell (the few huge eps reach all of them).
 
 import numpy as np
 
@@ -104,6 +108,10 @@ cdef const double EXTENT_MARGIN = 1e-12
 
 # Cells along a row are at most this many times finer or coarser than typical.
 cdef const double MAX_ROW_SCALE = 16.0
+
+# A cell of the cell tree whose largest eps exceeds this many times the least of
+# its leaf's cells finds its pairs on its own (_leaf_pairs).
+cdef const double WIDE_CELL_EPS = 4.0
 
 # Flags of a pair of cells (u, c) in the pair lists (prepare_searches), seen
 # from u: some point of c may lie in the neighbourhood of some point of u
@@ -324,6 +332,10 @@ cdef class CellGrid(SpatialIndex):
     cdef double[:, ::1] tree_lo
     cdef double[:, ::1] tree_hi
     cdef double[:, ::1] tree_eps_max
+    # UNION pair lists through the tree (_cell_pairs): which cells are wide
+    # (_wide_cell), and each node's largest eps row over its other cells.
+    cdef uint8_t[::1] pair_wide
+    cdef double[:, ::1] pair_tree_eps
 
     def __init__(self, X, cell_size, metric="euclidean", double p=2.0, window=None,
                  row_feature=None, row_scale=None, cell_level=None, int n_threads=1):
@@ -532,7 +544,7 @@ cdef class CellGrid(SpatialIndex):
         cdef double n_rows = 1.0
         cdef intp_t u
         if self.tree_nodes > 0:
-            return self._collect_tree(q, mode, first_cell, out, pairs)
+            return self._collect_tree(q, mode, first_cell, self.n_cells, False, out, pairs)
         for k in range(d):
             lo[k] = 0
             hi[k] = 0
@@ -555,13 +567,16 @@ cdef class CellGrid(SpatialIndex):
                 return 0
 
     cdef int _collect_tree(self, const Query* q, Direction mode, intp_t first_cell,
-                           RangeList* out, PairBuffer* pairs) noexcept nogil:
+                           intp_t end_cell, bint narrow, RangeList* out,
+                           PairBuffer* pairs) noexcept nogil:
         """_collect through the cell tree: descend into the nodes that may hold a candidate.
 
         A node is skipped when the gap between its box and the query box fails
         the kernel with the query's largest eps (FORWARD) and with the largest
-        eps of the node's points (REVERSE), or when all its cells come before
-        first_cell.  Cells are pushed in ascending order.
+        eps of the node's points (REVERSE), or when all its cells lie outside
+        first_cell .. end_cell - 1.  Cells are pushed in ascending order.
+        With ``narrow`` (pair lists, UNION) only the cells that are not wide
+        are searched, with their own bounds (pair_wide, pair_tree_eps).
         """
         cdef intp_t stack[TREE_MAX_DEPTH]
         cdef double near[MAX_DIMS]
@@ -574,23 +589,27 @@ cdef class CellGrid(SpatialIndex):
         while top > 0:
             top -= 1
             node = stack[top]
-            if self.tree_end[node] <= first_cell:
+            if self.tree_end[node] <= first_cell or (end_cell < self.n_cells
+                                                     and self.tree_start[node] >= end_cell):
                 continue
             _near_gaps(q.lo, q.hi, &self.tree_lo[node, 0], &self.tree_hi[node, 0], d, near)
             if (mode == UNION or pairs != NULL) and q.eps_cols == 1 and self.eps_cols == 1:
                 # One radius per point: either direction reaches exactly when the larger does.
-                reach = larger(q.eps_max[0], self.tree_eps_max[node, 0])
+                reach = larger(q.eps_max[0], self._node_eps(node, narrow)[0])
                 reached = within_offsets(near, &reach, 1, &self.norm)
             else:
                 reached = mode != REVERSE and within_offsets(near, q.eps_max, q.eps_cols,
                                                              &self.norm)
                 if not reached and (mode != FORWARD or pairs != NULL):
-                    reached = within_offsets(near, &self.tree_eps_max[node, 0], self.eps_cols,
+                    reached = within_offsets(near, self._node_eps(node, narrow), self.eps_cols,
                                              &self.norm)
             if not reached:
                 continue
             if node >= first_leaf:
-                for u in range(max(self.tree_start[node], first_cell), self.tree_end[node]):
+                for u in range(max(self.tree_start[node], first_cell),
+                               min(self.tree_end[node], end_cell)):
+                    if narrow and self.pair_wide[u]:
+                        continue
                     if self._test_cell(q, mode, u, out, pairs) < 0:
                         return -1
             else:
@@ -599,6 +618,10 @@ cdef class CellGrid(SpatialIndex):
                 stack[top + 1] = 2 * node + 1
                 top += 2
         return 0
+
+    cdef inline const double* _node_eps(self, intp_t node, bint narrow) noexcept nogil:
+        """The largest eps row of node's points (of its narrow cells: pair_tree_eps)."""
+        return &self.pair_tree_eps[node, 0] if narrow else &self.tree_eps_max[node, 0]
 
     cdef inline void _cell_query(self, intp_t u, intp_t e_row, Query* q) noexcept nogil:
         """q (OUT): the box of cell u's points with the pair-list eps row e_row."""
@@ -609,8 +632,21 @@ cdef class CellGrid(SpatialIndex):
         q.eps_cols = self.pair_eps_max.shape[1]
         q.block = u
 
-    cdef int _leaf_pairs(self, intp_t u, Direction mode, intp_t* leaf, Query* leaf_query,
-                         RangeList* near_cells, RangeList* out, PairBuffer* pairs) noexcept nogil:
+    cdef bint _wide_cell(self, intp_t u, intp_t leaf) noexcept nogil:
+        """Whether cell u's largest eps (UNION pair lists: one row per cell) exceeds
+        WIDE_CELL_EPS times the least of its leaf's cells along some column."""
+        cdef intp_t c, k
+        cdef double least
+        for k in range(self.pair_eps_max.shape[1]):
+            least = INFINITY
+            for c in range(self.tree_start[leaf], self.tree_end[leaf]):
+                least = smaller(least, self.pair_eps_max[c, k])
+            if self.pair_eps_max[u, k] > WIDE_CELL_EPS * least:
+                return True
+        return False
+
+    cdef int _leaf_pairs(self, intp_t u, Direction mode, intp_t* leaf, RangeList* near_cells,
+                         RangeList* out, PairBuffer* pairs) noexcept nogil:
         """The pairs of cell u and the cells c >= u (to out or pairs, as _collect's search
         in mode from all of u's points would give them) through the cell tree.
 
@@ -618,26 +654,59 @@ cdef class CellGrid(SpatialIndex):
         searched last, -1 at first), for the box and the largest eps of its
         cells: each of them then tests only the cells found (near_cells).  A
         UNION search reaches only the nodes whose own largest eps reach it.
+        A wide cell (pair_wide: a point of huge eps among small ones, a
+        coarser level beside finer ones) searches the tree on its own and
+        finds its pairs with all the other cells, below it too: the leaves'
+        searches leave the wide cells out (_collect_tree's ``narrow``), which
+        would otherwise reach as far for every cell of the leaf, and every
+        leaf's search would reach every wide cell.
         """
-        cdef intp_t i, c, e_row = 0 if mode == FORWARD else u
+        cdef intp_t i, c, k, e_row = 0 if mode == FORWARD else u
+        cdef intp_t d = self.norm.n_features, cols = self.pair_eps_max.shape[1]
+        cdef double box_lo[MAX_DIMS]
+        cdef double box_hi[MAX_DIMS]
+        cdef double eps_max[MAX_DIMS]
+        cdef bint any_narrow = False
         cdef Query q
         if leaf[0] < 0 or u >= self.tree_end[leaf[0]]:
             if leaf[0] < 0:
                 leaf[0] = self.tree_nodes // 2
             while self.tree_end[leaf[0]] <= u:
                 leaf[0] += 1
-            leaf_query.lo = &self.tree_lo[leaf[0], 0]
-            leaf_query.hi = &self.tree_hi[leaf[0], 0]
-            leaf_query.eps_max = &self.pair_eps_max[0, 0] if mode == FORWARD \
-                else &self.tree_eps_max[leaf[0], 0]
-            leaf_query.eps_min = leaf_query.eps_max
-            leaf_query.eps_cols = self.pair_eps_max.shape[1]
-            leaf_query.block = -1
             near_cells.size = 0
-            if self._collect_tree(leaf_query, mode, self.tree_start[leaf[0]], near_cells,
-                                  NULL) < 0:
-                return -1
+            for k in range(d):
+                box_lo[k] = INFINITY
+                box_hi[k] = -INFINITY
+            for k in range(cols):
+                eps_max[k] = 0.0
+            for c in range(self.tree_start[leaf[0]], self.tree_end[leaf[0]]):
+                if mode != FORWARD and self.pair_wide[c]:
+                    continue
+                any_narrow = True
+                for k in range(d):
+                    box_lo[k] = smaller(box_lo[k], self.cell_lo[c, k])
+                    box_hi[k] = larger(box_hi[k], self.cell_hi[c, k])
+                for k in range(cols):
+                    eps_max[k] = larger(eps_max[k], self.pair_eps_max[0 if mode == FORWARD
+                                                                      else c, k])
+            if any_narrow:
+                q.lo = box_lo
+                q.hi = box_hi
+                q.eps_max = eps_max
+                q.eps_min = eps_max
+                q.eps_cols = cols
+                q.block = -1
+                q.settled = NULL
+                if self._collect_tree(&q, mode, self.tree_start[leaf[0]], self.n_cells,
+                                      mode != FORWARD, near_cells, NULL) < 0:
+                    return -1
         self._cell_query(u, e_row, &q)
+        q.settled = NULL
+        if mode != FORWARD and self.pair_wide[u]:
+            # The other cells below u, then every cell from u on: in ascending order.
+            if self._collect_tree(&q, mode, 0, u, True, out, pairs) < 0:
+                return -1
+            return self._collect_tree(&q, mode, u, self.n_cells, False, out, pairs)
         for i in range(near_cells.size):
             c = near_cells.block[i]
             if c >= u and self._test_cell(&q, mode, c, out, pairs) < 0:
@@ -1259,10 +1328,11 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
     of its slice, a thread finds the cells c >= u that may hold a pair of
     neighbours in either direction, with the flags seen from u; each pair is
     then entered in both lists, the flags mirrored for c.  Cell c's list holds
-    first the cells u < c that found it (ascending), then its own finds: the
-    same lists for any number of threads.  On rows, the cells of one row share
-    the rows near it (_near_rows) and walk them in order (_join_rows); through
-    the cell tree, the cells of one leaf share one search (_leaf_pairs).
+    first the cells that found it (ascending), then its own finds: the same
+    lists for any number of threads.  On rows, the cells of one row share the
+    rows near it (_near_rows) and walk them in order (_join_rows); through the
+    cell tree, the cells of one leaf share one search (_leaf_pairs), and a
+    wide cell finds its pairs with the narrow cells below it too.
     """
     cdef intp_t n_cells = grid.n_cells, d = grid.norm.n_features
     cdef intp_t n_slices = max(1, min(n_threads, n_cells // 1024))
@@ -1277,6 +1347,8 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
         free(near)
         raise MemoryError("gridscan: out of memory while collecting candidate cells")
     cdef bint shared = eps.shared
+    if grid.tree_nodes > 0 and not shared:
+        _mark_wide_cells(grid)
     # With a shared eps the FORWARD test holds both ways.
     cdef Direction mode = FORWARD if shared else UNION
     cdef intp_t u, c, s, i, total
@@ -1313,8 +1385,8 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
                     first_pair[u] = found[s].size
                     ranges.size = 0
                     if grid.tree_nodes > 0:
-                        if grid._leaf_pairs(u, mode, &leaf, leaf_work.queries[s],
-                                            leaf_work.ranges[s], ranges, pairs) < 0:
+                        if grid._leaf_pairs(u, mode, &leaf, leaf_work.ranges[s], ranges,
+                                            pairs) < 0:
                             failed[0] = 1
                     else:
                         if near[s].of_row != grid.cell_key[u] // grid.row_length:
@@ -1380,6 +1452,30 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
         free(found)
         free(near)
     return np.asarray(start), np.asarray(cells), np.asarray(pair_flags)
+
+
+def _mark_wide_cells(CellGrid grid):
+    """pair_wide and pair_tree_eps (OUT, on grid) for UNION pair lists through the tree:
+    the wide cells (_wide_cell) and each node's largest eps row over its other cells."""
+    cdef intp_t node, u, k, child, cols = grid.pair_eps_max.shape[1]
+    cdef intp_t n_nodes = grid.tree_nodes
+    grid.pair_wide = np.zeros(grid.n_cells, dtype=np.uint8)
+    grid.pair_tree_eps = np.zeros((n_nodes, cols))
+    with nogil:
+        for node in range(n_nodes - 1, -1, -1):
+            poll_signals(node, CELLS_PER_POLL)
+            if node >= n_nodes // 2:
+                for u in range(grid.tree_start[node], grid.tree_end[node]):
+                    grid.pair_wide[u] = grid._wide_cell(u, node)
+                    if not grid.pair_wide[u]:
+                        for k in range(cols):
+                            grid.pair_tree_eps[node, k] = larger(grid.pair_tree_eps[node, k],
+                                                                 grid.pair_eps_max[u, k])
+            else:
+                child = 2 * node + 1
+                for k in range(cols):
+                    grid.pair_tree_eps[node, k] = larger(grid.pair_tree_eps[child, k],
+                                                         grid.pair_tree_eps[child + 1, k])
 
 
 cdef inline uint8_t _mirrored(uint8_t flags) noexcept nogil:
