@@ -1457,25 +1457,15 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
 def _mark_wide_cells(CellGrid grid):
     """pair_wide and pair_tree_eps (OUT, on grid) for UNION pair lists through the tree:
     the wide cells (_wide_cell) and each node's largest eps row over its other cells."""
-    cdef intp_t node, u, k, child, cols = grid.pair_eps_max.shape[1]
-    cdef intp_t n_nodes = grid.tree_nodes
+    cdef intp_t node, u, n_nodes = grid.tree_nodes
     grid.pair_wide = np.zeros(grid.n_cells, dtype=np.uint8)
-    grid.pair_tree_eps = np.zeros((n_nodes, cols))
+    grid.pair_tree_eps = np.zeros((n_nodes, grid.pair_eps_max.shape[1]))
     with nogil:
-        for node in range(n_nodes - 1, -1, -1):
+        for node in range(n_nodes // 2, n_nodes):
             poll_signals(node, CELLS_PER_POLL)
-            if node >= n_nodes // 2:
-                for u in range(grid.tree_start[node], grid.tree_end[node]):
-                    grid.pair_wide[u] = grid._wide_cell(u, node)
-                    if not grid.pair_wide[u]:
-                        for k in range(cols):
-                            grid.pair_tree_eps[node, k] = larger(grid.pair_tree_eps[node, k],
-                                                                 grid.pair_eps_max[u, k])
-            else:
-                child = 2 * node + 1
-                for k in range(cols):
-                    grid.pair_tree_eps[node, k] = larger(grid.pair_tree_eps[child, k],
-                                                         grid.pair_tree_eps[child + 1, k])
+            for u in range(grid.tree_start[node], grid.tree_end[node]):
+                grid.pair_wide[u] = grid._wide_cell(u, node)
+        _node_eps_bounds(grid, grid.pair_eps_max, &grid.pair_wide[0], grid.pair_tree_eps)
 
 
 cdef inline uint8_t _mirrored(uint8_t flags) noexcept nogil:
@@ -1591,17 +1581,25 @@ cdef void _split_cells(const double[:, ::1] centre, intp_t* cells, intp_t start,
 
 def _tree_eps_bounds(CellGrid grid):
     """tree_eps_max (OUT, on grid): the elementwise largest eps row of each node's cells."""
-    cdef intp_t node, i, k, child, cols = grid.eps_cols, n_nodes = grid.tree_nodes
     with nogil:
-        for node in range(n_nodes - 1, -1, -1):
-            poll_signals(node, CELLS_PER_POLL)
-            if node >= n_nodes // 2:
-                for i in range(grid.tree_start[node], grid.tree_end[node]):
+        _node_eps_bounds(grid, grid.cell_eps_max, NULL, grid.tree_eps_max)
+
+
+cdef int _node_eps_bounds(CellGrid grid, const double[:, ::1] cell_eps,
+                          const uint8_t* leave_out, double[:, ::1] out) except -1 nogil:
+    """out[node] (OUT, zeros on entry) = the elementwise largest cell_eps row of the
+    node's cells (leaving out the cells u with leave_out[u] set, when given):
+    leaves from their cells, then every parent from its two children."""
+    cdef intp_t node, u, k, child, cols = cell_eps.shape[1], n_nodes = grid.tree_nodes
+    for node in range(n_nodes - 1, -1, -1):
+        poll_signals(node, CELLS_PER_POLL)
+        if node >= n_nodes // 2:
+            for u in range(grid.tree_start[node], grid.tree_end[node]):
+                if leave_out == NULL or not leave_out[u]:
                     for k in range(cols):
-                        grid.tree_eps_max[node, k] = larger(grid.tree_eps_max[node, k],
-                                                            grid.cell_eps_max[i, k])
-            else:
-                child = 2 * node + 1
-                for k in range(cols):
-                    grid.tree_eps_max[node, k] = larger(grid.tree_eps_max[child, k],
-                                                        grid.tree_eps_max[child + 1, k])
+                        out[node, k] = larger(out[node, k], cell_eps[u, k])
+        else:
+            child = 2 * node + 1
+            for k in range(cols):
+                out[node, k] = larger(out[child, k], out[child + 1, k])
+    return 0
