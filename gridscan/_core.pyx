@@ -437,9 +437,11 @@ def _credit_whole_ranges(SpatialIndex index, const floating[:, ::1] points, EpsR
                     total = total + credit[pos]
                     if total >= min_weight[pos * min_stride]:
                         is_core[pos] = 1
-                next_open[n] = n
-                for pos in range(n - 1, -1, -1):
-                    next_open[pos] = next_open[pos + 1] if is_core[pos] else pos
+                if stride > 1:
+                    # For the next round's searches (the last round has none after it).
+                    next_open[n] = n
+                    for pos in range(n - 1, -1, -1):
+                        next_open[pos] = next_open[pos + 1] if is_core[pos] else pos
         if interrupted[0]:
             raise_pending()
         if failed[0]:

@@ -333,7 +333,7 @@ cdef class CellGrid(SpatialIndex):
     cdef double[:, ::1] tree_hi
     cdef double[:, ::1] tree_eps_max
     # UNION pair lists through the tree (_cell_pairs): which cells are wide
-    # (_wide_cell), and each node's largest eps row over its other cells.
+    # (_mark_wide_cells), and each node's largest eps row over its other cells.
     cdef uint8_t[::1] pair_wide
     cdef double[:, ::1] pair_tree_eps
 
@@ -631,19 +631,6 @@ cdef class CellGrid(SpatialIndex):
         q.eps_min = &self.pair_eps_min[e_row, 0]
         q.eps_cols = self.pair_eps_max.shape[1]
         q.block = u
-
-    cdef bint _wide_cell(self, intp_t u, intp_t leaf) noexcept nogil:
-        """Whether cell u's largest eps (UNION pair lists: one row per cell) exceeds
-        WIDE_CELL_EPS times the least of its leaf's cells along some column."""
-        cdef intp_t c, k
-        cdef double least
-        for k in range(self.pair_eps_max.shape[1]):
-            least = INFINITY
-            for c in range(self.tree_start[leaf], self.tree_end[leaf]):
-                least = smaller(least, self.pair_eps_max[c, k])
-            if self.pair_eps_max[u, k] > WIDE_CELL_EPS * least:
-                return True
-        return False
 
     cdef int _leaf_pairs(self, intp_t u, Direction mode, intp_t* leaf, RangeList* near_cells,
                          RangeList* out, PairBuffer* pairs) noexcept nogil:
@@ -1456,15 +1443,24 @@ def _cell_pairs(CellGrid grid, const floating[:, ::1] points, EpsRows eps, int n
 
 def _mark_wide_cells(CellGrid grid):
     """pair_wide and pair_tree_eps (OUT, on grid) for UNION pair lists through the tree:
-    the wide cells (_wide_cell) and each node's largest eps row over its other cells."""
-    cdef intp_t node, u, n_nodes = grid.tree_nodes
+    the wide cells (a cell whose largest eps exceeds WIDE_CELL_EPS times the least
+    of its leaf's cells along some column) and each node's largest eps row over its
+    other cells."""
+    cdef intp_t node, u, k, n_nodes = grid.tree_nodes, cols = grid.pair_eps_max.shape[1]
+    cdef double least[MAX_DIMS]
     grid.pair_wide = np.zeros(grid.n_cells, dtype=np.uint8)
-    grid.pair_tree_eps = np.zeros((n_nodes, grid.pair_eps_max.shape[1]))
+    grid.pair_tree_eps = np.zeros((n_nodes, cols))
     with nogil:
         for node in range(n_nodes // 2, n_nodes):
             poll_signals(node, CELLS_PER_POLL)
+            for k in range(cols):
+                least[k] = INFINITY
+                for u in range(grid.tree_start[node], grid.tree_end[node]):
+                    least[k] = smaller(least[k], grid.pair_eps_max[u, k])
             for u in range(grid.tree_start[node], grid.tree_end[node]):
-                grid.pair_wide[u] = grid._wide_cell(u, node)
+                for k in range(cols):
+                    if grid.pair_eps_max[u, k] > WIDE_CELL_EPS * least[k]:
+                        grid.pair_wide[u] = 1
         _node_eps_bounds(grid, grid.pair_eps_max, &grid.pair_wide[0], grid.pair_tree_eps)
 
 
